@@ -1,0 +1,127 @@
+//! Configuration of the core, received as JSON (from Ruby's `TaskerCore::Config`, or a file).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoreConfig {
+    pub database_url: String,
+    #[serde(default)]
+    pub template_paths: Vec<String>,
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    #[serde(default)]
+    pub orchestrator: OrchestratorConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrchestratorConfig {
+    /// Sleep between reads of an empty queue.
+    pub poll_interval_ms: u64,
+    /// How long a read message stays invisible to other orchestrators.
+    pub visibility_timeout_s: i32,
+    pub batch_size: i32,
+    /// How long stop waits for in-flight messages before aborting the loops.
+    pub shutdown_timeout_ms: u64,
+    /// Messages larger than this (serialized JSON) are rejected, never processed.
+    pub max_message_bytes: usize,
+    pub max_connections: u32,
+}
+
+impl Default for OrchestratorConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 50,
+            visibility_timeout_s: 30,
+            batch_size: 50,
+            shutdown_timeout_ms: 10_000,
+            max_message_bytes: 1024 * 1024,
+            max_connections: 8,
+        }
+    }
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+impl CoreConfig {
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        let config: CoreConfig = serde_json::from_str(json)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid(format!(
+                "database_url must be a postgres:// URL, got {}",
+                mask_url(&self.database_url)
+            )));
+        }
+        let o = &self.orchestrator;
+        if o.batch_size < 1 || o.visibility_timeout_s < 1 || o.max_connections < 2 {
+            return Err(ConfigError::Invalid(
+                "orchestrator.batch_size and visibility_timeout_s must be >= 1, max_connections >= 2".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn masked_database_url(&self) -> String {
+        mask_url(&self.database_url)
+    }
+}
+
+/// Masks the password of every `scheme://user:password@` in `text`.
+pub fn mask_url(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let authority_end = tail.find(['/', ' ', '"', '\'', '?', '#']).unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&authority[..colon]);
+                out.push_str(":***");
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords_and_keeps_the_rest() {
+        assert_eq!(mask_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(mask_url("error at postgresql://a:b@c/d and x"), "error at postgresql://a:***@c/d and x");
+        assert_eq!(mask_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(mask_url("no url here"), "no url here");
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_bad_urls() {
+        assert!(CoreConfig::from_json(r#"{"database_url":"postgres://x/y","nope":1}"#).is_err());
+        let err = CoreConfig::from_json(r#"{"database_url":"mysql://u:pw@x/y"}"#).unwrap_err();
+        assert!(!err.to_string().contains("pw"), "{err}");
+        assert!(CoreConfig::from_json(r#"{"database_url":"postgres://x/y"}"#).is_ok());
+    }
+}

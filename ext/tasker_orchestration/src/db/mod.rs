@@ -1,0 +1,42 @@
+//! Database access: the pool, and the bootstrap that makes a database ready (pgmq, schema,
+//! base queues). Bootstrap is idempotent and serialised by an advisory lock, so any number
+//! of processes may start at once.
+
+mod bootstrap;
+
+pub use bootstrap::bootstrap;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::config::mask_url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot connect to {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("installing pgmq failed: {0}")]
+    Pgmq(String),
+    #[error(transparent)]
+    Queue(#[from] crate::messaging::MessagingError),
+}
+
+/// Opens a pool. The URL is parsed here, not at compile time: the extension builds with no
+/// database around.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
+    let connect_error = |e: sqlx::Error| DbError::Connect { url: mask_url(url), message: mask_url(&e.to_string()) };
+    let options: PgConnectOptions = url.parse().map_err(connect_error)?;
+    let options = options.application_name("tasker_core");
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(connect_error)
+}

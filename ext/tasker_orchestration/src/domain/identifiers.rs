@@ -1,0 +1,87 @@
+//! The identifier rules. Every name that ever reaches SQL as an identifier (queue names) or
+//! is resolved as code (handler classes) is checked here first.
+
+/// Longest pgmq queue name we allow; `<namespace>_queue` must fit.
+pub const MAX_QUEUE_NAME: usize = 47;
+pub const QUEUE_SUFFIX: &str = "_queue";
+pub const MAX_NAMESPACE: usize = MAX_QUEUE_NAME - QUEUE_SUFFIX.len();
+pub const MAX_NAME: usize = 63;
+
+/// `^[a-z][a-z0-9_]*$` of at most `max` characters.
+pub fn is_snake_identifier(s: &str, max: usize) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && s.len() <= max
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+pub fn is_namespace(s: &str) -> bool {
+    is_snake_identifier(s, MAX_NAMESPACE)
+}
+
+/// Task and step names.
+pub fn is_name(s: &str) -> bool {
+    is_snake_identifier(s, MAX_NAME)
+}
+
+pub fn is_queue_name(s: &str) -> bool {
+    is_snake_identifier(s, MAX_QUEUE_NAME)
+}
+
+/// A Ruby constant path: `Foo`, `Foo::Bar2`.
+pub fn is_handler_class(s: &str) -> bool {
+    s.len() <= 200
+        && s.split("::").all(|part| {
+            let mut chars = part.chars();
+            matches!(chars.next(), Some('A'..='Z')) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+/// Semantic version `MAJOR.MINOR.PATCH` with an optional `-pre`/`+build` suffix.
+pub fn is_version(s: &str) -> bool {
+    if s.len() > 64 {
+        return false;
+    }
+    let core_end = s.find(['-', '+']).unwrap_or(s.len());
+    let (core, suffix) = s.split_at(core_end);
+    let parts: Vec<&str> = core.split('.').collect();
+    let core_ok = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    let suffix_ok = suffix.is_empty()
+        || (suffix.len() > 1 && suffix[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
+    core_ok && suffix_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_fit_the_queue_name_limit() {
+        assert!(is_namespace("linear_workflow"));
+        assert!(is_namespace(&"a".repeat(41)));
+        assert!(!is_namespace(&"a".repeat(42)));
+        assert!(is_queue_name(&format!("{}{}", "a".repeat(41), QUEUE_SUFFIX)));
+        for bad in ["", "Linear", "1abc", "a-b", "x'; drop table tasks; --", "a b", "é"] {
+            assert!(!is_namespace(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn handler_classes_are_constant_paths() {
+        assert!(is_handler_class("LinearWorkflow::StepOne"));
+        assert!(is_handler_class("A"));
+        for bad in ["", "lower", "A::", "::A", "A::b", "A;B", "Kernel.system", "A B"] {
+            assert!(!is_handler_class(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn versions_are_semver() {
+        for good in ["1.0.0", "10.20.30", "1.0.0-beta.1", "1.0.0+build5"] {
+            assert!(is_version(good), "{good}");
+        }
+        for bad in ["1.0", "1.0.0.0", "v1.0.0", "1..0", "1.0.0-", "1.0.0-x'"] {
+            assert!(!is_version(bad), "{bad}");
+        }
+    }
+}

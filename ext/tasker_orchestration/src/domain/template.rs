@@ -1,0 +1,263 @@
+//! Task templates: parsed from YAML, validated (names, handlers, dependencies, cycles),
+//! and ordered topologically. Pure; the registry persists them.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::identifiers::{is_handler_class, is_name, is_namespace, is_version, MAX_NAMESPACE};
+
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
+pub const DEFAULT_BACKOFF_BASE_MS: i64 = 1000;
+pub const DEFAULT_BACKOFF_MAX_MS: i64 = 30_000;
+/// More steps than this in one template is refused (creation time and message sizes).
+pub const MAX_STEPS: usize = 100_000;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TemplateError {
+    #[error("template is not valid YAML/JSON: {0}")]
+    Parse(String),
+    #[error("template {template}: {problem}")]
+    Invalid { template: String, problem: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskTemplate {
+    pub name: String,
+    pub namespace: String,
+    pub version: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub input_schema: Option<Value>,
+    pub steps: Vec<StepTemplate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StepTemplate {
+    pub name: String,
+    pub handler: String,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub retry: Option<RetryPolicy>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: i32,
+    #[serde(default = "default_backoff_base_ms")]
+    pub backoff_base_ms: i64,
+    #[serde(default = "default_backoff_max_ms")]
+    pub backoff_max_ms: i64,
+}
+
+fn default_max_attempts() -> i32 {
+    DEFAULT_MAX_ATTEMPTS
+}
+fn default_backoff_base_ms() -> i64 {
+    DEFAULT_BACKOFF_BASE_MS
+}
+fn default_backoff_max_ms() -> i64 {
+    DEFAULT_BACKOFF_MAX_MS
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_attempts: DEFAULT_MAX_ATTEMPTS, backoff_base_ms: DEFAULT_BACKOFF_BASE_MS, backoff_max_ms: DEFAULT_BACKOFF_MAX_MS }
+    }
+}
+
+impl StepTemplate {
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry.unwrap_or_default()
+    }
+}
+
+impl TaskTemplate {
+    /// Parses and validates a template written in YAML (JSON is YAML too).
+    pub fn from_yaml(text: &str) -> Result<Self, TemplateError> {
+        let template: TaskTemplate = serde_yaml::from_str(text).map_err(|e| TemplateError::Parse(e.to_string()))?;
+        template.validate()?;
+        Ok(template)
+    }
+
+    /// Re-reads a template stored as JSON by the registry.
+    pub fn from_json(value: Value) -> Result<Self, TemplateError> {
+        let template: TaskTemplate = serde_json::from_value(value).map_err(|e| TemplateError::Parse(e.to_string()))?;
+        template.validate()?;
+        Ok(template)
+    }
+
+    /// `namespace/name@version`, the way errors and logs name a template.
+    pub fn key(&self) -> String {
+        format!("{}/{}@{}", self.namespace, self.name, self.version)
+    }
+
+    pub fn validate(&self) -> Result<(), TemplateError> {
+        let invalid = |problem: String| TemplateError::Invalid { template: self.key(), problem };
+        if !is_namespace(&self.namespace) {
+            return Err(invalid(format!(
+                "namespace {:?} must match ^[a-z][a-z0-9_]*$ and be at most {MAX_NAMESPACE} characters",
+                self.namespace
+            )));
+        }
+        if !is_name(&self.name) {
+            return Err(invalid(format!("name {:?} must match ^[a-z][a-z0-9_]*$ (at most 63 characters)", self.name)));
+        }
+        if !is_version(&self.version) {
+            return Err(invalid(format!("version {:?} must be a semantic version like 1.0.0", self.version)));
+        }
+        if self.steps.is_empty() {
+            return Err(invalid("has no steps".into()));
+        }
+        if self.steps.len() > MAX_STEPS {
+            return Err(invalid(format!("has {} steps; at most {MAX_STEPS} are allowed", self.steps.len())));
+        }
+        if let Some(schema) = &self.input_schema {
+            if !schema.is_object() {
+                return Err(invalid("input_schema must be a JSON Schema object".into()));
+            }
+        }
+        let mut seen = HashSet::new();
+        for step in &self.steps {
+            if !is_name(&step.name) {
+                return Err(invalid(format!("step name {:?} must match ^[a-z][a-z0-9_]*$", step.name)));
+            }
+            if !seen.insert(step.name.as_str()) {
+                return Err(invalid(format!("duplicate step name {:?}", step.name)));
+            }
+            if !is_handler_class(&step.handler) {
+                return Err(invalid(format!(
+                    "step {:?}: handler {:?} is not a Ruby class name like Module::ClassName",
+                    step.name, step.handler
+                )));
+            }
+            let retry = step.retry_policy();
+            if retry.max_attempts < 1 || retry.backoff_base_ms < 0 || retry.backoff_max_ms < 0 {
+                return Err(invalid(format!(
+                    "step {:?}: retry needs max_attempts >= 1 and non-negative backoff",
+                    step.name
+                )));
+            }
+        }
+        for step in &self.steps {
+            let mut deps = HashSet::new();
+            for dep in &step.depends_on {
+                if dep == &step.name {
+                    return Err(invalid(format!("step {:?} depends on itself", step.name)));
+                }
+                if !seen.contains(dep.as_str()) {
+                    return Err(invalid(format!("step {:?} depends on unknown step {:?}", step.name, dep)));
+                }
+                if !deps.insert(dep) {
+                    return Err(invalid(format!("step {:?} lists dependency {:?} twice", step.name, dep)));
+                }
+            }
+        }
+        self.topological_order().map(|_| ()).map_err(invalid)
+    }
+
+    /// Step indices, parents before children (Kahn). A cycle is reported with its members.
+    pub fn topological_order(&self) -> Result<Vec<usize>, String> {
+        let index: HashMap<&str, usize> = self.steps.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+        let mut remaining: Vec<usize> = self.steps.iter().map(|s| s.depends_on.len()).collect();
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); self.steps.len()];
+        for (i, step) in self.steps.iter().enumerate() {
+            for dep in &step.depends_on {
+                children[index[dep.as_str()]].push(i);
+            }
+        }
+        let mut ready: Vec<usize> = (0..self.steps.len()).filter(|&i| remaining[i] == 0).collect();
+        let mut order = Vec::with_capacity(self.steps.len());
+        while let Some(i) = ready.pop() {
+            order.push(i);
+            for &child in &children[i] {
+                remaining[child] -= 1;
+                if remaining[child] == 0 {
+                    ready.push(child);
+                }
+            }
+        }
+        if order.len() == self.steps.len() {
+            return Ok(order);
+        }
+        let mut in_cycle: Vec<&str> =
+            (0..self.steps.len()).filter(|&i| remaining[i] > 0).map(|i| self.steps[i].name.as_str()).collect();
+        in_cycle.sort_unstable();
+        Err(format!("dependency cycle among steps {}", in_cycle.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINEAR: &str = r#"
+name: mathematical_sequence
+namespace: linear_workflow
+version: 1.0.0
+input_schema: {type: object, required: [even_number], properties: {even_number: {type: integer}}}
+steps:
+  - name: linear_step_1
+    handler: LinearWorkflow::StepOne
+  - name: linear_step_2
+    handler: LinearWorkflow::StepTwo
+    depends_on: [linear_step_1]
+    retry: {max_attempts: 3, backoff_base_ms: 1000, backoff_max_ms: 30000}
+"#;
+
+    fn problem(yaml: &str) -> String {
+        TaskTemplate::from_yaml(yaml).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_a_valid_template_with_defaults() {
+        let t = TaskTemplate::from_yaml(LINEAR).unwrap();
+        assert_eq!(t.key(), "linear_workflow/mathematical_sequence@1.0.0");
+        assert_eq!(t.steps[0].retry_policy(), RetryPolicy::default());
+        assert_eq!(t.steps[1].retry_policy().max_attempts, 3);
+        assert_eq!(t.topological_order().unwrap(), vec![0, 1]);
+    }
+
+    #[test]
+    fn refuses_unknown_dependencies_naming_them() {
+        let yaml = LINEAR.replace("depends_on: [linear_step_1]", "depends_on: [nope]");
+        assert!(problem(&yaml).contains("depends on unknown step \"nope\""), "{}", problem(&yaml));
+    }
+
+    #[test]
+    fn refuses_cycles_naming_the_steps() {
+        let yaml = r#"{name: t, namespace: ns, version: 1.0.0, steps: [
+            {name: a, handler: A, depends_on: [c]}, {name: b, handler: B, depends_on: [a]},
+            {name: c, handler: C, depends_on: [b]}, {name: d, handler: D}]}"#;
+        assert!(problem(yaml).ends_with("dependency cycle among steps a, b, c"), "{}", problem(yaml));
+    }
+
+    #[test]
+    fn refuses_duplicates_bad_names_and_handlers() {
+        let dup = LINEAR.replace("name: linear_step_2", "name: linear_step_1");
+        assert!(problem(&dup).contains("duplicate step name \"linear_step_1\""));
+        let ns = LINEAR.replace("namespace: linear_workflow", "namespace: \"x'; drop table tasks; --\"");
+        assert!(problem(&ns).contains("namespace"), "{}", problem(&ns));
+        let handler = LINEAR.replace("LinearWorkflow::StepOne", "system('rm -rf /')");
+        assert!(problem(&handler).contains("is not a Ruby class name"));
+        let selfdep = LINEAR.replace("depends_on: [linear_step_1]", "depends_on: [linear_step_2]");
+        assert!(problem(&selfdep).contains("depends on itself"));
+        let retry = LINEAR.replace("max_attempts: 3", "max_attempts: 0");
+        assert!(problem(&retry).contains("max_attempts >= 1"));
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_garbage() {
+        assert!(problem(&format!("{LINEAR}\nbogus: 1")).contains("unknown field `bogus`"));
+        assert!(matches!(TaskTemplate::from_yaml(": : :"), Err(TemplateError::Parse(_))));
+    }
+}

@@ -1,0 +1,111 @@
+//! Structured logs: one JSON object per line, the same shape Ruby's TaskerCore::Logging writes:
+//! `{"ts":"…","level":"INFO","component":"orchestrator.results","msg":"…",…fields}`.
+//! Every rendered value passes through `mask_url`, so credentials never reach a log.
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::{filter::LevelFilter, Layer};
+
+use crate::config::mask_url;
+
+static INSTALLED: OnceLock<()> = OnceLock::new();
+
+/// Installs the JSON log layer as the global subscriber (first call wins; later calls are
+/// no-ops, so an embedding process may call it on every start).
+pub fn init(level: &str) {
+    INSTALLED.get_or_init(|| {
+        let filter = parse_level(level);
+        let subscriber = tracing_subscriber::registry().with(JsonLines.with_filter(filter));
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+}
+
+fn parse_level(level: &str) -> LevelFilter {
+    match level.to_ascii_lowercase().as_str() {
+        "trace" => LevelFilter::TRACE,
+        "debug" => LevelFilter::DEBUG,
+        "warn" => LevelFilter::WARN,
+        "error" => LevelFilter::ERROR,
+        "off" => LevelFilter::OFF,
+        _ => LevelFilter::INFO,
+    }
+}
+
+struct JsonLines;
+
+impl<S: Subscriber> Layer<S> for JsonLines {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let line = render(event);
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{line}");
+    }
+}
+
+fn render(event: &Event<'_>) -> String {
+    let mut fields = FieldCollector(Map::new());
+    event.record(&mut fields);
+    let mut fields = fields.0;
+    let component = match fields.remove("component") {
+        Some(Value::String(c)) => c,
+        _ => component_from_target(event.metadata().target()),
+    };
+    let msg = fields.remove("message").unwrap_or(Value::String(String::new()));
+    let mut line = Map::new();
+    line.insert("ts".into(), Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+    line.insert("level".into(), Value::String(level_name(event.metadata().level()).into()));
+    line.insert("component".into(), Value::String(component));
+    line.insert("msg".into(), msg);
+    line.extend(fields);
+    Value::Object(line).to_string()
+}
+
+fn level_name(level: &Level) -> &'static str {
+    match *level {
+        Level::TRACE => "TRACE",
+        Level::DEBUG => "DEBUG",
+        Level::INFO => "INFO",
+        Level::WARN => "WARN",
+        Level::ERROR => "ERROR",
+    }
+}
+
+fn component_from_target(target: &str) -> String {
+    target.trim_start_matches("tasker_orchestration::").replace("::", ".")
+}
+
+struct FieldCollector(Map<String, Value>);
+
+impl Visit for FieldCollector {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().into(), Value::String(mask_url(&format!("{value:?}"))));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().into(), Value::String(mask_url(value)));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), Value::from(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), Value::from(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), Value::Bool(value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_become_dotted_components() {
+        assert_eq!(component_from_target("tasker_orchestration::runtime::loops"), "runtime.loops");
+        assert_eq!(parse_level("DEBUG"), LevelFilter::DEBUG);
+        assert_eq!(parse_level("bogus"), LevelFilter::INFO);
+    }
+}

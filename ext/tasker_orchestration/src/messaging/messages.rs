@@ -1,0 +1,218 @@
+//! The three message types. Field names are the wire format documented in
+//! docs/ARCHITECTURE.md and mirrored by Ruby's TaskerCore::Types.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::MessagingError;
+use crate::domain::identifiers::{is_handler_class, is_name, is_namespace, is_version};
+
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskRequest {
+    pub kind: String,
+    pub task_uuid: Uuid,
+    pub namespace: String,
+    pub name: String,
+    pub version: String,
+    #[serde(default = "empty_object")]
+    pub context: Value,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    #[serde(default)]
+    pub requested_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StepMessage {
+    pub kind: String,
+    pub task_uuid: Uuid,
+    pub step_uuid: Uuid,
+    pub step_name: String,
+    pub handler: String,
+    pub attempt: i32,
+    pub namespace: String,
+    pub task_name: String,
+    pub task_version: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultStatus {
+    Success,
+    Failure,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StepResult {
+    pub kind: String,
+    pub task_uuid: Uuid,
+    pub step_uuid: Uuid,
+    pub step_name: String,
+    pub attempt: i32,
+    pub status: ResultStatus,
+    #[serde(default)]
+    pub results: Value,
+    #[serde(default)]
+    pub error: Option<StepError>,
+    #[serde(default)]
+    pub worker_id: Option<String>,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StepError {
+    pub class: String,
+    pub message: String,
+    #[serde(default = "yes")]
+    pub retryable: bool,
+    #[serde(default)]
+    pub retry_after: Option<f64>,
+    #[serde(default)]
+    pub backtrace: Vec<String>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+fn yes() -> bool {
+    true
+}
+
+fn malformed(kind: &'static str, problem: impl Into<String>) -> MessagingError {
+    MessagingError::Malformed { kind, problem: problem.into() }
+}
+
+/// Decodes a message of `kind`, naming the first problem (missing field, wrong type).
+fn decode<T: DeserializeOwned>(kind: &'static str, value: &Value) -> Result<T, MessagingError> {
+    if value.get("kind").and_then(Value::as_str) != Some(kind) {
+        return Err(malformed(kind, format!("expected an object with \"kind\": \"{kind}\"")));
+    }
+    serde_json::from_value(value.clone()).map_err(|e| malformed(kind, e.to_string()))
+}
+
+impl TaskRequest {
+    pub const KIND: &'static str = "task_request";
+
+    pub fn from_value(value: &Value) -> Result<Self, MessagingError> {
+        let request: Self = decode(Self::KIND, value)?;
+        request.validate()?;
+        Ok(request)
+    }
+
+    pub fn validate(&self) -> Result<(), MessagingError> {
+        let bad = |p: String| malformed(Self::KIND, p);
+        if !is_namespace(&self.namespace) {
+            return Err(bad(format!("namespace {:?} is not a valid namespace", truncate(&self.namespace))));
+        }
+        if !is_name(&self.name) {
+            return Err(bad(format!("name {:?} is not a valid task name", truncate(&self.name))));
+        }
+        if !is_version(&self.version) {
+            return Err(bad(format!("version {:?} is not a semantic version", truncate(&self.version))));
+        }
+        if !self.context.is_object() {
+            return Err(bad("context must be a JSON object".into()));
+        }
+        if self.idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY) {
+            return Err(bad(format!("idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} bytes")));
+        }
+        Ok(())
+    }
+}
+
+impl StepMessage {
+    pub const KIND: &'static str = "step";
+
+    pub fn from_value(value: &Value) -> Result<Self, MessagingError> {
+        let message: Self = decode(Self::KIND, value)?;
+        if !is_handler_class(&message.handler) || !is_name(&message.step_name) {
+            return Err(malformed(Self::KIND, "handler or step_name is not a safe identifier"));
+        }
+        Ok(message)
+    }
+}
+
+impl StepResult {
+    pub const KIND: &'static str = "step_result";
+
+    pub fn from_value(value: &Value) -> Result<Self, MessagingError> {
+        let result: Self = decode(Self::KIND, value)?;
+        if result.status == ResultStatus::Failure && result.error.is_none() {
+            return Err(malformed(Self::KIND, "a failure needs an error object"));
+        }
+        if result.attempt < 1 {
+            return Err(malformed(Self::KIND, "attempt must be >= 1"));
+        }
+        Ok(result)
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request() -> Value {
+        json!({"kind": "task_request", "task_uuid": "0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f",
+               "namespace": "linear_workflow", "name": "mathematical_sequence", "version": "1.0.0",
+               "context": {"even_number": 6}})
+    }
+
+    #[test]
+    fn decodes_a_request_with_defaults() {
+        let r = TaskRequest::from_value(&request()).unwrap();
+        assert_eq!(r.priority, 0);
+        assert_eq!(r.context["even_number"], 6);
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        let mut wrong_type = request();
+        wrong_type["priority"] = json!("high");
+        assert!(TaskRequest::from_value(&wrong_type).unwrap_err().to_string().contains("invalid type"));
+        let mut injected = request();
+        injected["namespace"] = json!("x'; drop table tasks; --");
+        assert!(TaskRequest::from_value(&injected).unwrap_err().to_string().contains("namespace"));
+        assert!(TaskRequest::from_value(&json!("just a string")).unwrap_err().to_string().contains("kind"));
+        let mut no_uuid = request();
+        no_uuid.as_object_mut().unwrap().remove("task_uuid");
+        assert!(TaskRequest::from_value(&no_uuid).unwrap_err().to_string().contains("task_uuid"));
+    }
+
+    #[test]
+    fn big_numbers_survive_a_round_trip() {
+        let text = r#"{"kind":"step_result","task_uuid":"0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f",
+            "step_uuid":"0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f","step_name":"s","attempt":1,
+            "status":"success","results":{"n":18446744073709551616123}}"#;
+        let value: Value = serde_json::from_str(text).unwrap();
+        let result = StepResult::from_value(&value).unwrap();
+        assert_eq!(result.results.to_string(), r#"{"n":18446744073709551616123}"#);
+    }
+
+    #[test]
+    fn failures_carry_retry_hints() {
+        let value = json!({"kind":"step_result","task_uuid":"0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f",
+            "step_uuid":"0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f","step_name":"s","attempt":2,
+            "status":"failure","error":{"class":"RetryableError","message":"later","retry_after":1.5}});
+        let result = StepResult::from_value(&value).unwrap();
+        let error = result.error.unwrap();
+        assert_eq!(error.retry_after, Some(1.5));
+        assert!(error.retryable);
+        let mut no_error = value.clone();
+        no_error["error"] = Value::Null;
+        assert!(StepResult::from_value(&no_error).is_err());
+    }
+}

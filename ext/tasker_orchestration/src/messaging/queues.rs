@@ -1,0 +1,151 @@
+//! pgmq through plain SQL, so sends and deletes join the caller's transaction. Columns are
+//! selected by name (pgmq reorders its record type between versions); values are bound; a
+//! queue name is validated before it is ever formatted into SQL.
+
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{PgExecutor, Row};
+
+use super::MessagingError;
+use crate::domain::identifiers::{is_namespace, is_queue_name, MAX_NAMESPACE, MAX_QUEUE_NAME, QUEUE_SUFFIX};
+
+pub const TASK_REQUESTS: &str = "task_requests";
+pub const STEP_RESULTS: &str = "step_results";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QueueName(String);
+
+impl QueueName {
+    pub fn new(name: &str) -> Result<Self, MessagingError> {
+        if is_queue_name(name) {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(MessagingError::QueueName {
+                name: name.chars().take(80).collect(),
+                why: format!("must match ^[a-z][a-z0-9_]*$ and be at most {MAX_QUEUE_NAME} characters"),
+            })
+        }
+    }
+
+    /// `{namespace}_queue`, where workers of that namespace read step messages.
+    pub fn for_namespace(namespace: &str) -> Result<Self, MessagingError> {
+        if !is_namespace(namespace) {
+            return Err(MessagingError::QueueName {
+                name: namespace.chars().take(80).collect(),
+                why: format!("a namespace must match ^[a-z][a-z0-9_]*$ and be at most {MAX_NAMESPACE} characters"),
+            });
+        }
+        Self::new(&format!("{namespace}{QUEUE_SUFFIX}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A message as read: `message` is None when it was larger than the reader's limit (it is
+/// then not transferred at all).
+#[derive(Debug, Clone)]
+pub struct QueueMessage {
+    pub msg_id: i64,
+    pub read_ct: i32,
+    pub size: usize,
+    pub message: Option<Value>,
+}
+
+pub async fn create<'e>(db: impl PgExecutor<'e>, queue: &QueueName) -> Result<(), MessagingError> {
+    sqlx::query("SELECT pgmq.create($1::text)").bind(queue.as_str()).execute(db).await?;
+    Ok(())
+}
+
+pub async fn send<'e>(db: impl PgExecutor<'e>, queue: &QueueName, message: &Value, delay_s: f64) -> Result<i64, MessagingError> {
+    let id = sqlx::query_scalar(
+        "SELECT pgmq.send($1::text, $2::jsonb, NULL::jsonb, clock_timestamp() + make_interval(secs => $3::float8))",
+    )
+    .bind(queue.as_str())
+    .bind(Json(message))
+    .bind(delay_s)
+    .fetch_one(db)
+    .await?;
+    Ok(id)
+}
+
+pub async fn send_batch<'e>(db: impl PgExecutor<'e>, queue: &QueueName, messages: &[Value]) -> Result<Vec<i64>, MessagingError> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let payload: Vec<Json<&Value>> = messages.iter().map(Json).collect();
+    let ids = sqlx::query_scalar("SELECT pgmq.send_batch($1::text, $2::jsonb[])")
+        .bind(queue.as_str())
+        .bind(payload)
+        .fetch_all(db)
+        .await?;
+    Ok(ids)
+}
+
+/// Reads up to `qty` messages, hiding them for `vt_s` seconds. Messages over `max_bytes`
+/// come back without their body.
+pub async fn read<'e>(
+    db: impl PgExecutor<'e>,
+    queue: &QueueName,
+    vt_s: i32,
+    qty: i32,
+    max_bytes: usize,
+) -> Result<Vec<QueueMessage>, MessagingError> {
+    let rows = sqlx::query(
+        "SELECT msg_id, read_ct, octet_length(message::text) AS size,
+                CASE WHEN octet_length(message::text) <= $4 THEN message END AS message
+           FROM pgmq.read($1::text, $2::int, $3::int)",
+    )
+    .bind(queue.as_str())
+    .bind(vt_s)
+    .bind(qty)
+    .bind(i64::try_from(max_bytes).unwrap_or(i64::MAX))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(QueueMessage {
+                msg_id: row.try_get("msg_id")?,
+                read_ct: row.try_get("read_ct")?,
+                size: row.try_get::<Option<i32>, _>("size")?.unwrap_or(0).max(0) as usize,
+                message: row.try_get::<Option<Json<Value>>, _>("message")?.map(|j| j.0),
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(MessagingError::from)
+}
+
+pub async fn delete<'e>(db: impl PgExecutor<'e>, queue: &QueueName, msg_id: i64) -> Result<bool, MessagingError> {
+    let deleted = sqlx::query_scalar("SELECT pgmq.delete($1::text, $2::bigint)")
+        .bind(queue.as_str())
+        .bind(msg_id)
+        .fetch_one(db)
+        .await?;
+    Ok(deleted)
+}
+
+/// Moves a message to the queue's archive table (kept for inspection).
+pub async fn archive<'e>(db: impl PgExecutor<'e>, queue: &QueueName, msg_id: i64) -> Result<bool, MessagingError> {
+    let archived = sqlx::query_scalar("SELECT pgmq.archive($1::text, $2::bigint)")
+        .bind(queue.as_str())
+        .bind(msg_id)
+        .fetch_one(db)
+        .await?;
+    Ok(archived)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_queues_are_validated_before_use() {
+        assert_eq!(QueueName::for_namespace("linear_workflow").unwrap().as_str(), "linear_workflow_queue");
+        assert!(QueueName::for_namespace(&"a".repeat(41)).is_ok());
+        let err = QueueName::for_namespace(&"a".repeat(42)).unwrap_err().to_string();
+        assert!(err.contains("at most 41"), "{err}");
+        assert!(QueueName::new("x'; drop table tasks; --").is_err());
+        assert!(QueueName::new("Upper").is_err());
+    }
+}
