@@ -35,6 +35,8 @@ pub struct OrchestratorConfig {
     /// Messages larger than this (serialized JSON) are rejected, never processed.
     pub max_message_bytes: usize,
     pub max_connections: u32,
+    /// A message read this many times without being processed is set aside as poison.
+    pub max_reads: i32,
 }
 
 impl Default for OrchestratorConfig {
@@ -46,6 +48,7 @@ impl Default for OrchestratorConfig {
             shutdown_timeout_ms: 10_000,
             max_message_bytes: 1024 * 1024,
             max_connections: 8,
+            max_reads: 5,
         }
     }
 }

@@ -16,3 +16,4 @@ pub mod runtime;
 
 pub use config::CoreConfig;
 
+pub use runtime::{Orchestrator, RuntimeError};

@@ -1,1 +1,67 @@
+//! Orchestration: the template registry, task creation from requests, step dispatch,
+//! result processing and task finalization. Every function that changes state takes an
+//! open transaction, so a state change and the message it causes commit together.
 
+pub mod dead_letters;
+pub mod dispatch;
+pub mod finalization;
+pub mod step_results;
+pub mod task_requests;
+pub mod template_registry;
+pub mod transitions;
+
+use crate::domain::states::StateError;
+use crate::domain::template::TemplateError;
+use crate::messaging::MessagingError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrchestrationError {
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error(transparent)]
+    Messaging(#[from] MessagingError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("cannot read template {path}: {message}")]
+    TemplateFile { path: String, message: String },
+}
+
+/// What the core needs to know about a task while it holds the task's row lock.
+#[derive(Debug, Clone)]
+pub struct TaskRef {
+    pub id: i64,
+    pub uuid: uuid::Uuid,
+    pub state: crate::domain::states::TaskState,
+    pub namespace: String,
+    pub name: String,
+    pub version: String,
+}
+
+impl TaskRef {
+    /// Locks the task row: every change to a task and its steps happens under this lock, so
+    /// concurrent orchestrators serialise per task and finalization sees a stable picture.
+    pub async fn lock(tx: &mut sqlx::PgConnection, task_id: i64) -> Result<Self, OrchestrationError> {
+        use sqlx::Row;
+        let row = sqlx::query(
+            "SELECT t.id, t.uuid, t.state, ns.name AS namespace, nt.name, nt.version
+               FROM tasker_tasks t
+               JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
+               JOIN tasker_namespaces ns ON ns.id = nt.namespace_id
+              WHERE t.id = $1
+                FOR UPDATE OF t",
+        )
+        .bind(task_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            uuid: row.try_get("uuid")?,
+            state: row.try_get::<String, _>("state")?.parse()?,
+            namespace: row.try_get("namespace")?,
+            name: row.try_get("name")?,
+            version: row.try_get("version")?,
+        })
+    }
+}

@@ -1,0 +1,62 @@
+//! Messages that cannot be processed are kept, never dropped: a row with the reason in
+//! `tasker_dead_letters`, and the message itself moved to the queue's pgmq archive.
+
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::PgConnection;
+use tracing::warn;
+use uuid::Uuid;
+
+use super::OrchestrationError;
+use crate::messaging::queues::{self, QueueMessage, QueueName};
+
+/// Why a message was set aside. `kind` is stable (tests and operators filter on it).
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub kind: &'static str,
+    pub reason: String,
+    pub task_uuid: Option<Uuid>,
+}
+
+impl DeadLetter {
+    pub fn new(kind: &'static str, reason: impl Into<String>, task_uuid: Option<Uuid>) -> Self {
+        Self { kind, reason: reason.into(), task_uuid }
+    }
+}
+
+/// Records `letter` and archives the message, in the caller's transaction.
+pub async fn set_aside(
+    tx: &mut PgConnection,
+    queue: &QueueName,
+    message: &QueueMessage,
+    letter: &DeadLetter,
+) -> Result<(), OrchestrationError> {
+    warn!(
+        component = "orchestration.dead_letters",
+        queue = queue.as_str(),
+        msg_id = message.msg_id,
+        kind = letter.kind,
+        reason = letter.reason.as_str(),
+        "message set aside"
+    );
+    sqlx::query(
+        "INSERT INTO tasker_dead_letters (queue_name, msg_id, read_ct, task_uuid, kind, reason, message)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(queue.as_str())
+    .bind(message.msg_id)
+    .bind(message.read_ct)
+    .bind(letter.task_uuid)
+    .bind(letter.kind)
+    .bind(&letter.reason)
+    .bind(message.message.as_ref().map(Json))
+    .execute(&mut *tx)
+    .await?;
+    queues::archive(&mut *tx, queue, message.msg_id).await?;
+    Ok(())
+}
+
+/// The task uuid a message names, if it names one that parses.
+pub fn task_uuid_of(message: &Option<Value>) -> Option<Uuid> {
+    message.as_ref()?.get("task_uuid")?.as_str()?.parse().ok()
+}

@@ -1,0 +1,162 @@
+//! Turns a TaskRequest into a task: validate, then in ONE transaction create the task, its
+//! steps and edges, dispatch the root steps, start the task and delete the request.
+
+use serde_json::json;
+use sqlx::{PgConnection, PgPool, Row};
+use tracing::info;
+use uuid::Uuid;
+
+use super::dead_letters::{self, DeadLetter};
+use super::template_registry::{self, RegisteredTemplate};
+use super::transitions::{move_task, record_created_steps};
+use super::{dispatch, OrchestrationError, TaskRef};
+use crate::domain::input_schema;
+use crate::domain::states::TaskState;
+use crate::messaging::messages::TaskRequest;
+use crate::messaging::queues::{self, QueueMessage, QueueName};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestOutcome {
+    Created { task_uuid: Uuid, steps: usize },
+    /// The task already exists (redelivery, or the idempotency key was used before).
+    Duplicate { task_uuid: Uuid },
+    Rejected { kind: &'static str, reason: String },
+}
+
+pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, max_bytes: usize) -> Result<RequestOutcome, OrchestrationError> {
+    let mut tx = pool.begin().await?;
+    let outcome = match parse(message, max_bytes) {
+        Err(letter) => reject(&mut tx, queue, message, letter).await?,
+        Ok(request) => create_or_reject(&mut tx, queue, message, &request).await?,
+    };
+    tx.commit().await?;
+    if let RequestOutcome::Created { task_uuid, steps } = &outcome {
+        info!(component = "orchestration.requests", task_uuid = %task_uuid, steps = *steps, "task created");
+    }
+    Ok(outcome)
+}
+
+fn parse(message: &QueueMessage, max_bytes: usize) -> Result<TaskRequest, DeadLetter> {
+    let task_uuid = dead_letters::task_uuid_of(&message.message);
+    let Some(body) = &message.message else {
+        let reason = format!("request of {} bytes exceeds the limit of {max_bytes} bytes", message.size);
+        return Err(DeadLetter::new("rejected_request", reason, task_uuid));
+    };
+    TaskRequest::from_value(body).map_err(|e| DeadLetter::new("rejected_request", e.to_string(), task_uuid))
+}
+
+async fn reject(tx: &mut PgConnection, queue: &QueueName, message: &QueueMessage, letter: DeadLetter) -> Result<RequestOutcome, OrchestrationError> {
+    dead_letters::set_aside(tx, queue, message, &letter).await?;
+    Ok(RequestOutcome::Rejected { kind: letter.kind, reason: letter.reason })
+}
+
+async fn create_or_reject(
+    tx: &mut PgConnection,
+    queue: &QueueName,
+    message: &QueueMessage,
+    request: &TaskRequest,
+) -> Result<RequestOutcome, OrchestrationError> {
+    if let Some(existing) = existing_task(tx, request).await? {
+        queues::delete(&mut *tx, queue, message.msg_id).await?;
+        return Ok(RequestOutcome::Duplicate { task_uuid: existing });
+    }
+    let rejected = |reason: String| DeadLetter::new("rejected_request", reason, Some(request.task_uuid));
+    let Some(registered) = template_registry::find(tx, &request.namespace, &request.name, &request.version).await? else {
+        let known = template_registry::known_versions(tx, &request.namespace, &request.name).await?;
+        let hint = if known.is_empty() { String::new() } else { format!(" (registered versions: {})", known.join(", ")) };
+        let reason = format!("unknown template {}/{}@{}{hint}", request.namespace, request.name, request.version);
+        return reject(tx, queue, message, rejected(reason)).await;
+    };
+    if let Some(schema) = &registered.template.input_schema {
+        if let Err(problem) = input_schema::validate(schema, &request.context) {
+            return reject(tx, queue, message, rejected(format!("invalid context: {problem}"))).await;
+        }
+    }
+    let Some(task_id) = insert_task(tx, request, registered.named_task_id).await? else {
+        // Lost a race with another request for the same uuid or idempotency key.
+        queues::delete(&mut *tx, queue, message.msg_id).await?;
+        return Ok(RequestOutcome::Duplicate { task_uuid: request.task_uuid });
+    };
+    move_task(tx, task_id, None, TaskState::Pending, "created", &json!({"msg_id": message.msg_id})).await?;
+    let root_ids = insert_steps(tx, task_id, &registered).await?;
+    let task = TaskRef::lock(tx, task_id).await?;
+    let steps = registered.template.steps.len();
+    dispatch::enqueue_ready(tx, &task, &root_ids).await?;
+    move_task(tx, task_id, Some(TaskState::Pending), TaskState::InProgress, "started", &json!({})).await?;
+    queues::delete(&mut *tx, queue, message.msg_id).await?;
+    Ok(RequestOutcome::Created { task_uuid: request.task_uuid, steps })
+}
+
+async fn existing_task(tx: &mut PgConnection, request: &TaskRequest) -> Result<Option<Uuid>, OrchestrationError> {
+    let existing = sqlx::query_scalar(
+        "SELECT uuid FROM tasker_tasks WHERE uuid = $1 OR (idempotency_key IS NOT NULL AND idempotency_key = $2) LIMIT 1",
+    )
+    .bind(request.task_uuid)
+    .bind(&request.idempotency_key)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(existing)
+}
+
+async fn insert_task(tx: &mut PgConnection, request: &TaskRequest, named_task_id: i64) -> Result<Option<i64>, OrchestrationError> {
+    let requested_at = request.requested_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let id = sqlx::query_scalar(
+        "INSERT INTO tasker_tasks (uuid, named_task_id, context, priority, idempotency_key, requested_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(request.task_uuid)
+    .bind(named_task_id)
+    .bind(sqlx::types::Json(&request.context))
+    .bind(request.priority)
+    .bind(&request.idempotency_key)
+    .bind(requested_at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(id)
+}
+
+/// Inserts all steps and edges; returns the ids of the root steps (no dependencies).
+async fn insert_steps(tx: &mut PgConnection, task_id: i64, registered: &RegisteredTemplate) -> Result<Vec<i64>, OrchestrationError> {
+    let steps = &registered.template.steps;
+    let uuids: Vec<Uuid> = steps.iter().map(|_| Uuid::now_v7()).collect();
+    let named_ids: Vec<i64> = steps.iter().map(|s| registered.named_step_ids.get(&s.name).copied().unwrap_or(0)).collect();
+    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+    let handlers: Vec<&str> = steps.iter().map(|s| s.handler.as_str()).collect();
+    let policies: Vec<_> = steps.iter().map(|s| s.retry_policy()).collect();
+    let max_attempts: Vec<i32> = policies.iter().map(|p| p.max_attempts).collect();
+    let base: Vec<i64> = policies.iter().map(|p| p.backoff_base_ms).collect();
+    let max: Vec<i64> = policies.iter().map(|p| p.backoff_max_ms).collect();
+    let parents: Vec<i32> = steps.iter().map(|s| s.depends_on.len() as i32).collect();
+    let rows = sqlx::query(
+        "INSERT INTO tasker_workflow_steps
+            (task_id, uuid, named_step_id, name, handler, max_attempts, backoff_base_ms, backoff_max_ms, remaining_parents)
+         SELECT $1, * FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[], $9::int[])
+         RETURNING id, name",
+    )
+    .bind(task_id)
+    .bind(&uuids)
+    .bind(&named_ids)
+    .bind(&names)
+    .bind(&handlers)
+    .bind(&max_attempts)
+    .bind(&base)
+    .bind(&max)
+    .bind(&parents)
+    .fetch_all(&mut *tx)
+    .await?;
+    let ids: std::collections::HashMap<String, i64> =
+        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("id")?))).collect::<Result<_, sqlx::Error>>()?;
+    let (from, to): (Vec<i64>, Vec<i64>) = steps
+        .iter()
+        .flat_map(|s| s.depends_on.iter().map(|d| (ids[d.as_str()], ids[s.name.as_str()])))
+        .unzip();
+    sqlx::query("INSERT INTO tasker_step_edges (from_step_id, to_step_id) SELECT * FROM UNNEST($1::bigint[], $2::bigint[])")
+        .bind(&from)
+        .bind(&to)
+        .execute(&mut *tx)
+        .await?;
+    let all_ids: Vec<i64> = ids.values().copied().collect();
+    record_created_steps(tx, &all_ids).await?;
+    Ok(steps.iter().filter(|s| s.depends_on.is_empty()).map(|s| ids[s.name.as_str()]).collect())
+}

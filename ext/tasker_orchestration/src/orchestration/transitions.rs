@@ -1,0 +1,136 @@
+//! Writes state changes. Each function checks the move against `domain::states`, applies
+//! it as a compare-and-swap on the current state, and appends it to the transitions table
+//! in the same statement. A row that is no longer in `from` is left alone and not returned.
+
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use super::OrchestrationError;
+use crate::domain::states::{StepState, TaskState};
+
+/// What else changes on the step row with its state.
+pub enum StepChange<'a> {
+    None,
+    /// A new attempt is dispatched: `attempts + 1`.
+    Dispatch,
+    Complete { results: &'a Value },
+    Fail { error: &'a Value },
+    /// A retry is scheduled `delay_ms` from now: `attempts + 1`, `next_attempt_at`.
+    ScheduleRetry { delay_ms: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct MovedStep {
+    pub id: i64,
+    pub uuid: Uuid,
+    pub name: String,
+    pub handler: String,
+    pub attempts: i32,
+}
+
+pub async fn move_steps(
+    tx: &mut PgConnection,
+    step_ids: &[i64],
+    from: StepState,
+    to: StepState,
+    change: StepChange<'_>,
+    reason: &str,
+    metadata: &Value,
+) -> Result<Vec<MovedStep>, OrchestrationError> {
+    from.check(to)?;
+    if step_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // $6 carries a JSON value (results or error), $7 a delay in seconds.
+    let (set_clause, json, delay_s): (&str, Option<&Value>, Option<f64>) = match change {
+        StepChange::None => ("", None, None),
+        StepChange::Dispatch => (", attempts = attempts + 1, next_attempt_at = NULL", None, None),
+        StepChange::Complete { results } => (", results = $6, completed_at = now()", Some(results), None),
+        StepChange::Fail { error } => (", last_error = $6", Some(error), None),
+        StepChange::ScheduleRetry { delay_ms } => (
+            ", attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $7)",
+            None,
+            Some(delay_ms as f64 / 1000.0),
+        ),
+    };
+    let sql = format!(
+        "WITH moved AS (
+            UPDATE tasker_workflow_steps SET state = $3, updated_at = now(){set_clause}
+             WHERE id = ANY($1) AND state = $2
+            RETURNING id, uuid, name, handler, attempts),
+         recorded AS (
+            INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
+            SELECT id, $2, $3, attempts, $4, $5 FROM moved)
+         SELECT id, uuid, name, handler, attempts FROM moved"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(step_ids)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(reason)
+        .bind(Json(metadata))
+        .bind(json.map(Json))
+        .bind(delay_s)
+        .fetch_all(&mut *tx)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MovedStep {
+                id: r.try_get("id")?,
+                uuid: r.try_get("uuid")?,
+                name: r.try_get("name")?,
+                handler: r.try_get("handler")?,
+                attempts: r.try_get("attempts")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// Records the creation of steps (no previous state).
+pub async fn record_created_steps(tx: &mut PgConnection, step_ids: &[i64]) -> Result<(), OrchestrationError> {
+    sqlx::query(
+        "INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason)
+         SELECT id, NULL, 'pending', 0, 'created' FROM UNNEST($1::bigint[]) AS id",
+    )
+    .bind(step_ids)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves a task `from -> to`; returns false when the task was not in `from`.
+pub async fn move_task(
+    tx: &mut PgConnection,
+    task_id: i64,
+    from: Option<TaskState>,
+    to: TaskState,
+    reason: &str,
+    metadata: &Value,
+) -> Result<bool, OrchestrationError> {
+    if let Some(from) = from {
+        from.check(to)?;
+    }
+    let completed = if to.is_final() || to == TaskState::Error { ", completed_at = now()" } else { "" };
+    let sql = format!(
+        "WITH moved AS (
+            UPDATE tasker_tasks SET state = $3, updated_at = now(){completed}
+             WHERE id = $1 AND ($2::text IS NULL OR state = $2)
+            RETURNING id),
+         recorded AS (
+            INSERT INTO tasker_task_transitions (task_id, from_state, to_state, reason, metadata)
+            SELECT id, $2, $3, $4, $5 FROM moved)
+         SELECT count(*) FROM moved"
+    );
+    let moved: i64 = sqlx::query_scalar(&sql)
+        .bind(task_id)
+        .bind(from.map(TaskState::as_str))
+        .bind(to.as_str())
+        .bind(reason)
+        .bind(Json(metadata))
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(moved == 1)
+}

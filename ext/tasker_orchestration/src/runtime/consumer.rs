@@ -1,0 +1,111 @@
+//! A consumer loop: read a batch, handle each message in its own transaction, sleep when
+//! the queue is empty, back off when the database is unreachable. `select!` on the
+//! cancellation token makes every wait interruptible; a message being handled is finished.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, warn};
+
+use super::stats::Stats;
+use crate::config::OrchestratorConfig;
+use crate::messaging::queues::{self, QueueMessage, QueueName};
+use crate::orchestration::dead_letters::{self, DeadLetter};
+use crate::orchestration::step_results::{self, ResultOutcome};
+use crate::orchestration::task_requests::{self, RequestOutcome};
+use crate::orchestration::OrchestrationError;
+
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy)]
+pub enum ConsumerKind {
+    TaskRequests,
+    StepResults,
+}
+
+impl ConsumerKind {
+    fn queue(self) -> &'static str {
+        match self {
+            Self::TaskRequests => queues::TASK_REQUESTS,
+            Self::StepResults => queues::STEP_RESULTS,
+        }
+    }
+}
+
+pub struct LoopContext {
+    pub pool: PgPool,
+    pub config: OrchestratorConfig,
+    pub cancel: CancellationToken,
+    pub stats: Arc<Stats>,
+}
+
+pub async fn run(kind: ConsumerKind, ctx: LoopContext) {
+    let queue = QueueName::new(kind.queue()).expect("built-in queue names are valid");
+    let component = format!("runtime.{}", kind.queue());
+    let idle = Duration::from_millis(ctx.config.poll_interval_ms.max(1));
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let read = tokio::select! {
+            _ = ctx.cancel.cancelled() => break,
+            read = queues::read(&ctx.pool, &queue, ctx.config.visibility_timeout_s, ctx.config.batch_size, ctx.config.max_message_bytes) => read,
+        };
+        let pause = match read {
+            Ok(batch) if batch.is_empty() => idle,
+            Ok(batch) => {
+                backoff = Duration::from_millis(100);
+                for message in &batch {
+                    if let Err(e) = handle(kind, &ctx, &queue, message).await {
+                        Stats::add(&ctx.stats.loop_errors, 1);
+                        error!(component = component.as_str(), msg_id = message.msg_id, error = %e, "message failed; it will be redelivered");
+                    }
+                }
+                Duration::ZERO
+            }
+            Err(e) => {
+                Stats::add(&ctx.stats.loop_errors, 1);
+                warn!(component = component.as_str(), error = %e, backoff_ms = backoff.as_millis() as u64, "read failed; backing off");
+                let pause = backoff;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                pause
+            }
+        };
+        if !pause.is_zero() {
+            tokio::select! {
+                _ = ctx.cancel.cancelled() => break,
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+    debug!(component = component.as_str(), "loop stopped");
+}
+
+async fn handle(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, message: &QueueMessage) -> Result<(), OrchestrationError> {
+    if message.read_ct > ctx.config.max_reads {
+        let reason = format!("read {} times without being processed (limit {})", message.read_ct, ctx.config.max_reads);
+        let letter = DeadLetter::new("poison_message", reason, dead_letters::task_uuid_of(&message.message));
+        let mut tx = ctx.pool.begin().await?;
+        dead_letters::set_aside(&mut tx, queue, message, &letter).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let stats = &ctx.stats;
+    let limit = ctx.config.max_message_bytes;
+    match kind {
+        ConsumerKind::TaskRequests => match task_requests::handle(&ctx.pool, queue, message, limit).await? {
+            RequestOutcome::Created { .. } => Stats::add(&stats.requests_created, 1),
+            RequestOutcome::Duplicate { .. } => Stats::add(&stats.requests_duplicate, 1),
+            RequestOutcome::Rejected { .. } => Stats::add(&stats.requests_rejected, 1),
+        },
+        ConsumerKind::StepResults => match step_results::handle(&ctx.pool, queue, message, limit).await? {
+            ResultOutcome::Applied { task_state, dispatched, .. } => {
+                Stats::add(&stats.results_applied, 1);
+                Stats::add(&stats.steps_dispatched, dispatched as u64);
+                Stats::add(&stats.tasks_finished, u64::from(task_state.is_some()));
+            }
+            ResultOutcome::SetAside { .. } => Stats::add(&stats.results_set_aside, 1),
+        },
+    }
+    Ok(())
+}

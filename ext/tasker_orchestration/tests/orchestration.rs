@@ -1,0 +1,245 @@
+//! The orchestration functions against real PostgreSQL + pgmq: task creation, the worker
+//! claim, result processing, retries, finalization, and bad input kept as dead letters.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{request, TestDb, LINEAR_YAML};
+use tasker_orchestration::db;
+use tasker_orchestration::domain::states::{StepState, TaskState};
+use tasker_orchestration::messaging::queues::QueueName;
+use tasker_orchestration::orchestration::step_results::{self, ResultOutcome};
+use tasker_orchestration::orchestration::task_requests::{self, RequestOutcome};
+
+const TASK: &str = "0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f";
+const LIMIT: usize = 1024 * 1024;
+
+async fn create_task(db: &TestDb, context: Value) -> RequestOutcome {
+    db.send("task_requests", &request(TASK, context)).await;
+    let message = db.read("task_requests", 1).await.pop().expect("the request is queued");
+    task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap()
+}
+
+/// Reads the next step message, claims it the way a Ruby worker does, and returns
+/// (step message, claim row).
+async fn claim_next(db: &TestDb) -> (Value, (bool, Option<Value>, Option<Value>)) {
+    let message = db.read("linear_workflow_queue", 1).await.pop().expect("a step message is queued");
+    let body = message.message.unwrap();
+    let claim: (bool, Option<sqlx::types::Json<Value>>, Option<sqlx::types::Json<Value>>) = sqlx::query_as(
+        "SELECT claimed, task_context, parent_results FROM tasker_claim_step($1::uuid, $2::int, 'test-worker')",
+    )
+    .bind(body["step_uuid"].as_str().unwrap())
+    .bind(body["attempt"].as_i64().unwrap() as i32)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    (body, (claim.0, claim.1.map(|j| j.0), claim.2.map(|j| j.0)))
+}
+
+async fn post_result(db: &TestDb, step: &Value, status: &str, results: Value, error: Value) -> ResultOutcome {
+    let result = json!({"kind": "step_result", "task_uuid": step["task_uuid"], "step_uuid": step["step_uuid"],
+        "step_name": step["step_name"], "attempt": step["attempt"], "status": status,
+        "results": results, "error": error});
+    db.send("step_results", &result).await;
+    let message = db.read("step_results", 1).await.pop().unwrap();
+    step_results::handle(&db.pool, &QueueName::new("step_results").unwrap(), &message, LIMIT).await.unwrap()
+}
+
+#[tokio::test]
+async fn bootstrap_is_idempotent_under_concurrency() {
+    let db = TestDb::new().await;
+    let (a, b, c) = tokio::join!(db::bootstrap(&db.pool), db::bootstrap(&db.pool), db::bootstrap(&db.pool));
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.meta WHERE queue_name IN ('task_requests', 'step_results')").await, 2);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_request_creates_the_task_and_enqueues_only_the_roots() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    let outcome = create_task(&db, json!({"even_number": 6})).await;
+    assert_eq!(outcome, RequestOutcome::Created { task_uuid: TASK.parse().unwrap(), steps: 2 });
+    assert_eq!(db.step_state("linear_step_1").await, ("enqueued".into(), 1));
+    assert_eq!(db.step_state("linear_step_2").await, ("pending".into(), 0));
+    let task_path: Vec<(Option<String>, String)> =
+        sqlx::query_as("SELECT from_state, to_state FROM tasker_task_transitions ORDER BY id").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(task_path, vec![(None, "pending".into()), (Some("pending".into()), "in_progress".into())]);
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.q_task_requests").await, 0, "the request is deleted with the commit");
+    let step = db.read("linear_workflow_queue", 10).await;
+    assert_eq!(step.len(), 1);
+    let body = step[0].message.as_ref().unwrap();
+    assert_eq!((body["step_name"].as_str(), body["attempt"].as_i64()), (Some("linear_step_1"), Some(1)));
+    assert_eq!(body["handler"], "LinearWorkflow::StepOne");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn claims_and_results_drive_the_dag_to_completion() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    create_task(&db, json!({"even_number": 6})).await;
+    let (step1, (claimed, context, parents)) = claim_next(&db).await;
+    assert!(claimed);
+    assert_eq!(context.unwrap(), json!({"even_number": 6}));
+    assert_eq!(parents.unwrap(), json!({}));
+    assert_eq!(db.step_state("linear_step_1").await.0, "in_progress");
+
+    // 2**70: beyond 64 bits, must survive jsonb and serde_json.
+    let huge: Value = serde_json::from_str("1180591620717411303424").unwrap();
+    let outcome = post_result(&db, &step1, "success", huge.clone(), Value::Null).await;
+    assert_eq!(outcome, ResultOutcome::Applied { step_state: StepState::Complete, task_state: None, dispatched: 1 });
+
+    let (step2, (claimed, _, parents)) = claim_next(&db).await;
+    assert!(claimed);
+    assert_eq!(parents.unwrap()["linear_step_1"].to_string(), "1180591620717411303424");
+    let outcome = post_result(&db, &step2, "success", json!({"done": true}), Value::Null).await;
+    assert_eq!(outcome, ResultOutcome::Applied { step_state: StepState::Complete, task_state: Some(TaskState::Complete), dispatched: 0 });
+    let stored: String = sqlx::query_scalar("SELECT results::text FROM tasker_workflow_steps WHERE name = 'linear_step_1'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, "1180591620717411303424");
+    let path: Vec<String> = sqlx::query_scalar(
+        "SELECT coalesce(from_state, '-') || '>' || to_state FROM tasker_step_transitions t
+           JOIN tasker_workflow_steps s ON s.id = t.step_id WHERE s.name = 'linear_step_2' ORDER BY t.id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(path, ["->pending", "pending>enqueued", "enqueued>in_progress", "in_progress>complete"]);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn duplicate_and_stale_results_change_nothing_and_are_kept() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    create_task(&db, json!({"even_number": 2})).await;
+    let (step1, _) = claim_next(&db).await;
+    post_result(&db, &step1, "success", json!(4), Value::Null).await;
+    let again = post_result(&db, &step1, "success", json!(999), Value::Null).await;
+    assert!(matches!(again, ResultOutcome::SetAside { kind: "ignored_result", .. }), "{again:?}");
+    let mut stale = step1.clone();
+    stale["attempt"] = json!(7);
+    let stale_outcome = post_result(&db, &stale, "success", json!(5), Value::Null).await;
+    assert!(matches!(stale_outcome, ResultOutcome::SetAside { kind: "ignored_result", .. }));
+    let stored: Value = sqlx::query_scalar::<_, sqlx::types::Json<Value>>("SELECT results FROM tasker_workflow_steps WHERE name = 'linear_step_1'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(stored, json!(4), "the first accepted result stands");
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_dead_letters WHERE kind = 'ignored_result'").await, 2);
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_step_results").await, 2, "ignored results are archived");
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM pgmq.q_linear_workflow_queue WHERE message->>'step_name' = 'linear_step_2'").await,
+        1,
+        "step 2 was dispatched once"
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_retryable_failure_retries_then_fails_the_task_for_good() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    create_task(&db, json!({"even_number": 2})).await;
+    let (step1, _) = claim_next(&db).await;
+    post_result(&db, &step1, "success", json!(4), Value::Null).await;
+    let error = json!({"class": "RuntimeError", "message": "flaky", "retryable": true});
+    let (step2, _) = claim_next(&db).await;
+    let outcome = post_result(&db, &step2, "failure", Value::Null, error.clone()).await;
+    assert_eq!(outcome, ResultOutcome::Applied { step_state: StepState::WaitingForRetry, task_state: None, dispatched: 0 });
+    assert_eq!(db.step_state("linear_step_2").await, ("waiting_for_retry".into(), 2));
+
+    let (retry, (claimed, _, _)) = claim_next(&db).await;
+    assert_eq!(retry["attempt"], 2);
+    assert!(claimed, "the retry message claims the step again");
+    let outcome = post_result(&db, &retry, "failure", Value::Null, error).await;
+    assert_eq!(outcome, ResultOutcome::Applied { step_state: StepState::Error, task_state: Some(TaskState::Error), dispatched: 0 });
+    let last_error: Value = sqlx::query_scalar::<_, sqlx::types::Json<Value>>("SELECT last_error FROM tasker_workflow_steps WHERE name = 'linear_step_2'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+        .0;
+    assert_eq!((last_error["class"].as_str(), last_error["attempt"].as_i64()), (Some("RuntimeError"), Some(2)));
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn bad_requests_are_rejected_with_a_reason_and_kept() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    let cases = [
+        (json!({"kind": "task_request", "task_uuid": TASK, "namespace": "linear_workflow", "name": "mathematical_sequence",
+                "version": "9.9.9", "context": {}}), "unknown template linear_workflow/mathematical_sequence@9.9.9 (registered versions: 1.0.0)"),
+        (request(TASK, json!({"even_number": "six"})), "invalid context: context.even_number: expected integer, got string"),
+        (json!({"kind": "task_request", "task_uuid": TASK}), "missing field `namespace`"),
+        (json!([1, 2, 3]), "expected an object with \"kind\": \"task_request\""),
+    ];
+    for (message, expected) in cases {
+        db.send("task_requests", &message).await;
+        let read = db.read("task_requests", 1).await.pop().unwrap();
+        let outcome = task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &read, LIMIT).await.unwrap();
+        let RequestOutcome::Rejected { kind, reason } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(kind, "rejected_request");
+        assert!(reason.contains(expected), "{reason:?} should contain {expected:?}");
+    }
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_dead_letters WHERE task_uuid IS NOT NULL").await, 3);
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_task_requests").await, 4);
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_tasks").await, 0);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn oversized_requests_are_not_even_transferred() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    db.send("task_requests", &request(TASK, json!({"even_number": 2, "pad": "x".repeat(2000)}))).await;
+    let read = tasker_orchestration::messaging::queues::read(&db.pool, &QueueName::new("task_requests").unwrap(), 30, 1, 1000)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(read.message.is_none() && read.size > 2000);
+    let outcome = task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &read, 1000).await.unwrap();
+    assert!(matches!(outcome, RequestOutcome::Rejected { ref reason, .. } if reason.contains("exceeds the limit of 1000 bytes")));
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_repeated_request_is_a_no_op() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    create_task(&db, json!({"even_number": 2})).await;
+    let again = create_task(&db, json!({"even_number": 2})).await;
+    assert_eq!(again, RequestOutcome::Duplicate { task_uuid: TASK.parse().unwrap() });
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_workflow_steps").await, 2);
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.q_linear_workflow_queue").await, 1);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn the_claim_refuses_stale_attempts_and_finished_steps() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    create_task(&db, json!({"even_number": 2})).await;
+    let (step1, _) = claim_next(&db).await;
+    let stale: bool = sqlx::query_scalar("SELECT claimed FROM tasker_claim_step($1::uuid, 2, 'w')")
+        .bind(step1["step_uuid"].as_str().unwrap())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(!stale);
+    post_result(&db, &step1, "success", json!(4), Value::Null).await;
+    let finished: (bool, String) = sqlx::query_as("SELECT claimed, step_state FROM tasker_claim_step($1::uuid, 1, 'w')")
+        .bind(step1["step_uuid"].as_str().unwrap())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(finished, (false, "complete".into()));
+    db.drop_db().await;
+}

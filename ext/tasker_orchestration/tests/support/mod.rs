@@ -1,0 +1,117 @@
+//! Real PostgreSQL for the core's tests: a template database bootstrapped once per test
+//! binary (pgmq + migrations), then a fresh clone per test so tests run in parallel without
+//! sharing queues. `TASKER_TEST_ADMIN_URL` points at a database we may CREATE DATABASE from.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+use sqlx::{Connection, PgConnection, PgPool};
+use tasker_orchestration::db;
+use tasker_orchestration::domain::template::TaskTemplate;
+use tasker_orchestration::messaging::queues::{self, QueueMessage, QueueName};
+use tasker_orchestration::orchestration::template_registry;
+use tokio::sync::OnceCell;
+
+static TEMPLATE_DB: OnceCell<String> = OnceCell::const_new();
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub fn admin_url() -> String {
+    std::env::var("TASKER_TEST_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@localhost/postgres".into())
+}
+
+pub fn url_for(db: &str) -> String {
+    let admin = admin_url();
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    format!("{base}/{db}")
+}
+
+async fn admin() -> PgConnection {
+    PgConnection::connect(&admin_url()).await.expect("PostgreSQL must be running (bin/setup starts it)")
+}
+
+async fn template_db() -> &'static str {
+    TEMPLATE_DB
+        .get_or_init(|| async {
+            let name = format!("tasker_rt_template_{}", std::process::id());
+            let mut admin = admin().await;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+            let pool = db::connect(&url_for(&name), 4).await.unwrap();
+            db::bootstrap(&pool).await.unwrap();
+            pool.close().await;
+            name
+        })
+        .await
+}
+
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    /// A fresh, bootstrapped database of its own.
+    pub async fn new() -> Self {
+        let template = template_db().await;
+        let name = format!("tasker_rt_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        let mut admin = admin().await;
+        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin).await.unwrap();
+        let url = url_for(&name);
+        let pool = db::connect(&url, 8).await.unwrap();
+        Self { name, url, pool }
+    }
+
+    pub async fn drop_db(self) {
+        self.pool.close().await;
+        let mut admin = admin().await;
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin).await;
+    }
+
+    pub async fn register(&self, yaml: &str) -> TaskTemplate {
+        let template = TaskTemplate::from_yaml(yaml).unwrap();
+        template_registry::register(&self.pool, &template).await.unwrap();
+        template
+    }
+
+    pub async fn send(&self, queue: &str, message: &Value) -> i64 {
+        queues::send(&self.pool, &QueueName::new(queue).unwrap(), message, 0.0).await.unwrap()
+    }
+
+    pub async fn read(&self, queue: &str, qty: i32) -> Vec<QueueMessage> {
+        queues::read(&self.pool, &QueueName::new(queue).unwrap(), 30, qty, 1024 * 1024).await.unwrap()
+    }
+
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
+    pub async fn step_state(&self, step_name: &str) -> (String, i32) {
+        sqlx::query_as("SELECT state, attempts FROM tasker_workflow_steps WHERE name = $1")
+            .bind(step_name)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+pub const LINEAR_YAML: &str = r#"
+name: mathematical_sequence
+namespace: linear_workflow
+version: 1.0.0
+input_schema: {type: object, required: [even_number], properties: {even_number: {type: integer}}}
+steps:
+  - name: linear_step_1
+    handler: LinearWorkflow::StepOne
+  - name: linear_step_2
+    handler: LinearWorkflow::StepTwo
+    depends_on: [linear_step_1]
+    retry: {max_attempts: 2, backoff_base_ms: 0, backoff_max_ms: 0}
+"#;
+
+pub fn request(uuid: &str, context: Value) -> Value {
+    serde_json::json!({"kind": "task_request", "task_uuid": uuid, "namespace": "linear_workflow",
+        "name": "mathematical_sequence", "version": "1.0.0", "context": context})
+}
