@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::{filter::LevelFilter, Layer};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::Layer;
 
 use crate::config::mask_url;
 
@@ -19,7 +20,8 @@ static INSTALLED: OnceLock<()> = OnceLock::new();
 /// no-ops, so an embedding process may call it on every start).
 pub fn init(level: &str) {
     INSTALLED.get_or_init(|| {
-        let filter = parse_level(level);
+        // sqlx logs every statement at DEBUG; only its warnings are worth a line.
+        let filter = Targets::new().with_default(parse_level(level)).with_target("sqlx", LevelFilter::WARN);
         let subscriber = tracing_subscriber::registry().with(JsonLines.with_filter(filter));
         let _ = tracing::subscriber::set_global_default(subscriber);
     });

@@ -1,0 +1,18 @@
+//! The native extension: a thin magnus adapter over `tasker_orchestration`. Everything that
+//! crosses is a JSON string; blocking work runs without the GVL; errors and panics become
+//! exceptions of the `TaskerCore::Error` hierarchy (classes defined in Ruby).
+
+mod errors;
+mod nogvl;
+mod orchestrator_handle;
+mod templates;
+
+use magnus::{prelude::*, Error, Ruby};
+
+#[magnus::init]
+fn init(ruby: &Ruby) -> Result<(), Error> {
+    let native = ruby.define_module("TaskerCore")?.define_module("Native")?;
+    orchestrator_handle::define(ruby, native)?;
+    templates::define(native)?;
+    Ok(())
+}

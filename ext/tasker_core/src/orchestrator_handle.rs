@@ -1,0 +1,76 @@
+//! `TaskerCore::Native::OrchestratorHandle`: an embedded orchestrator. JSON in, JSON out;
+//! the Ruby facade (`TaskerCore::Orchestrator`) offers the keyword API.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use magnus::{function, method, prelude::*, Error, RModule, Ruby};
+use serde_json::json;
+use tasker_orchestration::{CoreConfig, Orchestrator, RuntimeError};
+
+use crate::errors::{from_panic, from_runtime};
+use crate::nogvl::nogvl;
+
+/// Config or request JSON larger than this is refused before parsing.
+const MAX_JSON_BYTES: usize = 16 * 1024 * 1024;
+
+#[magnus::wrap(class = "TaskerCore::Native::OrchestratorHandle", free_immediately, size)]
+pub struct OrchestratorHandle {
+    inner: Mutex<Option<Orchestrator>>,
+}
+
+pub fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
+    let class = native.define_class("OrchestratorHandle", ruby.class_object())?;
+    class.define_singleton_method("_start_private", function!(start, 1))?;
+    class.define_method("_stop_private", method!(OrchestratorHandle::stop, 1))?;
+    class.define_method("_status_private", method!(OrchestratorHandle::status, 0))?;
+    class.define_method("_enqueue_private", method!(OrchestratorHandle::enqueue, 1))?;
+    Ok(())
+}
+
+fn check_size(ruby: &Ruby, what: &str, json: &str) -> Result<(), Error> {
+    if json.len() > MAX_JSON_BYTES {
+        return Err(crate::errors::ruby_error(
+            ruby,
+            "ValidationError",
+            &format!("{what} JSON of {} bytes exceeds {MAX_JSON_BYTES} bytes", json.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `f` without the GVL and converts both failure kinds to Ruby exceptions.
+fn blocking<R>(ruby: &Ruby, f: impl FnOnce() -> Result<R, RuntimeError>) -> Result<R, Error> {
+    nogvl(f).map_err(|panic| from_panic(ruby, &panic))?.map_err(|e| from_runtime(ruby, &e))
+}
+
+fn start(ruby: &Ruby, config_json: String) -> Result<OrchestratorHandle, Error> {
+    check_size(ruby, "config", &config_json)?;
+    let orchestrator = blocking(ruby, move || Orchestrator::start(CoreConfig::from_json(&config_json)?))?;
+    Ok(OrchestratorHandle { inner: Mutex::new(Some(orchestrator)) })
+}
+
+impl OrchestratorHandle {
+    fn with<R>(&self, ruby: &Ruby, f: impl FnOnce(&mut Orchestrator) -> Result<R, RuntimeError>) -> Result<R, Error> {
+        blocking(ruby, || {
+            let mut guard = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let orchestrator = guard.as_mut().ok_or(RuntimeError::NotRunning)?;
+            f(orchestrator)
+        })
+    }
+
+    fn stop(ruby: &Ruby, rb_self: &Self, timeout_ms: u64) -> Result<String, Error> {
+        let report = rb_self.with(ruby, |o| o.stop(Duration::from_millis(timeout_ms)))?;
+        Ok(report.to_string())
+    }
+
+    fn status(ruby: &Ruby, rb_self: &Self) -> Result<String, Error> {
+        Ok(rb_self.with(ruby, |o| o.status())?.to_string())
+    }
+
+    fn enqueue(ruby: &Ruby, rb_self: &Self, request_json: String) -> Result<String, Error> {
+        check_size(ruby, "request", &request_json)?;
+        let uuid = rb_self.with(ruby, |o| o.enqueue(&request_json))?;
+        Ok(json!({"task_uuid": uuid}).to_string())
+    }
+}

@@ -1,0 +1,40 @@
+# frozen_string_literal: true
+
+# tasker_core: DAG workflows on PostgreSQL. The pure-Ruby parts (client, workers, types)
+# load first; the native extension carries the Rust orchestration core.
+require_relative "tasker_core/pure"
+require "tasker_core/tasker_core"
+require_relative "tasker_core/orchestrator"
+
+module TaskerCore
+  class << self
+    # Sends a task request; returns the task's uuid at once. Works from any process
+    # (a web process runs no orchestrator).
+    def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil)
+      Client.enqueue(namespace: namespace, name: name, version: version, context: context,
+                     priority: priority, idempotency_key: idempotency_key)
+    end
+
+    # The task with its steps, or nil when no such task exists (yet).
+    def task(uuid)
+      Client.task(uuid)
+    end
+
+    # Waits until the task is complete, in error, cancelled or resolved. Raises
+    # TaskRejected when its request was refused and TimeoutError after `timeout` seconds.
+    def wait(uuid, timeout: 30)
+      Client.wait(uuid, timeout: timeout)
+    end
+
+    # Messages set aside with the reason (rejected requests, ignored results, poison).
+    def dead_letters(limit: 100)
+      Client.dead_letters(limit: limit)
+    end
+
+    # Validates a task template (YAML text) without a database; raises TemplateError naming
+    # the problem, or returns {"key"=>..., "steps"=>[...topological order...]}.
+    def validate_template(yaml)
+      JSON.parse(Native._validate_template_private(yaml))
+    end
+  end
+end
