@@ -1,0 +1,167 @@
+# frozen_string_literal: true
+
+require "json"
+require "pg"
+require "time"
+require_relative "config"
+require_relative "errors"
+require_relative "messaging/connection_pool"
+require_relative "messaging/pgmq_client"
+require_relative "messaging/queue_names"
+require_relative "types/primitives"
+require_relative "types/task_request"
+
+module TaskerCore
+  # Talks to the database directly (pg gem), so it works in a process that runs no
+  # orchestrator: web processes enqueue tasks and read their state here.
+  module Client
+    FINAL_STATES = %w[complete error cancelled resolved_manually].freeze
+    POOL_SIZE = 5
+    TIMESTAMP = PG::TextDecoder::TimestampWithTimeZone.new
+
+    TASK_SQL = <<~SQL
+      SELECT t.uuid, t.state, n.name AS namespace, nt.name, nt.version, t.context, t.created_at, t.completed_at,
+             COALESCE((SELECT jsonb_object_agg(s.name, jsonb_build_object(
+                                'state', s.state, 'results', s.results, 'attempts', s.attempts, 'error', s.last_error)
+                                ORDER BY s.id)
+                         FROM tasker_workflow_steps s WHERE s.task_id = t.id), '{}'::jsonb) AS steps
+        FROM tasker_tasks t
+        JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
+        JOIN tasker_namespaces n ON n.id = nt.namespace_id
+       WHERE t.uuid = $1::uuid
+    SQL
+
+    REJECTION_SQL = <<~SQL
+      SELECT reason FROM tasker_dead_letters
+       WHERE task_uuid = $1::uuid AND kind = 'rejected_request'
+       ORDER BY id DESC LIMIT 1
+    SQL
+
+    DEAD_LETTERS_SQL = <<~SQL
+      SELECT id, queue_name, msg_id, read_ct, task_uuid, kind, reason, message, created_at
+        FROM tasker_dead_letters ORDER BY id DESC LIMIT $1
+    SQL
+
+    # Errors meaning pgmq or the task_requests queue is not installed in this database.
+    MISSING_QUEUE_ERRORS = [PG::UndefinedTable, PG::UndefinedFunction, PG::InvalidSchemaName].freeze
+
+    @pools = {}
+    @pools_mutex = Mutex.new
+
+    module_function
+
+    # Sends a TaskRequest to `task_requests`; returns the new task's uuid at once.
+    def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil)
+      request = Types::TaskRequest.build(namespace: namespace, name: name, version: version, context: context,
+                                         priority: priority, idempotency_key: idempotency_key)
+      with_connection do |conn|
+        Messaging::PgmqClient.new(conn).send(Messaging::QueueNames::TASK_REQUESTS, request.to_h)
+      rescue DatabaseError => e
+        raise unless MISSING_QUEUE_ERRORS.any? { |klass| e.cause.is_a?(klass) }
+
+        raise DatabaseError,
+              "queue #{Messaging::QueueNames::TASK_REQUESTS} does not exist in #{TaskerCore.config.masked_database_url}: " \
+              "the orchestrator has never started against this database"
+      end
+      request.task_uuid
+    end
+
+    # The task and its steps as a Hash, or nil when no such task exists (yet).
+    def task(uuid)
+      uuid = check_uuid(uuid)
+      row = query(TASK_SQL, [uuid]).first
+      row && task_hash(row)
+    end
+
+    # Waits until the task reaches a final state and returns task(uuid). Raises
+    # TaskRejected as soon as its request was rejected, TimeoutError after `timeout` s.
+    def wait(uuid, timeout: 30, poll_interval: 0.05)
+      uuid = check_uuid(uuid)
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+      loop do
+        current = task(uuid)
+        return current if current && FINAL_STATES.include?(current["state"])
+
+        check_rejection(uuid) unless current
+        remaining = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        if remaining <= 0
+          state = current ? "state #{current['state']}" : "no task created yet"
+          raise TimeoutError, "task #{uuid} did not finish within #{timeout}s (#{state})"
+        end
+        sleep([poll_interval, remaining].min)
+      end
+    end
+
+    # Newest first: messages the orchestrator or workers could not process, with why.
+    def dead_letters(limit: 100)
+      unless limit.is_a?(Integer) && limit.between?(1, 10_000)
+        raise ValidationError.new("limit must be an Integer from 1 to 10000, got #{limit.inspect}", field: "limit")
+      end
+
+      query(DEAD_LETTERS_SQL, [limit]).map do |row|
+        {
+          "id" => Integer(row["id"]), "queue_name" => row["queue_name"], "msg_id" => int(row["msg_id"]),
+          "read_ct" => int(row["read_ct"]), "task_uuid" => row["task_uuid"], "kind" => row["kind"],
+          "reason" => row["reason"], "message" => json(row["message"]), "created_at" => time(row["created_at"])
+        }
+      end
+    end
+
+    # Closes the client's connections (they reopen on next use); for tests and forks.
+    def disconnect!
+      pools = @pools_mutex.synchronize { @pools.values.tap { @pools = {} } }
+      pools.each(&:shutdown)
+      nil
+    end
+
+    def check_rejection(uuid)
+      row = query(REJECTION_SQL, [uuid]).first
+      raise TaskRejected.new(nil, reason: row["reason"], task_uuid: uuid) if row
+    end
+
+    def task_hash(row)
+      {
+        "uuid" => row["uuid"], "state" => row["state"], "namespace" => row["namespace"], "name" => row["name"],
+        "version" => row["version"], "context" => json(row["context"]), "created_at" => time(row["created_at"]),
+        "completed_at" => time(row["completed_at"]), "steps" => json(row["steps"])
+      }
+    end
+
+    def query(sql, params)
+      with_connection { |conn| conn.exec_params(sql, params).to_a }
+    rescue PG::Error => e
+      raise DatabaseError, "query failed: #{Messaging::PgmqClient.describe(e)}"
+    end
+
+    # One connection per calling thread for the duration of a call, from a small pool
+    # per database URL (PG::Connection is not thread-safe).
+    def with_connection(&block)
+      url = TaskerCore.config.database_url
+      pool = @pools_mutex.synchronize do
+        @pools[url] ||= Messaging::ConnectionPool.new(url, size: POOL_SIZE, application_name: "tasker_core_client")
+      end
+      pool.with(&block)
+    end
+
+    def check_uuid(uuid)
+      return uuid.downcase if uuid.is_a?(String) && uuid.match?(Types::Primitives::UUID_FORMAT)
+
+      raise ValidationError.new("task uuid must be a UUID string, got #{uuid.inspect}", field: "uuid")
+    end
+
+    def json(text)
+      text && JSON.parse(text)
+    end
+
+    def int(text)
+      text && Integer(text)
+    end
+
+    # ISO8601 in UTC with milliseconds, the format of the messages.
+    def time(text)
+      text && TIMESTAMP.decode(text).getutc.iso8601(3)
+    end
+
+    private_class_method :check_rejection, :task_hash, :query, :with_connection, :check_uuid, :json, :int, :time
+  end
+end

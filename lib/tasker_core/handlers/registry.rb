@@ -1,0 +1,43 @@
+# frozen_string_literal: true
+
+require_relative "../errors"
+
+module TaskerCore
+  module Handlers
+    # Finds a handler class from its name in a template ("LinearWorkflow::StepOne").
+    module Registry
+      NAME_FORMAT = /\A[A-Z][A-Za-z0-9_]*(::[A-Z][A-Za-z0-9_]*)*\z/.freeze
+
+      module_function
+
+      # Returns a new handler instance (one per step run, so handlers keep no state
+      # between steps). Raises TemplateError when the class cannot be used.
+      def resolve(name)
+        handler_class(name).new
+      end
+
+      def handler_class(name)
+        # Checked before const_get so a message can never name something like "::Kernel".
+        unless name.is_a?(String) && name.match?(NAME_FORMAT)
+          raise TemplateError, "handler name #{name.inspect} is not a Ruby class name (#{NAME_FORMAT.source})"
+        end
+
+        klass = lookup(name)
+        raise TemplateError, "handler #{name} is a #{klass.class}, not a class" unless klass.is_a?(Class)
+        unless klass.method_defined?(:call)
+          raise TemplateError, "handler class #{name} does not define #call(task, sequence, step)"
+        end
+
+        klass
+      end
+
+      def lookup(name)
+        Object.const_get(name)
+      rescue NameError => e
+        raise unless e.name && name.split("::").include?(e.name.to_s)
+
+        raise TemplateError, "handler class #{name} is not defined (is the file that defines it loaded?)"
+      end
+    end
+  end
+end

@@ -1,0 +1,63 @@
+# frozen_string_literal: true
+
+require_relative "../errors"
+
+module TaskerCore
+  module Messaging
+    # Rules for pgmq queue names. pgmq builds table names such as `pgmq.q_<queue>` and
+    # `template_pgmq_q_<queue>` from them (Postgres identifiers stop at 63 bytes), and we
+    # format the name into SQL for the read_ct-guarded delete, so names are checked here
+    # before they reach the database.
+    module QueueNames
+      MAX_LENGTH = 47
+      SUFFIX = "_queue"
+      PATTERN = /\A[a-z][a-z0-9_]*\z/.freeze
+      NAMESPACE_PATTERN = /\A[a-z][a-z0-9_]{0,40}\z/.freeze
+
+      TASK_REQUESTS = "task_requests"
+      STEP_RESULTS = "step_results"
+
+      module_function
+
+      # Returns the name when valid, raises QueueNameError otherwise.
+      def validate!(name)
+        unless name.is_a?(String)
+          raise QueueNameError.new("queue name must be a String, got #{name.inspect}", field: "queue")
+        end
+        if name.length > MAX_LENGTH
+          raise QueueNameError.new(
+            "queue name #{name.inspect} is #{name.length} characters; at most #{MAX_LENGTH} are allowed",
+            field: "queue"
+          )
+        end
+        unless name.match?(PATTERN)
+          raise QueueNameError.new(
+            "queue name #{name.inspect} is invalid: it must start with a lowercase letter and contain " \
+            "only lowercase letters, digits and underscores",
+            field: "queue"
+          )
+        end
+        name
+      end
+
+      def valid?(name)
+        validate!(name)
+        true
+      rescue QueueNameError
+        false
+      end
+
+      # The queue a namespace's step messages go to: "#{namespace}_queue".
+      def namespace_queue(namespace)
+        unless namespace.is_a?(String) && namespace.match?(NAMESPACE_PATTERN)
+          raise QueueNameError.new(
+            "namespace #{namespace.inspect} is invalid: it must match #{NAMESPACE_PATTERN.source} " \
+            "so that \"<namespace>#{SUFFIX}\" stays a valid queue name of at most #{MAX_LENGTH} characters",
+            field: "namespace"
+          )
+        end
+        validate!("#{namespace}#{SUFFIX}")
+      end
+    end
+  end
+end

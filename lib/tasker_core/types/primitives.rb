@@ -1,0 +1,46 @@
+# frozen_string_literal: true
+
+require "time"
+require "dry-types"
+require_relative "../messaging/queue_names"
+
+module TaskerCore
+  module Types
+    # dry-types building blocks for the message classes. Kept in their own module so
+    # Dry's constants (String, Integer, ...) never shadow Ruby's inside TaskerCore::Types.
+    module Primitives
+      include Dry.Types()
+
+      UUID_FORMAT = /\A\h{8}-\h{4}-\h{4}-\h{4}-\h{12}\z/.freeze
+      NAME_FORMAT = /\A[a-z][a-z0-9_]{0,62}\z/.freeze
+      SEMVER_FORMAT = /\A\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\z/.freeze
+      HANDLER_FORMAT = /\A[A-Z][A-Za-z0-9_]*(::[A-Z][A-Za-z0-9_]*)*\z/.freeze
+      INT4 = (-2**31..2**31 - 1).freeze
+
+      # Times are carried as ISO8601 strings; a Time given in Ruby is written in UTC with ms.
+      def self.iso8601(value)
+        return value.getutc.iso8601(3) if value.is_a?(::Time)
+        return value unless value.is_a?(::String)
+
+        ::Time.iso8601(value)
+        value
+      rescue ArgumentError
+        raise ArgumentError, "#{value.inspect} is not an ISO8601 time"
+      end
+
+      Uuid = Strict::String
+             .constructor { |v| v.is_a?(::String) ? v.downcase : v }
+             .constrained(format: UUID_FORMAT)
+      Namespace = Strict::String.constrained(format: Messaging::QueueNames::NAMESPACE_PATTERN)
+      Name = Strict::String.constrained(format: NAME_FORMAT)
+      Semver = Strict::String.constrained(format: SEMVER_FORMAT)
+      HandlerName = Strict::String.constrained(format: HANDLER_FORMAT, max_size: 255)
+      Attempt = Strict::Integer.constrained(gteq: 1, lteq: INT4.max)
+      Priority = Strict::Integer.constrained(gteq: INT4.min, lteq: INT4.max).default(0)
+      Timestamp = Strict::String.constructor { |v| Primitives.iso8601(v) }
+      # Values of these two are normalized by Base (JsonValue) before the type check.
+      JsonObject = Strict::Hash
+      Json = Nominal::Any
+    end
+  end
+end

@@ -1,0 +1,109 @@
+# frozen_string_literal: true
+
+require "json"
+require "time"
+require_relative "../errors"
+require_relative "../logging"
+require_relative "../types/json_value"
+require_relative "../types/step_error"
+require_relative "../types/step_result"
+require_relative "../handlers/registry"
+require_relative "../handlers/step_handler"
+
+module TaskerCore
+  module Worker
+    # Runs the handler of one claimed step and turns whatever happens into a StepResult.
+    # No database writes here: the caller commits the result.
+    class HandlerRunner
+      # What tasker_claim_step returned for a claimed step.
+      Claim = Struct.new(:task_context, :parent_results, keyword_init: true)
+
+      def initialize(worker_id:, max_message_bytes:, fetch_ancestors:, registry: Handlers::Registry)
+        @worker_id = worker_id
+        @max_message_bytes = max_message_bytes
+        @fetch_ancestors = fetch_ancestors # ->(step_uuid) { {name => results} }
+        @registry = registry
+      end
+
+      def run(step, claim)
+        started_at = Time.now
+        outcome = invoke(step, claim)
+        result = build(step, outcome, started_at)
+        within_size_limit(step, result, started_at)
+      end
+
+      private
+
+      # [:success, results] or [:failure, StepError]
+      def invoke(step, claim)
+        handler = begin
+          @registry.resolve(step.handler)
+        rescue TemplateError => e
+          return failure(e, retryable: false)
+        end
+        value = handler.call(task_view(step, claim), sequence(step, claim), step_view(step))
+        serialize(value)
+      rescue PermanentError => e
+        failure(e, retryable: false)
+      rescue RetryableError => e
+        failure(e, retryable: true, retry_after: e.retry_after)
+      rescue StandardError => e
+        failure(e, retryable: true)
+      rescue NotImplementedError, ScriptError, SystemStackError => e
+        # A handler without #call, a syntax error in its file, runaway recursion: a
+        # retry runs the same code, so it cannot help.
+        failure(e, retryable: false)
+      end
+
+      def serialize(value)
+        [:success, JSON.parse(JSON.generate(value))]
+      rescue StandardError => e
+        error = PermanentError.new(
+          "handler #{value.class} result is not JSON-serializable (#{e.class}: #{e.message}); " \
+          "return Hashes, Arrays, Strings, finite numbers, true, false or nil"
+        )
+        failure(error, retryable: false)
+      end
+
+      def failure(error, retryable:, retry_after: nil)
+        [:failure, Types::StepError.from_exception(error, retryable: retryable, retry_after: retry_after,
+                                                          message: Logging.mask_url(error.message.to_s))]
+      end
+
+      def build(step, (status, payload), started_at)
+        if status == :success
+          Types::StepResult.success(step, results: payload, worker_id: @worker_id, started_at: started_at)
+        else
+          Types::StepResult.failure(step, error: payload, worker_id: @worker_id, started_at: started_at)
+        end
+      end
+
+      # An oversized result would be refused by the orchestrator; fail the step clearly instead.
+      def within_size_limit(step, result, started_at)
+        size = JSON.generate(result.to_h).bytesize
+        return result if size <= @max_message_bytes
+
+        error = PermanentError.new(
+          "step result is #{size} bytes, more than orchestrator.max_message_bytes (#{@max_message_bytes}); " \
+          "store large data elsewhere and return a reference"
+        )
+        Types::StepResult.failure(step, error: Types::StepError.from_exception(error, retryable: false),
+                                        worker_id: @worker_id, started_at: started_at)
+      end
+
+      def task_view(step, claim)
+        Handlers::TaskView.new(uuid: step.task_uuid, context: Types::JsonValue.normalize(claim.task_context || {}),
+                               namespace: step.namespace, name: step.task_name, version: step.task_version)
+      end
+
+      def sequence(step, claim)
+        Handlers::Sequence.new(Types::JsonValue.normalize(claim.parent_results || {}),
+                               fetch_ancestors: -> { Types::JsonValue.normalize(@fetch_ancestors.call(step.step_uuid)) })
+      end
+
+      def step_view(step)
+        Handlers::StepView.new(name: step.step_name, uuid: step.step_uuid, attempt: step.attempt)
+      end
+    end
+  end
+end

@@ -1,0 +1,123 @@
+# frozen_string_literal: true
+
+require "pg"
+require_relative "../logging"
+require_relative "../messaging/pgmq_client"
+
+module TaskerCore
+  module Worker
+    # The poller thread of one namespace queue. It reads only as many messages as the
+    # shared pool has free slots (permits), so no message sits invisible in a backlog
+    # while its visibility timeout runs, and it never dies: errors are logged and
+    # retried with backoff.
+    class NamespacePoller
+      MAX_BACKOFF_S = 5.0
+
+      def initialize(executor:, pool:, permits:, db:, stop_event:, stats:, settings:)
+        @executor = executor # Worker::StepExecutor
+        @pool = pool         # Concurrent::ThreadPoolExecutor running the jobs
+        @permits = permits   # Concurrent::Semaphore, one permit per free pool slot
+        @db = db
+        @stop_event = stop_event
+        @stats = stats
+        @queue = executor.queue
+        @vt = settings.fetch(:visibility_timeout_s)
+        @batch_size = settings.fetch(:batch_size)
+        @interval = settings.fetch(:poll_interval_ms) / 1000.0
+        @log = Logging.logger("worker.#{@queue.delete_suffix('_queue')}")
+        @failures = 0
+      end
+
+      def start
+        @thread = Thread.new do
+          Thread.current.name = "tasker-poll-#{@queue}"
+          Thread.current.report_on_exception = false
+          run
+        end
+        self
+      end
+
+      attr_reader :thread
+
+      private
+
+      def run
+        @log.info(msg: "polling", queue: @queue, batch_size: @batch_size, visibility_timeout_s: @vt)
+        poll_once until @stop_event.set?
+        @log.info(msg: "stopped polling", queue: @queue)
+      end
+
+      def poll_once
+        @stop_event.wait(@interval) unless read_and_dispatch
+      rescue StandardError => e
+        @failures += 1
+        delay = backoff
+        log_failure(e, delay)
+        @stop_event.wait(delay)
+      end
+
+      # True when messages were dispatched (poll again at once), false when idle.
+      def read_and_dispatch
+        held = take_permits
+        return false if held.zero?
+
+        messages = @db.with { |conn| Messaging::PgmqClient.new(conn).read(@queue, vt: @vt, qty: held) }
+        @failures = 0
+        messages.each do |message|
+          dispatch(message)
+          held -= 1
+        end
+        !messages.empty?
+      ensure
+        # Unused permits go back before any sleep, so other pollers and stats see them.
+        @permits.release(held) if held&.positive?
+      end
+
+      def take_permits
+        available = @permits.drain_permits
+        extra = available - @batch_size
+        @permits.release(extra) if extra.positive?
+        [available, @batch_size].min
+      end
+
+      # The job owns one permit from here on and gives it back when it ends.
+      def dispatch(message)
+        @pool.post do
+          run_job(message)
+        ensure
+          @permits.release
+        end
+      end
+
+      def run_job(message)
+        @stats.record(@executor.execute(message))
+      rescue StandardError, ScriptError => e
+        # The message stays invisible until its visibility timeout, then is redelivered.
+        @stats.record(:error)
+        @log.error(msg: "step message not processed; it will be redelivered after the visibility timeout",
+                   msg_id: message.msg_id, read_ct: message.read_ct, error_class: e.class.name,
+                   error: e.message, backtrace: Array(e.backtrace).first(10))
+      end
+
+      def backoff
+        [@interval * (2**[@failures, 10].min), MAX_BACKOFF_S].min.clamp(0.05, MAX_BACKOFF_S)
+      end
+
+      def log_failure(error, delay)
+        fields = { queue: @queue, error_class: error.class.name, error: error.message,
+                   consecutive_failures: @failures, retry_in_s: delay.round(3) }
+        if undefined_queue?(error)
+          @log.error(msg: "queue #{@queue} does not exist yet; has the orchestrator registered this namespace?", **fields)
+        elsif Messaging::PgmqClient.connection_error?(error)
+          @log.error(msg: "database connection lost; reconnecting", **fields)
+        else
+          @log.error(msg: "poll failed", backtrace: Array(error.backtrace).first(10), **fields)
+        end
+      end
+
+      def undefined_queue?(error)
+        error.cause.is_a?(PG::UndefinedTable)
+      end
+    end
+  end
+end

@@ -1,0 +1,151 @@
+# frozen_string_literal: true
+
+require "concurrent"
+require "socket"
+require_relative "../config"
+require_relative "../errors"
+require_relative "../logging"
+require_relative "../messaging/connection_pool"
+require_relative "../messaging/queue_names"
+require_relative "../handlers/registry"
+require_relative "namespace_poller"
+require_relative "stats"
+require_relative "step_executor"
+
+module TaskerCore
+  # Runs step handlers for one or more namespaces.
+  #
+  #   worker = TaskerCore::QueueWorker.start(namespaces: ["linear_workflow"], concurrency: 4)
+  #   ...
+  #   worker.stop(timeout: 25)
+  #
+  # One poller thread per namespace reads `<namespace>_queue`; the handlers run on a
+  # shared pool of `concurrency` threads. Each thread borrows its own database connection.
+  class QueueWorker
+    def self.start(namespaces:, concurrency: nil, config: TaskerCore.config, registry: Handlers::Registry)
+      new(namespaces: namespaces, concurrency: concurrency, config: config, registry: registry).start
+    end
+
+    attr_reader :namespaces, :concurrency, :worker_id
+
+    def initialize(namespaces:, concurrency: nil, config: TaskerCore.config, registry: Handlers::Registry)
+      @namespaces = validate_namespaces(namespaces)
+      @concurrency = concurrency || config.worker[:concurrency]
+      unless @concurrency.is_a?(Integer) && @concurrency >= 1
+        raise ConfigurationError, "concurrency must be an Integer >= 1, got #{@concurrency.inspect}"
+      end
+
+      @config = config
+      @registry = registry
+      @settings = config.worker
+      @log = Logging.logger("worker")
+      @stats = Worker::Stats.new
+      @lifecycle = Mutex.new
+      @state = :new
+    end
+
+    def start
+      @lifecycle.synchronize do
+        raise Error, "worker already #{@state}" unless @state == :new
+
+        boot
+        @state = :running
+      end
+      @log.info(msg: "worker started", worker_id: @worker_id, namespaces: @namespaces, concurrency: @concurrency,
+                database_url: @config.masked_database_url)
+      self
+    end
+
+    def running?
+      @state == :running
+    end
+
+    # Stops polling, lets running handlers finish until the deadline, then kills them
+    # (their messages are redelivered after the visibility timeout). Returns true when
+    # every handler finished in time. Safe to call more than once.
+    def stop(timeout: @settings[:shutdown_timeout_s])
+      deadline = deadline_in(timeout)
+      @lifecycle.synchronize do
+        return @stopped_cleanly if @state == :stopped
+
+        if @state == :new
+          @state = :stopped
+          return @stopped_cleanly = true
+        end
+
+        @state = :stopping
+        @stopped_cleanly = shut_down(deadline)
+        @state = :stopped
+        @stopped_cleanly
+      end
+    end
+
+    def stats
+      @stats.to_h.merge(in_flight: running? ? @concurrency - @permits.available_permits : 0)
+    end
+
+    private
+
+    def boot
+      @worker_id = "#{Socket.gethostname}:#{Process.pid}"
+      @db = Messaging::ConnectionPool.new(@config.database_url, size: @concurrency + @namespaces.size,
+                                                                application_name: "tasker_core_worker")
+      @pool = Concurrent::ThreadPoolExecutor.new(min_threads: 0, max_threads: @concurrency, max_queue: 0,
+                                                 fallback_policy: :abort, name: "tasker-worker")
+      @permits = Concurrent::Semaphore.new(@concurrency)
+      @stop_event = Concurrent::Event.new
+      @pollers = @namespaces.map { |ns| build_poller(ns).start }
+    end
+
+    def build_poller(namespace)
+      executor = Worker::StepExecutor.new(namespace: namespace, db: @db, worker_id: @worker_id,
+                                          max_message_bytes: @config.orchestrator[:max_message_bytes],
+                                          registry: @registry)
+      Worker::NamespacePoller.new(executor: executor, pool: @pool, permits: @permits, db: @db,
+                                  stop_event: @stop_event, stats: @stats, settings: @settings)
+    end
+
+    def shut_down(deadline)
+      @log.info(msg: "worker stopping", worker_id: @worker_id, timeout_s: remaining(deadline).round(3))
+      @stop_event.set
+      @pollers.each { |poller| poller.thread.join(remaining(deadline)) }
+      @pool.shutdown
+      clean = @pool.wait_for_termination(remaining(deadline))
+      unless clean
+        @log.warn(msg: "handlers still running at the shutdown deadline were killed; " \
+                       "their messages will be redelivered after the visibility timeout",
+                  worker_id: @worker_id, killed: @concurrency - @permits.available_permits)
+        @pool.kill
+        @pool.wait_for_termination(1)
+      end
+      @pollers.each { |poller| poller.thread.kill if poller.thread.alive? }
+      @db.shutdown
+      @log.info(msg: "worker stopped", worker_id: @worker_id, clean: clean, **@stats.to_h)
+      clean
+    end
+
+    def validate_namespaces(namespaces)
+      list = Array(namespaces)
+      raise ConfigurationError, "a worker needs at least one namespace" if list.empty?
+
+      list.each { |ns| Messaging::QueueNames.namespace_queue(ns) }
+      list.uniq.map { |ns| ns.dup.freeze }.freeze
+    end
+
+    def deadline_in(seconds)
+      unless seconds.is_a?(Numeric) && seconds >= 0
+        raise ArgumentError, "timeout must be a non-negative number of seconds, got #{seconds.inspect}"
+      end
+
+      monotonic_now + seconds
+    end
+
+    def remaining(deadline)
+      [deadline - monotonic_now, 0].max
+    end
+
+    def monotonic_now
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    end
+  end
+end

@@ -1,0 +1,150 @@
+# frozen_string_literal: true
+
+require "json"
+require_relative "../errors"
+require_relative "../logging"
+require_relative "../messaging/pgmq_client"
+require_relative "../messaging/queue_names"
+require_relative "../types/step_message"
+require_relative "handler_runner"
+
+module TaskerCore
+  module Worker
+    # One step message, start to finish: claim the step, run its handler, then send the
+    # result and delete the message in one transaction (the delete guarded by read_ct).
+    # Returns :success, :failure, :skipped (not claimable), :invalid or :redelivered.
+    class StepExecutor
+      CLAIM_SQL = "SELECT claimed, step_state, task_uuid, task_context, parent_results " \
+                  "FROM tasker_claim_step($1::uuid, $2::int, $3)"
+      ANCESTORS_SQL = "SELECT tasker_step_ancestor_results($1::uuid) AS results"
+      DEAD_LETTER_SQL = "INSERT INTO tasker_dead_letters (queue_name, msg_id, read_ct, task_uuid, kind, reason, message) " \
+                        "VALUES ($1, $2, $3, $4::uuid, 'invalid_step_message', $5, $6::jsonb)"
+      COMMIT_ATTEMPTS = 3
+
+      # Rolls back the result when the message was redelivered while the handler ran:
+      # the message's current holder reports instead.
+      class Redelivered < StandardError; end
+
+      def initialize(namespace:, db:, worker_id:, max_message_bytes:, registry: Handlers::Registry)
+        @queue = Messaging::QueueNames.namespace_queue(namespace)
+        @db = db
+        @worker_id = worker_id
+        @log = Logging.logger("worker.#{namespace}")
+        @runner = HandlerRunner.new(worker_id: worker_id, max_message_bytes: max_message_bytes,
+                                    fetch_ancestors: method(:fetch_ancestors), registry: registry)
+      end
+
+      attr_reader :queue
+
+      def execute(message)
+        step = parse(message) or return :invalid
+        claim = claim(step)
+        return skip(message, step, claim) unless claim["claimed"] == "t"
+
+        result = @runner.run(step, HandlerRunner::Claim.new(task_context: json(claim["task_context"]),
+                                                            parent_results: json(claim["parent_results"])))
+        commit(message, step, result)
+      end
+
+      private
+
+      def parse(message)
+        Types::StepMessage.from_json_hash(message.message)
+      rescue ValidationError => e
+        dead_letter(message, e.message)
+        nil
+      end
+
+      # Archived with a dead letter row, never dropped: a malformed step message means a
+      # producer bug worth inspecting.
+      def dead_letter(message, reason)
+        body = message.message
+        task_uuid = body.is_a?(Hash) ? body["task_uuid"] : nil
+        task_uuid = nil unless task_uuid.is_a?(String) && task_uuid.match?(Types::Primitives::UUID_FORMAT)
+        with_client do |client|
+          client.transaction do
+            client.connection.exec_params(DEAD_LETTER_SQL, [@queue, message.msg_id, message.read_ct, task_uuid,
+                                                            reason, JSON.generate(body)])
+            client.archive(@queue, message.msg_id)
+          end
+        end
+        @log.error(msg: "invalid step message archived", msg_id: message.msg_id, reason: reason)
+      end
+
+      def claim(step)
+        with_client do |client|
+          client.connection.exec_params(CLAIM_SQL, [step.step_uuid, step.attempt, @worker_id])[0]
+        rescue PG::Error => e
+          raise DatabaseError, "tasker_claim_step failed: #{Messaging::PgmqClient.describe(e)}"
+        end
+      end
+
+      def skip(message, step, claim)
+        deleted = with_client { |client| client.delete(@queue, message.msg_id, read_ct: message.read_ct) }
+        @log.info(msg: "step not claimable, message dropped without running the handler",
+                  step_uuid: step.step_uuid, step_name: step.step_name, attempt: step.attempt,
+                  step_state: claim["step_state"], msg_id: message.msg_id, deleted: deleted)
+        :skipped
+      end
+
+      def commit(message, step, result)
+        attempts = 0
+        begin
+          attempts += 1
+          send_and_delete(message, result)
+        rescue DatabaseError => e
+          raise unless Messaging::PgmqClient.connection_error?(e) && attempts < COMMIT_ATTEMPTS
+
+          # The handler's work is done: worth a reconnect rather than a rerun after the
+          # visibility timeout. A commit that did land is caught by the read_ct guard.
+          sleep(0.2 * attempts)
+          retry
+        end
+        log_result(message, step, result)
+        result.success? ? :success : :failure
+      rescue Redelivered
+        @log.warn(msg: "message was redelivered while the handler ran; result left to the new holder",
+                  step_uuid: step.step_uuid, step_name: step.step_name, attempt: step.attempt,
+                  msg_id: message.msg_id, read_ct: message.read_ct)
+        :redelivered
+      end
+
+      def send_and_delete(message, result)
+        with_client do |client|
+          client.transaction do
+            client.send(Messaging::QueueNames::STEP_RESULTS, result.to_h)
+            raise Redelivered unless client.delete(@queue, message.msg_id, read_ct: message.read_ct)
+          end
+        end
+      end
+
+      def log_result(message, step, result)
+        fields = { step_uuid: step.step_uuid, step_name: step.step_name, attempt: step.attempt,
+                   msg_id: message.msg_id, task_uuid: step.task_uuid }
+        if result.success?
+          @log.info(msg: "step succeeded", **fields)
+        else
+          error = result.error
+          @log.warn(msg: "step failed", error_class: error.error_class, error: error.message,
+                    retryable: error.retryable, retry_after: error.retry_after, **fields)
+        end
+      end
+
+      def fetch_ancestors(step_uuid)
+        with_client do |client|
+          json(client.connection.exec_params(ANCESTORS_SQL, [step_uuid])[0]["results"]) || {}
+        rescue PG::Error => e
+          raise DatabaseError, "tasker_step_ancestor_results failed: #{Messaging::PgmqClient.describe(e)}"
+        end
+      end
+
+      def with_client(&block)
+        @db.with { |conn| block.call(Messaging::PgmqClient.new(conn)) }
+      end
+
+      def json(text)
+        text && JSON.parse(text)
+      end
+    end
+  end
+end

@@ -1,0 +1,185 @@
+# frozen_string_literal: true
+
+require_relative "spec_helper"
+require "tmpdir"
+
+RSpec.describe TaskerCore::Config do
+  around do |example|
+    Dir.mktmpdir("tasker_config") do |dir|
+      @dir = dir
+      example.run
+    end
+  end
+
+  def write_config(yaml, name = "tasker_core.yml")
+    path = File.join(@dir, name)
+    File.write(path, yaml)
+    path
+  end
+
+  let(:yaml) do
+    <<~YAML
+      defaults: &defaults
+        log_level: info
+        template_paths: [config/templates]
+      test:
+        <<: *defaults
+        database_url: postgres://postgres@localhost/tasker_test
+        log_level: warn
+        worker:
+          concurrency: 2
+      development:
+        <<: *defaults
+        database_url: postgres://postgres@localhost/tasker_development
+      production:
+        database_url: postgres://app:prodsecret@db.internal/tasker
+        orchestrator:
+          batch_size: 200
+    YAML
+  end
+
+  describe "defaults" do
+    it "has the documented defaults" do
+      config = described_class.new
+      expect(config.database_url).to eq("postgres://postgres@localhost/tasker_development")
+      expect(config.template_paths).to eq([])
+      expect(config.log_level).to eq("info")
+      expect(config.orchestrator).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50,
+                                        shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576)
+      expect(config.worker).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 10, concurrency: 4,
+                                  shutdown_timeout_s: 25)
+    end
+
+    it "uses the defaults when there is no config file in Dir.pwd" do
+      Dir.chdir(@dir) do
+        config = described_class.load(environ: {})
+        expect(config.source).to be_nil
+        expect(config.env).to eq("development")
+        expect(config.database_url).to eq(described_class::DEFAULT_DATABASE_URL)
+      end
+    end
+  end
+
+  describe ".load" do
+    it "reads config/tasker_core.yml under Dir.pwd by default" do
+      FileUtils.mkdir_p(File.join(@dir, "config"))
+      write_config(yaml, "config/tasker_core.yml")
+      Dir.chdir(@dir) do
+        config = described_class.load(environ: { "TASKER_ENV" => "test" })
+        expect(config.source).to eq(File.join(File.realpath(@dir), "config/tasker_core.yml"))
+        expect(config.database_url).to end_with("/tasker_test")
+      end
+    end
+
+    it "picks the section from TASKER_ENV, then RAILS_ENV, else development" do
+      path = write_config(yaml)
+      expect(described_class.load(path, environ: { "TASKER_ENV" => "test", "RAILS_ENV" => "production" }).env)
+        .to eq("test")
+      expect(described_class.load(path, environ: { "RAILS_ENV" => "production" }).env).to eq("production")
+      expect(described_class.load(path, environ: {}).env).to eq("development")
+      expect(described_class.load(path, environ: { "TASKER_ENV" => "" }).env).to eq("development")
+    end
+
+    it "merges a section over the defaults (YAML anchors allowed)" do
+      config = described_class.load(write_config(yaml), environ: { "TASKER_ENV" => "test" })
+      expect(config.log_level).to eq("warn")
+      expect(config.template_paths).to eq(["config/templates"])
+      expect(config.worker[:concurrency]).to eq(2)
+      expect(config.worker[:batch_size]).to eq(10)
+
+      production = described_class.load(write_config(yaml), env: "production", environ: {})
+      expect(production.orchestrator[:batch_size]).to eq(200)
+      expect(production.orchestrator[:poll_interval_ms]).to eq(50)
+    end
+
+    it "lets DATABASE_URL override database_url" do
+      config = described_class.load(write_config(yaml), environ: { "TASKER_ENV" => "test",
+                                                                   "DATABASE_URL" => "postgres://x@y/z" })
+      expect(config.database_url).to eq("postgres://x@y/z")
+    end
+
+    it "explains a missing section, an unknown key, bad YAML and a missing file" do
+      path = write_config(yaml)
+      expect { described_class.load(path, env: "staging", environ: {}) }
+        .to raise_error(TaskerCore::ConfigurationError, /no 'staging' section \(sections: defaults, test, development, production\)/)
+      expect { described_class.load(write_config("test:\n  databse_url: x\n", "typo.yml"), env: "test", environ: {}) }
+        .to raise_error(TaskerCore::ConfigurationError, /unknown setting\(s\) databse_url/)
+      expect { described_class.load(write_config("test: [", "bad.yml"), env: "test", environ: {}) }
+        .to raise_error(TaskerCore::ConfigurationError, /not valid YAML/)
+      expect { described_class.load(File.join(@dir, "nope.yml"), environ: {}) }
+        .to raise_error(TaskerCore::ConfigurationError, /does not exist/)
+    end
+
+    it "loads the example config shipped with the gem" do
+      shipped = File.expand_path("../../config/tasker_core.yml", __dir__)
+      %w[test development production].each do |env|
+        expect(described_class.load(shipped, env: env, environ: {}).env).to eq(env)
+      end
+      expect(described_class.load(shipped, env: "test", environ: {}).database_url).to end_with("/tasker_test")
+      expect(described_class.load(shipped, env: "development", environ: {}).database_url)
+        .to end_with("/tasker_development")
+    end
+  end
+
+  describe "setters" do
+    it "validates every value" do
+      config = described_class.new
+      expect { config.database_url = "mysql://x" }.to raise_error(TaskerCore::ConfigurationError, /postgres/)
+      expect { config.log_level = "loud" }.to raise_error(TaskerCore::ConfigurationError, /log_level/)
+      expect { config.template_paths = [1] }.to raise_error(TaskerCore::ConfigurationError, /template_paths/)
+      expect { config.worker = { concurrency: 0 } }.to raise_error(TaskerCore::ConfigurationError, /worker.concurrency/)
+      expect { config.orchestrator = { batch: 1 } }
+        .to raise_error(TaskerCore::ConfigurationError, /orchestrator: unknown setting\(s\) batch/)
+    end
+
+    it "merges section hashes over the current values" do
+      config = described_class.new(worker: { concurrency: 7 })
+      config.worker = { "batch_size" => 3 }
+      expect(config.worker).to include(concurrency: 7, batch_size: 3)
+      expect(config.worker).to be_frozen
+    end
+  end
+
+  describe "TaskerCore.configure" do
+    after { TaskerCore::Logging.level = "info" }
+
+    it "yields the process configuration to change it and applies the log level" do
+      TaskerCore.configure do |c|
+        c.database_url = "postgres://someone@db/x"
+        c.template_paths = ["templates"]
+        c.log_level = "debug"
+      end
+      expect(TaskerCore.config.database_url).to eq("postgres://someone@db/x")
+      expect(TaskerCore.config.template_paths).to eq(["templates"])
+      expect(TaskerCore::Logging.level).to eq("debug")
+    end
+  end
+
+  describe "#to_core_json" do
+    it "produces the JSON the Rust core takes, with absolute template paths" do
+      config = described_class.new(root: "/app", database_url: "postgres://u:p@h/db",
+                                   template_paths: ["config/templates", "/abs/templates"], log_level: "warn",
+                                   orchestrator: { batch_size: 5 })
+      json = JSON.parse(config.to_core_json)
+      expect(json.keys).to eq(%w[database_url template_paths log_level orchestrator])
+      expect(json["database_url"]).to eq("postgres://u:p@h/db")
+      expect(json["template_paths"]).to eq(["/app/config/templates", "/abs/templates"])
+      expect(json["log_level"]).to eq("warn")
+      expect(json["orchestrator"]).to eq("poll_interval_ms" => 50, "visibility_timeout_s" => 30, "batch_size" => 5,
+                                         "shutdown_timeout_ms" => 10_000, "max_message_bytes" => 1_048_576)
+    end
+  end
+
+  describe "masking" do
+    it "masks the password in masked_database_url, inspect and to_h" do
+      config = described_class.new(database_url: "postgres://app:prodsecret@db.internal:5432/tasker")
+      expect(config.masked_database_url).to eq("postgres://app:***@db.internal:5432/tasker")
+      expect(config.inspect).not_to include("prodsecret")
+      expect(config.to_h["database_url"]).to eq("postgres://app:***@db.internal:5432/tasker")
+    end
+
+    it "leaves a URL without a password as it is" do
+      expect(described_class.new(database_url: "postgres://app@db/x").masked_database_url).to eq("postgres://app@db/x")
+    end
+  end
+end
