@@ -21,10 +21,10 @@ module TaskerCore
 
     TASK_SQL = <<~SQL
       SELECT t.uuid, t.state, n.name AS namespace, nt.name, nt.version, t.context, t.created_at, t.completed_at,
-             COALESCE((SELECT jsonb_object_agg(s.name, jsonb_build_object(
+             COALESCE((SELECT json_object_agg(s.name, json_build_object(
                                 'state', s.state, 'results', s.results, 'attempts', s.attempts, 'error', s.last_error)
                                 ORDER BY s.id)
-                         FROM tasker_workflow_steps s WHERE s.task_id = t.id), '{}'::jsonb) AS steps
+                         FROM tasker_workflow_steps s WHERE s.task_id = t.id), '{}'::json) AS steps
         FROM tasker_tasks t
         JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
         JOIN tasker_namespaces n ON n.id = nt.namespace_id

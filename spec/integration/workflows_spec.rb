@@ -36,6 +36,7 @@ RSpec.describe "workflows end to end (embedded orchestrator + QueueWorker + Post
         task = run_task("diamond_workflow", "diamond_pattern", { "even_number" => n })
         expect(task["state"]).to eq("complete")
         results = task["steps"].transform_values { |s| s["results"] }
+        expect(results.keys).to eq(%w[diamond_start diamond_branch_b diamond_branch_c diamond_end]) # template order
         expect(results).to eq("diamond_start" => n**2, "diamond_branch_b" => n**4,
                               "diamond_branch_c" => n**4, "diamond_end" => expected)
       end

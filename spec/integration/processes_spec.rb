@@ -1,0 +1,84 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "open3"
+require "tempfile"
+
+# Orchestrators and workers as separate OS processes, the way production runs them.
+RSpec.describe "standalone processes" do
+  let(:root) { TaskerSpec::Database::ROOT }
+  let(:database) { "tasker_test_processes" }
+  let(:url) { URI(TaskerSpec::Database.url).tap { |u| u.path = "/#{database}" }.to_s }
+  let(:env) { { "DATABASE_URL" => url, "TASKER_ENV" => "test", "RUBYLIB" => File.join(root, "lib") } }
+
+  before do
+    admin = PG.connect(TaskerSpec::Database.admin_url)
+    admin.exec("SET client_min_messages TO warning")
+    admin.exec("DROP DATABASE IF EXISTS #{database} WITH (FORCE)")
+    admin.exec("CREATE DATABASE #{database}")
+    admin.close
+  end
+
+  after do
+    @pids&.each do |pid|
+      Process.kill("KILL", pid)
+    rescue Errno::ESRCH
+      nil
+    end
+  end
+
+  def spawn_process(*args)
+    log = Tempfile.new([args.first, ".log"])
+    pid = Process.spawn(env, RbConfig.ruby, File.join(root, "exe", args.first), *args.drop(1),
+                        chdir: root, %i[out err] => log.path)
+    (@pids ||= []) << pid
+    [pid, log]
+  end
+
+  def wait_for(timeout: 30)
+    deadline = Time.now + timeout
+    until (value = yield)
+      raise "timed out" if Time.now > deadline
+
+      sleep 0.05
+    end
+    value
+  end
+
+  it "lets two orchestrators bootstrap an empty database at the same moment" do
+    script = 'require "tasker_core"; o = TaskerCore::Orchestrator.start; o.stop(timeout: 5); print "ok"'
+    threads = Array.new(2) { Thread.new { Open3.capture3(env, RbConfig.ruby, "-e", script, chdir: root) } }
+    results = threads.map(&:value)
+    results.each { |out, err, status| expect([out, status.success?]).to eq(["ok", true]), err }
+    migrations = PG.connect(url).exec("SELECT count(*) FROM _sqlx_migrations").getvalue(0, 0).to_i
+    expect(migrations).to eq(Dir[File.join(root, "migrations", "*.sql")].size)
+  end
+
+  it "runs tasks through tasker-orchestrator and tasker-worker processes, and stops both on TERM" do
+    orchestrators = Array.new(2) { spawn_process("tasker-orchestrator") }
+    worker = spawn_process("tasker-worker", "--namespaces", "linear_workflow,diamond_workflow",
+                           "--require", File.join(root, "examples", "handlers"), "--concurrency", "2")
+    client = PG.connect(url)
+    wait_for { client.exec("SELECT to_regclass('pgmq.q_diamond_workflow_queue') AS q").getvalue(0, 0) }
+
+    script = <<~RUBY
+      require "tasker_core"
+      uuids = [2, 6].map { |n| TaskerCore.enqueue(namespace: "diamond_workflow", name: "diamond_pattern",
+                                                  version: "1.0.0", context: { "even_number" => n }) }
+      puts uuids.map { |u| TaskerCore.wait(u, timeout: 30)["steps"]["diamond_end"]["results"] }
+    RUBY
+    out, err, status = Open3.capture3(env, RbConfig.ruby, "-e", script, chdir: root)
+    expect(status).to be_success, err
+    expect(out.split.map(&:to_i)).to eq([2**16, 6**16])
+
+    [*orchestrators, worker].each { |pid, _log| Process.kill("TERM", pid) }
+    [*orchestrators, worker].each do |pid, log|
+      _, exit_status = Process.wait2(pid)
+      log.rewind
+      expect(exit_status).to be_success, log.read
+    end
+    @pids = []
+  ensure
+    client&.close
+  end
+end
