@@ -206,7 +206,7 @@ async fn oversized_requests_are_not_even_transferred() {
         .unwrap();
     assert!(read.message.is_none() && read.size > 2000);
     let outcome = task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &read, 1000).await.unwrap();
-    assert!(matches!(outcome, RequestOutcome::Rejected { ref reason, .. } if reason.contains("exceeds the limit of 1000 bytes")));
+    assert!(matches!(outcome, RequestOutcome::Rejected { ref reason, .. } if reason.contains("message of") && reason.contains("exceeds the limit of 1000 bytes")));
     db.drop_db().await;
 }
 

@@ -56,6 +56,22 @@ pub async fn set_aside(
     Ok(())
 }
 
+/// Decodes a message body with `decode`, or says why it must be set aside as `kind`: too
+/// large to have been transferred, or not of the expected shape.
+pub fn decode_or_letter<T, E: std::fmt::Display>(
+    message: &QueueMessage,
+    kind: &'static str,
+    max_bytes: usize,
+    decode: impl FnOnce(&Value) -> Result<T, E>,
+) -> Result<T, DeadLetter> {
+    let task_uuid = task_uuid_of(&message.message);
+    let Some(body) = &message.message else {
+        let reason = format!("message of {} bytes exceeds the limit of {max_bytes} bytes", message.size);
+        return Err(DeadLetter::new(kind, reason, task_uuid));
+    };
+    decode(body).map_err(|e| DeadLetter::new(kind, e.to_string(), task_uuid))
+}
+
 /// The task uuid a message names, if it names one that parses.
 pub fn task_uuid_of(message: &Option<Value>) -> Option<Uuid> {
     message.as_ref()?.get("task_uuid")?.as_str()?.parse().ok()

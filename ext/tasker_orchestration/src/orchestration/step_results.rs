@@ -33,21 +33,12 @@ struct StepRow {
 
 pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, max_bytes: usize) -> Result<ResultOutcome, OrchestrationError> {
     let mut tx = pool.begin().await?;
-    let outcome = match parse(message, max_bytes) {
+    let outcome = match dead_letters::decode_or_letter(message, "malformed_result", max_bytes, StepResult::from_value) {
         Err(letter) => set_aside(&mut tx, queue, message, letter).await?,
         Ok(result) => apply_or_set_aside(&mut tx, queue, message, &result).await?,
     };
     tx.commit().await?;
     Ok(outcome)
-}
-
-fn parse(message: &QueueMessage, max_bytes: usize) -> Result<StepResult, DeadLetter> {
-    let task_uuid = dead_letters::task_uuid_of(&message.message);
-    let Some(body) = &message.message else {
-        let reason = format!("result of {} bytes exceeds the limit of {max_bytes} bytes", message.size);
-        return Err(DeadLetter::new("malformed_result", reason, task_uuid));
-    };
-    StepResult::from_value(body).map_err(|e| DeadLetter::new("malformed_result", e.to_string(), task_uuid))
 }
 
 async fn set_aside(tx: &mut PgConnection, queue: &QueueName, message: &QueueMessage, letter: DeadLetter) -> Result<ResultOutcome, OrchestrationError> {

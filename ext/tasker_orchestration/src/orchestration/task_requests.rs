@@ -25,7 +25,7 @@ pub enum RequestOutcome {
 
 pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, max_bytes: usize) -> Result<RequestOutcome, OrchestrationError> {
     let mut tx = pool.begin().await?;
-    let outcome = match parse(message, max_bytes) {
+    let outcome = match dead_letters::decode_or_letter(message, "rejected_request", max_bytes, TaskRequest::from_value) {
         Err(letter) => reject(&mut tx, queue, message, letter).await?,
         Ok(request) => create_or_reject(&mut tx, queue, message, &request).await?,
     };
@@ -34,15 +34,6 @@ pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, ma
         info!(component = "orchestration.requests", task_uuid = %task_uuid, steps = *steps, "task created");
     }
     Ok(outcome)
-}
-
-fn parse(message: &QueueMessage, max_bytes: usize) -> Result<TaskRequest, DeadLetter> {
-    let task_uuid = dead_letters::task_uuid_of(&message.message);
-    let Some(body) = &message.message else {
-        let reason = format!("request of {} bytes exceeds the limit of {max_bytes} bytes", message.size);
-        return Err(DeadLetter::new("rejected_request", reason, task_uuid));
-    };
-    TaskRequest::from_value(body).map_err(|e| DeadLetter::new("rejected_request", e.to_string(), task_uuid))
 }
 
 async fn reject(tx: &mut PgConnection, queue: &QueueName, message: &QueueMessage, letter: DeadLetter) -> Result<RequestOutcome, OrchestrationError> {
