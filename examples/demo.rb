@@ -2,6 +2,7 @@
 
 # The demo: an embedded orchestrator and a worker run the sample workflows, printing each
 # step as it completes and every task's final results.
+require "json"
 require "tasker_core"
 Dir[File.join(__dir__, "handlers", "*.rb")].sort.each { |file| require file }
 
@@ -11,23 +12,46 @@ TaskerCore.configure do |c|
   c.log_level = ENV.fetch("TASKER_LOG_LEVEL", "warn")
 end
 
+ORDER = {
+  "customer" => { "id" => "cus_1001", "email" => "ada@example.com" },
+  "items" => [{ "product_id" => "WIDGET-001", "quantity" => 2 }, { "product_id" => "GADGET-002", "quantity" => 1 }],
+  "payment" => { "method" => "card", "token" => "tok_visa" },
+  "shipping_address" => { "line1" => "12 Analytical Row", "city" => "London", "postal_code" => "N1 7AA", "country" => "GB" }
+}.freeze
+
 WORKFLOWS = [
-  # namespace, template, even_number, the step whose result is final
-  ["linear_workflow", "mathematical_sequence", 6, "linear_step_4"],
-  ["diamond_workflow", "diamond_pattern", 6, "diamond_end"],
-  ["linear_workflow", "mathematical_sequence", 2, "linear_step_4"],
-  ["diamond_workflow", "diamond_pattern", 2, "diamond_end"]
+  # label, namespace, template, context, the step whose result is final, what it must be (=== the result), why
+  *[6, 2].flat_map do |n|
+    [["linear_workflow", "mathematical_sequence", "linear_step_4", 16],
+     ["diamond_workflow", "diamond_pattern", "diamond_end", 16],
+     ["tree_workflow", "hierarchical_tree", "tree_final", 64],
+     ["mixed_dag_workflow", "complex_dag", "dag_finalize", 64]].map do |namespace, name, final_step, exponent|
+      ["#{name}(#{n})", namespace, name, { "even_number" => n }, final_step, n**exponent, "n**#{exponent} = #{n**exponent}"]
+    end
+  end,
+  ["process_order", "fulfillment", "process_order", ORDER, "ship_order",
+   ->(shipped) { shipped["items_shipped"] == 3 && shipped["payment_id"].start_with?("pay_") },
+   "3 items shipped against a payment"]
 ].freeze
 
+# Results as one line: numbers in full, anything else as JSON cut at 110 characters.
+def show(results)
+  return results.to_s if results.is_a?(Integer)
+
+  text = JSON.generate(results)
+  text.length > 110 ? "#{text[0, 109]}…" : text
+end
+
 orchestrator = TaskerCore::Orchestrator.start
-worker = TaskerCore::QueueWorker.start(namespaces: %w[linear_workflow diamond_workflow], concurrency: 4)
+worker = TaskerCore::QueueWorker.start(namespaces: WORKFLOWS.map { |w| w[1] }.uniq, concurrency: 4)
 puts "orchestrator and worker running against #{TaskerCore.config.masked_database_url}"
 
 started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-tasks = WORKFLOWS.map do |namespace, name, n, final_step|
-  uuid = TaskerCore.enqueue(namespace: namespace, name: name, version: "1.0.0", context: { "even_number" => n })
-  puts "enqueued #{namespace}/#{name} with even_number=#{n}: #{uuid}"
-  [uuid, "#{name}(#{n})", n, final_step]
+tasks = WORKFLOWS.map do |label, namespace, name, context, final_step, expected, why|
+  uuid = TaskerCore.enqueue(namespace: namespace, name: name, version: "1.0.0", context: context)
+  shown = context.key?("even_number") ? "even_number=#{context['even_number']}" : "an order of #{context['items'].size} lines"
+  puts "enqueued #{namespace}/#{name} with #{shown}: #{uuid}"
+  [uuid, label, final_step, expected, why]
 end
 
 # Print each step the moment it is complete (by polling the database, the source of truth).
@@ -35,7 +59,7 @@ printed = Hash.new { |h, k| h[k] = [] }
 finished = {}
 deadline = Time.now + 60
 until finished.size == tasks.size || Time.now > deadline
-  tasks.each do |uuid, label, _n, _final_step|
+  tasks.each do |uuid, label, _final_step|
     next if finished[uuid]
 
     task = TaskerCore.task(uuid) or next
@@ -43,7 +67,7 @@ until finished.size == tasks.size || Time.now > deadline
       next unless step["state"] == "complete" && !printed[uuid].include?(step_name)
 
       printed[uuid] << step_name
-      puts format("  %-28s %-18s -> %s", label, step_name, step["results"])
+      puts format("  %-24s %-18s -> %s", label, step_name, show(step["results"]))
     end
     finished[uuid] = task if %w[complete error cancelled resolved_manually].include?(task["state"])
   end
@@ -52,11 +76,11 @@ end
 elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
 
 puts "\nfinal results (#{format('%.2f', elapsed)} s):"
-ok = tasks.all? do |uuid, label, n, final_step|
+ok = tasks.all? do |uuid, label, final_step, expected, why|
   task = finished[uuid] || TaskerCore.task(uuid)
   final = task["steps"][final_step]["results"]
-  correct = task["state"] == "complete" && final == n**16
-  puts format("  %-28s %-9s final=%s (expected n**16 = %d) %s", label, task["state"], final, n**16, correct ? "ok" : "WRONG")
+  correct = task["state"] == "complete" && expected === final # rubocop:disable Style/CaseEquality
+  puts format("  %-24s %-9s final=%s (expected %s) %s", label, task["state"], show(final), why, correct ? "ok" : "WRONG")
   correct
 end
 worker.stop

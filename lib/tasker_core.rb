@@ -5,14 +5,32 @@
 require_relative "tasker_core/pure"
 require "tasker_core/tasker_core"
 require_relative "tasker_core/orchestrator"
+require_relative "tasker_core/operator"
+require_relative "tasker_core/sql_functions"
 
 module TaskerCore
   class << self
     # Sends a task request; returns the task's uuid at once. Works from any process
     # (a web process runs no orchestrator).
-    def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil)
-      Client.enqueue(namespace: namespace, name: name, version: version, context: context,
-                     priority: priority, idempotency_key: idempotency_key)
+    #   priority:        higher runs first; waiting work gains 1 point per second (no starvation)
+    #   idempotency_key: a repeated key returns the same task's uuid, and one task is created
+    #   run_at / delay:  the task is created at once, its first steps run at that time
+    def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil)
+      Client.enqueue(namespace: namespace, name: name, version: version, context: context, priority: priority,
+                     idempotency_key: idempotency_key, run_at: run_at, delay: delay)
+    end
+
+    # Operator actions, each recorded as transitions (see TaskerCore::Operator).
+    def cancel(uuid)
+      Operator.current.cancel(uuid)
+    end
+
+    def retry(uuid)
+      Operator.current.retry(uuid)
+    end
+
+    def resolve_step(uuid, step_name, result)
+      Operator.current.resolve_step(uuid, step_name, result)
     end
 
     # The task with its steps, or nil when no such task exists (yet).

@@ -50,10 +50,12 @@ module TaskerCore
 
     module_function
 
-    # Sends a TaskRequest to `task_requests`; returns the new task's uuid at once.
-    def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil)
+    # Sends a TaskRequest to `task_requests`; returns the task's uuid at once. A repeated
+    # idempotency key yields the same uuid (and the orchestrator creates the task once).
+    def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil)
       request = Types::TaskRequest.build(namespace: namespace, name: name, version: version, context: context,
-                                         priority: priority, idempotency_key: idempotency_key)
+                                         priority: priority, idempotency_key: idempotency_key,
+                                         run_at: run_at, delay: delay)
       with_connection do |conn|
         Messaging::PgmqClient.new(conn).send(Messaging::QueueNames::TASK_REQUESTS, request.to_h)
       rescue DatabaseError => e

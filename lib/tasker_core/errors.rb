@@ -12,6 +12,9 @@ module TaskerCore
   class TimeoutError < Error; end
   class OrchestratorError < Error; end
 
+  # A state change the state machine does not allow (e.g. retrying a complete task).
+  class InvalidTransition < Error; end
+
   # A panic or internal error inside the Rust core.
   class NativeError < Error; end
 

@@ -27,9 +27,24 @@ RSpec.describe "message types" do
 
     it "serializes with exactly the keys of ARCHITECTURE.md" do
       hash = described_class.build(**valid).to_h
-      expect(hash.keys).to eq(%w[kind task_uuid namespace name version context priority idempotency_key requested_at])
+      expect(hash.keys).to eq(%w[kind task_uuid namespace name version context priority idempotency_key requested_at
+                                 run_at])
       expect(hash["kind"]).to eq("task_request")
       expect(hash["context"]).to eq("even_number" => 6)
+    end
+
+    it "derives the task uuid from an idempotency key (UUIDv5, the same as the Rust core)" do
+      first = described_class.build(**valid, idempotency_key: "order-42")
+      again = described_class.build(**valid, idempotency_key: "order-42")
+      expect(first.task_uuid).to eq("55989b08-cac5-52d6-96e1-1a0eab7e9a86") # pinned in messages.rs too
+      expect(again.task_uuid).to eq(first.task_uuid)
+      expect(described_class.build(**valid).task_uuid).not_to eq(described_class.build(**valid).task_uuid)
+    end
+
+    it "turns a delay into run_at" do
+      request = described_class.build(**valid, delay: 60)
+      expect(Time.iso8601(request.run_at) - Time.iso8601(request.requested_at)).to be_within(0.01).of(60)
+      expect(described_class.build(**valid).run_at).to be_nil
     end
 
     it "round-trips through JSON" do
@@ -113,7 +128,8 @@ RSpec.describe "message types" do
     let(:hash) do
       { "kind" => "step", "task_uuid" => SecureRandom.uuid, "step_uuid" => SecureRandom.uuid,
         "step_name" => "linear_step_1", "handler" => "LinearWorkflow::StepOne", "attempt" => 1,
-        "namespace" => "linear_workflow", "task_name" => "mathematical_sequence", "task_version" => "1.0.0" }
+        "namespace" => "linear_workflow", "task_name" => "mathematical_sequence", "task_version" => "1.0.0",
+        "priority" => 0 }
     end
 
     it "parses and serializes the documented shape" do
@@ -162,7 +178,7 @@ RSpec.describe "message types" do
       hash = JSON.parse(JSON.generate(result.to_h))
       expect(hash["results"]).to be_nil
       expect(hash["error"]).to include("class" => "TaskerCore::RetryableError", "message" => "try later",
-                                       "retryable" => true, "retry_after" => 3)
+                                       "retryable" => true, "retry_after" => 2.5)
       expect(hash["error"]["backtrace"]).to all(be_a(String))
       expect(described_class.from_json_hash(hash)).to eq(result)
     end

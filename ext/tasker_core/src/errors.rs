@@ -38,7 +38,8 @@ fn class_for(error: &RuntimeError) -> &'static str {
             OrchestrationError::Template(_) | OrchestrationError::TemplateFile { .. } => "TemplateError",
             OrchestrationError::Messaging(e) => messaging_class(e),
             OrchestrationError::Sql(_) => "DatabaseError",
-            OrchestrationError::State(_) => "OrchestratorError",
+            OrchestrationError::State(_) => "InvalidTransition",
+            OrchestrationError::NotFound(_) => "TaskNotFound",
         },
         RuntimeError::NotRunning | RuntimeError::ForkedChild { .. } | RuntimeError::Runtime(_) => "OrchestratorError",
     }

@@ -4,6 +4,7 @@
 
 mod errors;
 mod nogvl;
+mod operator_handle;
 mod orchestrator_handle;
 mod templates;
 
@@ -13,6 +14,7 @@ use magnus::{prelude::*, Error, Ruby};
 fn init(ruby: &Ruby) -> Result<(), Error> {
     let native = ruby.define_module("TaskerCore")?.define_module("Native")?;
     orchestrator_handle::define(ruby, native)?;
+    operator_handle::define(ruby, native)?;
     templates::define(native)?;
     Ok(())
 }

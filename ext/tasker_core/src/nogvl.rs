@@ -4,6 +4,11 @@
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use magnus::{Error, Ruby};
+use tasker_orchestration::RuntimeError;
+
+use crate::errors::{from_panic, from_runtime};
+
 struct Call<F, R> {
     func: Option<F>,
     result: Option<std::thread::Result<R>>,
@@ -35,6 +40,12 @@ pub fn nogvl<F: FnOnce() -> R, R>(func: F) -> Result<R, String> {
         Some(Err(panic)) => Err(panic_message(panic)),
         None => Err("native call did not run".to_owned()),
     }
+}
+
+/// Runs core work without the GVL and turns both failure kinds (an error, a panic) into
+/// Ruby exceptions.
+pub fn blocking<R>(ruby: &Ruby, f: impl FnOnce() -> Result<R, RuntimeError>) -> Result<R, Error> {
+    nogvl(f).map_err(|panic| from_panic(ruby, &panic))?.map_err(|e| from_runtime(ruby, &e))
 }
 
 fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {

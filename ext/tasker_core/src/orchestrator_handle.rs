@@ -8,8 +8,7 @@ use magnus::{function, method, prelude::*, Error, RModule, Ruby};
 use serde_json::json;
 use tasker_orchestration::{CoreConfig, Orchestrator, RuntimeError};
 
-use crate::errors::{from_panic, from_runtime};
-use crate::nogvl::nogvl;
+use crate::nogvl::blocking;
 
 /// Config or request JSON larger than this is refused before parsing.
 const MAX_JSON_BYTES: usize = 16 * 1024 * 1024;
@@ -37,11 +36,6 @@ fn check_size(ruby: &Ruby, what: &str, json: &str) -> Result<(), Error> {
         ));
     }
     Ok(())
-}
-
-/// Runs `f` without the GVL and converts both failure kinds to Ruby exceptions.
-fn blocking<R>(ruby: &Ruby, f: impl FnOnce() -> Result<R, RuntimeError>) -> Result<R, Error> {
-    nogvl(f).map_err(|panic| from_panic(ruby, &panic))?.map_err(|e| from_runtime(ruby, &e))
 }
 
 fn start(ruby: &Ruby, config_json: String) -> Result<OrchestratorHandle, Error> {

@@ -32,7 +32,8 @@ pub struct OrchestratorConfig {
     pub batch_size: i32,
     /// How long stop waits for in-flight messages before aborting the loops.
     pub shutdown_timeout_ms: u64,
-    /// Messages larger than this (serialized JSON) are rejected, never processed.
+    /// Payloads (a request's context, a step's results) larger than this are rejected;
+    /// a message may exceed it by the envelope allowance.
     pub max_message_bytes: usize,
     pub max_connections: u32,
     /// A message read this many times without being processed is set aside as poison.
@@ -50,6 +51,16 @@ impl Default for OrchestratorConfig {
             max_connections: 8,
             max_reads: 5,
         }
+    }
+}
+
+/// Room for a message's own fields around its payload.
+pub const ENVELOPE_BYTES: usize = 64 * 1024;
+
+impl OrchestratorConfig {
+    /// The largest message read in full: the payload limit plus the envelope allowance.
+    pub fn max_read_bytes(&self) -> usize {
+        self.max_message_bytes.saturating_add(ENVELOPE_BYTES)
     }
 }
 

@@ -16,4 +16,4 @@ pub mod runtime;
 
 pub use config::CoreConfig;
 
-pub use runtime::{Orchestrator, RuntimeError};
+pub use runtime::{Operator, Orchestrator, RuntimeError};

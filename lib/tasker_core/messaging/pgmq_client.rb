@@ -86,6 +86,13 @@ module TaskerCore
         messages(exec("read", queue, sql, [q(queue), seconds(vt, "vt"), positive(qty, "qty")]))
       end
 
+      # Like read, in priority order with aging (tasker_read, from tasker_core's schema):
+      # a message of priority p is ordered as though enqueued p seconds earlier.
+      def read_prioritized(queue, vt:, qty:)
+        sql = "SELECT #{MESSAGE_COLUMNS} FROM tasker_read($1, $2::int, $3::int)"
+        messages(exec("read", queue, sql, [q(queue), seconds(vt, "vt"), positive(qty, "qty")]))
+      end
+
       # Blocks in the database for up to max_poll_seconds until a message is visible.
       def read_with_poll(queue, vt:, qty:, max_poll_seconds: 5, poll_interval_ms: 100)
         sql = "SELECT #{MESSAGE_COLUMNS} FROM pgmq.read_with_poll($1, $2::int, $3::int, $4::int, $5::int)"

@@ -38,6 +38,8 @@ module TaskerCore
       Attempt = Strict::Integer.constrained(gteq: 1, lteq: INT4.max)
       Priority = Strict::Integer.constrained(gteq: INT4.min, lteq: INT4.max).default(0)
       Timestamp = Strict::String.constructor { |v| Primitives.iso8601(v) }
+      # Seconds, whole or fractional.
+      Seconds = Strict::Integer.constrained(gteq: 0) | Strict::Float.constrained(gteq: 0)
       # Values of these two are normalized by Base (JsonValue) before the type check.
       JsonObject = Strict::Hash
       Json = Nominal::Any

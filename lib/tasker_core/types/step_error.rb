@@ -13,20 +13,19 @@ module TaskerCore
                                                                                   rule: "must be a non-empty String"
       attribute :message, Primitives::Strict::String, rule: "must be a String"
       attribute :retryable, Primitives::Strict::Bool, rule: "must be true or false"
-      attribute :retry_after, Primitives::Strict::Integer.constrained(gteq: 0).optional,
-                rule: "must be nil or an Integer >= 0 (seconds)"
+      attribute :retry_after, Primitives::Seconds.optional,
+                rule: "must be nil or a number of seconds >= 0"
       attribute :backtrace,
                 Primitives::Strict::Array.of(Primitives::Strict::String)
                                          .constructor { |v| v.is_a?(Array) ? v.first(BACKTRACE_LINES) : v }
                                          .default { [] },
                 rule: "must be an Array of Strings", json: true
 
-      # retry_after is rounded up to whole seconds (the wire carries an integer).
       def self.from_exception(error, retryable:, retry_after: nil, message: nil)
         new(error_class: error.class.name || error.class.inspect,
             message: message || error.message.to_s,
             retryable: retryable,
-            retry_after: retry_after&.ceil,
+            retry_after: retry_after,
             backtrace: Array(error.backtrace).first(BACKTRACE_LINES))
       end
     end

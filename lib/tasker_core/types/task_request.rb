@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "digest"
 require "securerandom"
 require "time"
 require_relative "base"
@@ -20,12 +21,32 @@ module TaskerCore
       attribute :idempotency_key, Primitives::Strict::String.constrained(min_size: 1, max_size: 255).optional,
                 rule: "must be nil or a String of 1 to 255 characters"
       attribute :requested_at, Primitives::Timestamp, rule: "must be an ISO8601 time"
+      # The task's first steps stay invisible to workers until then.
+      attribute :run_at, Primitives::Timestamp.optional, rule: "must be nil or an ISO8601 time"
 
-      # A new request with a fresh uuid, requested now.
-      def self.build(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil)
-        new(task_uuid: SecureRandom.uuid, namespace: namespace, name: name, version: version,
-            context: context, priority: priority, idempotency_key: idempotency_key,
-            requested_at: Time.now.utc.iso8601(3))
+      # The namespace of idempotency-key uuids; the Rust core uses the same (messages.rs).
+      IDEMPOTENCY_NAMESPACE = "6a8f3c2e-51d4-4b7a-9e0c-7d1b2f4e8a93"
+
+      # A new request, requested now. With an idempotency key the task uuid is derived from
+      # the key (UUIDv5), so every repetition, from any process, names the same task;
+      # otherwise it is fresh. `delay` (seconds) is a shorthand for run_at.
+      def self.build(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil,
+                     delay: nil)
+        now = Time.now.utc
+        run_at ||= now + delay if delay
+        uuid = idempotency_key.is_a?(::String) && !idempotency_key.empty? ? uuid_for_key(idempotency_key) : SecureRandom.uuid
+        new(task_uuid: uuid, namespace: namespace, name: name, version: version, context: context,
+            priority: priority, idempotency_key: idempotency_key, requested_at: now.iso8601(3), run_at: run_at)
+      end
+
+      # UUIDv5 (RFC 4122: SHA-1 of namespace bytes + name) of an idempotency key.
+      def self.uuid_for_key(key)
+        namespace = [IDEMPOTENCY_NAMESPACE.delete("-")].pack("H*")
+        bytes = Digest::SHA1.digest(namespace + key.b).bytes.first(16)
+        bytes[6] = (bytes[6] & 0x0f) | 0x50
+        bytes[8] = (bytes[8] & 0x3f) | 0x80
+        hex = bytes.pack("C*").unpack1("H*")
+        [hex[0, 8], hex[8, 4], hex[12, 4], hex[16, 4], hex[20, 12]].join("-")
       end
     end
   end

@@ -79,8 +79,9 @@ module TaskerCore
       end
 
       # An oversized result would be refused by the orchestrator; fail the step clearly instead.
+      # The limit is on the payload (the results); the envelope has its own allowance.
       def within_size_limit(step, result, started_at)
-        size = JSON.generate(result.to_h).bytesize
+        size = JSON.generate(result.to_h["results"]).bytesize
         return result if size <= @max_message_bytes
 
         error = PermanentError.new(

@@ -61,7 +61,7 @@ module TaskerCore
         held = take_permits
         return false if held.zero?
 
-        messages = @db.with { |conn| Messaging::PgmqClient.new(conn).read(@queue, vt: @vt, qty: held) }
+        messages = @db.with { |conn| Messaging::PgmqClient.new(conn).read_prioritized(@queue, vt: @vt, qty: held) }
         @failures = 0
         messages.each do |message|
           dispatch(message)

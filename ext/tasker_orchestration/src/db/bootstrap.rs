@@ -27,9 +27,10 @@ pub async fn bootstrap(pool: &PgPool) -> Result<(), DbError> {
 async fn bootstrap_locked(pool: &PgPool) -> Result<(), DbError> {
     install_pgmq(pool).await?;
     MIGRATOR.run(pool).await?;
+    let mut conn = pool.acquire().await?;
     for name in [queues::TASK_REQUESTS, queues::STEP_RESULTS] {
         let queue = QueueName::new(name).expect("built-in queue names are valid");
-        queues::create(pool, &queue).await?;
+        queues::create(&mut conn, &queue).await?;
     }
     Ok(())
 }

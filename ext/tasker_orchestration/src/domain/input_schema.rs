@@ -1,6 +1,7 @@
 //! Validates a task's context against its template's `input_schema`: the JSON Schema
 //! keywords templates use (type, required, properties, additionalProperties, items, enum,
-//! minimum, maximum, minLength, maxLength). Errors name the failing field.
+//! const, minimum, maximum, minLength, maxLength, minItems, maxItems). Other keywords are
+//! ignored. Errors name the failing field.
 
 use serde_json::{Map, Value};
 
@@ -20,6 +21,9 @@ fn check(schema: &Value, value: &Value, path: &str) -> Result<(), String> {
         if !allowed.is_empty() && !allowed.iter().any(|t| has_type(value, t)) {
             return Err(format!("{path}: expected {}, got {}", allowed.join(" or "), type_name(value)));
         }
+    }
+    if let Some(constant) = schema.get("const").filter(|c| *c != value) {
+        return Err(format!("{path}: must be {constant}"));
     }
     if let Some(Value::Array(options)) = schema.get("enum") {
         if !options.contains(value) {
@@ -67,6 +71,12 @@ fn check_bounds(schema: &Map<String, Value>, value: &Value, path: &str) -> Resul
         }
         if let Some(max) = number("maximum").filter(|max| n > *max) {
             return Err(format!("{path}: {value} is greater than the maximum {max}"));
+        }
+    }
+    if let Some(items) = value.as_array() {
+        let len = items.len() as f64;
+        if number("minItems").is_some_and(|min| len < min) || number("maxItems").is_some_and(|max| len > max) {
+            return Err(format!("{path}: {len} items is outside minItems/maxItems"));
         }
     }
     if let Some(s) = value.as_str() {
@@ -134,5 +144,8 @@ mod tests {
         );
         assert!(validate(&schema(), &json!({"even_number": -2})).unwrap_err().contains("minimum"));
         assert_eq!(validate(&schema(), &json!([1])), Err("context: expected object, got array".into()));
+        let items = json!({"type": "array", "minItems": 1, "items": {"const": "x"}});
+        assert!(validate(&items, &json!([])).unwrap_err().contains("minItems"));
+        assert_eq!(validate(&items, &json!(["y"])), Err("context[0]: must be \"x\"".into()));
     }
 }

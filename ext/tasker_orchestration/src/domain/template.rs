@@ -1,7 +1,8 @@
 //! Task templates: parsed from YAML, validated (names, handlers, dependencies, cycles),
 //! and ordered topologically. Pure; the registry persists them.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -141,9 +142,10 @@ impl TaskTemplate {
                 )));
             }
             let retry = step.retry_policy();
-            if retry.max_attempts < 1 || retry.backoff_base_ms < 0 || retry.backoff_max_ms < 0 {
+            // max_attempts 0 is allowed: the first attempt always runs, with no retries.
+            if retry.max_attempts < 0 || retry.backoff_base_ms < 0 || retry.backoff_max_ms < 0 {
                 return Err(invalid(format!(
-                    "step {:?}: retry needs max_attempts >= 1 and non-negative backoff",
+                    "step {:?}: retry needs max_attempts >= 0 and non-negative backoff",
                     step.name
                 )));
             }
@@ -165,7 +167,8 @@ impl TaskTemplate {
         self.topological_order().map(|_| ()).map_err(invalid)
     }
 
-    /// Step indices, parents before children (Kahn). A cycle is reported with its members.
+    /// Step indices, parents before children (Kahn), ties kept in template order. A cycle is
+    /// reported with its members.
     pub fn topological_order(&self) -> Result<Vec<usize>, String> {
         let index: HashMap<&str, usize> = self.steps.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
         let mut remaining: Vec<usize> = self.steps.iter().map(|s| s.depends_on.len()).collect();
@@ -175,14 +178,14 @@ impl TaskTemplate {
                 children[index[dep.as_str()]].push(i);
             }
         }
-        let mut ready: Vec<usize> = (0..self.steps.len()).filter(|&i| remaining[i] == 0).collect();
+        let mut ready: BinaryHeap<Reverse<usize>> = (0..self.steps.len()).filter(|&i| remaining[i] == 0).map(Reverse).collect();
         let mut order = Vec::with_capacity(self.steps.len());
-        while let Some(i) = ready.pop() {
+        while let Some(Reverse(i)) = ready.pop() {
             order.push(i);
             for &child in &children[i] {
                 remaining[child] -= 1;
                 if remaining[child] == 0 {
-                    ready.push(child);
+                    ready.push(Reverse(child));
                 }
             }
         }
@@ -242,6 +245,14 @@ steps:
     }
 
     #[test]
+    fn orders_parallel_steps_as_written() {
+        let yaml = r#"{name: t, namespace: ns, version: 1.0.0, steps: [
+            {name: start, handler: A}, {name: b, handler: B, depends_on: [start]},
+            {name: c, handler: C, depends_on: [start]}, {name: end, handler: D, depends_on: [c, b]}]}"#;
+        assert_eq!(TaskTemplate::from_yaml(yaml).unwrap().topological_order().unwrap(), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
     fn refuses_duplicates_bad_names_and_handlers() {
         let dup = LINEAR.replace("name: linear_step_2", "name: linear_step_1");
         assert!(problem(&dup).contains("duplicate step name \"linear_step_1\""));
@@ -251,8 +262,8 @@ steps:
         assert!(problem(&handler).contains("is not a Ruby class name"));
         let selfdep = LINEAR.replace("depends_on: [linear_step_1]", "depends_on: [linear_step_2]");
         assert!(problem(&selfdep).contains("depends on itself"));
-        let retry = LINEAR.replace("max_attempts: 3", "max_attempts: 0");
-        assert!(problem(&retry).contains("max_attempts >= 1"));
+        let retry = LINEAR.replace("max_attempts: 3", "max_attempts: -1");
+        assert!(problem(&retry).contains("max_attempts >= 0"));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use super::MessagingError;
 use crate::domain::identifiers::{is_handler_class, is_name, is_namespace, is_version};
 
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+/// Namespace of idempotency-key task uuids (Ruby's Types::TaskRequest uses the same).
+pub const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6a8f_3c2e_51d4_4b7a_9e0c_7d1b_2f4e_8a93);
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TaskRequest {
@@ -26,6 +28,9 @@ pub struct TaskRequest {
     pub idempotency_key: Option<String>,
     #[serde(default)]
     pub requested_at: Option<String>,
+    /// RFC 3339 time before which the task's first steps stay invisible to workers.
+    #[serde(default)]
+    pub run_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -39,6 +44,9 @@ pub struct StepMessage {
     pub namespace: String,
     pub task_name: String,
     pub task_version: String,
+    /// The task's priority; `tasker_read` orders by it, with aging.
+    #[serde(default)]
+    pub priority: i32,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -102,6 +110,17 @@ fn decode<T: DeserializeOwned>(kind: &'static str, value: &Value) -> Result<T, M
 impl TaskRequest {
     pub const KIND: &'static str = "task_request";
 
+    /// The task uuid a request with this idempotency key gets, in every process and
+    /// language: UUIDv5 of the key in a fixed namespace. Repeated requests therefore name
+    /// the same task, and the orchestrator creates it once.
+    pub fn idempotent_uuid(key: &str) -> Uuid {
+        Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, key.as_bytes())
+    }
+
+    pub fn run_at_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.run_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.to_utc())
+    }
+
     pub fn from_value(value: &Value) -> Result<Self, MessagingError> {
         let request: Self = decode(Self::KIND, value)?;
         request.validate()?;
@@ -124,6 +143,11 @@ impl TaskRequest {
         }
         if self.idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY) {
             return Err(bad(format!("idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} bytes")));
+        }
+        if let Some(run_at) = &self.run_at {
+            if chrono::DateTime::parse_from_rfc3339(run_at).is_err() {
+                return Err(bad(format!("run_at {:?} is not an RFC 3339 time", truncate(run_at))));
+            }
         }
         Ok(())
     }
@@ -200,6 +224,25 @@ mod tests {
         let value: Value = serde_json::from_str(text).unwrap();
         let result = StepResult::from_value(&value).unwrap();
         assert_eq!(result.results.to_string(), r#"{"n":18446744073709551616123}"#);
+    }
+
+    #[test]
+    fn idempotency_keys_map_to_stable_v5_uuids() {
+        let a = TaskRequest::idempotent_uuid("order-42");
+        assert_eq!(a, TaskRequest::idempotent_uuid("order-42"));
+        assert_ne!(a, TaskRequest::idempotent_uuid("order-43"));
+        assert_eq!(a.get_version_num(), 5);
+        // Pinned (Python: uuid5(IDEMPOTENCY_NAMESPACE, "order-42")); the Ruby client computes the same.
+        assert_eq!(a.to_string(), "55989b08-cac5-52d6-96e1-1a0eab7e9a86");
+    }
+
+    #[test]
+    fn run_at_must_be_a_time() {
+        let mut value = request();
+        value["run_at"] = json!("tomorrow");
+        assert!(TaskRequest::from_value(&value).unwrap_err().to_string().contains("run_at"));
+        value["run_at"] = json!("2030-01-01T00:00:00Z");
+        assert_eq!(TaskRequest::from_value(&value).unwrap().run_at_time().unwrap().to_rfc3339(), "2030-01-01T00:00:00+00:00");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{PgExecutor, Row};
+use sqlx::{PgConnection, PgExecutor, Row};
 
 use super::MessagingError;
 use crate::domain::identifiers::{is_namespace, is_queue_name, MAX_NAMESPACE, MAX_QUEUE_NAME, QUEUE_SUFFIX};
@@ -53,8 +53,10 @@ pub struct QueueMessage {
     pub message: Option<Value>,
 }
 
-pub async fn create<'e>(db: impl PgExecutor<'e>, queue: &QueueName) -> Result<(), MessagingError> {
-    sqlx::query("SELECT pgmq.create($1::text)").bind(queue.as_str()).execute(db).await?;
+/// Creates the queue (idempotent) and the index `tasker_read` orders by.
+pub async fn create(db: &mut PgConnection, queue: &QueueName) -> Result<(), MessagingError> {
+    sqlx::query("SELECT pgmq.create($1::text)").bind(queue.as_str()).execute(&mut *db).await?;
+    sqlx::query("SELECT tasker_index_queue($1::text)").bind(queue.as_str()).execute(&mut *db).await?;
     Ok(())
 }
 
@@ -83,8 +85,8 @@ pub async fn send_batch<'e>(db: impl PgExecutor<'e>, queue: &QueueName, messages
     Ok(ids)
 }
 
-/// Reads up to `qty` messages, hiding them for `vt_s` seconds. Messages over `max_bytes`
-/// come back without their body.
+/// Reads up to `qty` messages, hiding them for `vt_s` seconds, in priority order with aging
+/// (`tasker_read`). Messages over `max_bytes` come back without their body.
 pub async fn read<'e>(
     db: impl PgExecutor<'e>,
     queue: &QueueName,
@@ -95,7 +97,7 @@ pub async fn read<'e>(
     let rows = sqlx::query(
         "SELECT msg_id, read_ct, octet_length(message::text) AS size,
                 CASE WHEN octet_length(message::text) <= $4 THEN message END AS message
-           FROM pgmq.read($1::text, $2::int, $3::int)",
+           FROM tasker_read($1::text, $2::int, $3::int)",
     )
     .bind(queue.as_str())
     .bind(vt_s)

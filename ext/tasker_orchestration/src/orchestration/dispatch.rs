@@ -1,9 +1,10 @@
 //! Sends steps to workers: moves them to `enqueued` and sends their StepMessages to the
 //! namespace queue in the caller's transaction, so the state change and the message commit
 //! together. Retries go out the same way with a visibility delay (no sweeper scan).
+//! Readiness is O(out-degree): finishing a step touches only its children's counters.
 
 use serde_json::{json, Value};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 
 use super::transitions::{move_steps, MovedStep, StepChange};
 use super::{OrchestrationError, TaskRef};
@@ -14,9 +15,27 @@ use crate::messaging::queues::{self, QueueName};
 /// Dispatches the first attempt of `step_ids` (all `pending` and ready). Returns how many
 /// were sent.
 pub async fn enqueue_ready(tx: &mut PgConnection, task: &TaskRef, step_ids: &[i64]) -> Result<usize, OrchestrationError> {
-    let moved = move_steps(tx, step_ids, StepState::Pending, StepState::Enqueued, StepChange::Dispatch, "ready", &json!({})).await?;
-    let messages: Vec<Value> = moved.iter().map(|step| step_message(task, step)).collect();
-    queues::send_batch(&mut *tx, &QueueName::for_namespace(&task.namespace)?, &messages).await?;
+    enqueue_ready_after(tx, task, step_ids, 0.0).await
+}
+
+/// Like `enqueue_ready`, with the messages invisible for `delay_s` seconds (delayed tasks).
+pub async fn enqueue_ready_after(
+    tx: &mut PgConnection,
+    task: &TaskRef,
+    step_ids: &[i64],
+    delay_s: f64,
+) -> Result<usize, OrchestrationError> {
+    let metadata = if delay_s > 0.0 { json!({"delay_s": delay_s}) } else { json!({}) };
+    let moved = move_steps(tx, step_ids, StepState::Pending, StepState::Enqueued, StepChange::Dispatch, "ready", &metadata).await?;
+    let queue = QueueName::for_namespace(&task.namespace)?;
+    if delay_s > 0.0 {
+        for step in &moved {
+            queues::send(&mut *tx, &queue, &step_message(task, step), delay_s).await?;
+        }
+    } else {
+        let messages: Vec<Value> = moved.iter().map(|step| step_message(task, step)).collect();
+        queues::send_batch(&mut *tx, &queue, &messages).await?;
+    }
     Ok(moved.len())
 }
 
@@ -44,6 +63,24 @@ pub async fn schedule_retry(
     Ok(true)
 }
 
+/// Counts a newly satisfied parent for each child; returns the children now ready.
+pub async fn release_children(tx: &mut PgConnection, step_id: i64) -> Result<Vec<i64>, OrchestrationError> {
+    let rows = sqlx::query(
+        "UPDATE tasker_workflow_steps c SET remaining_parents = c.remaining_parents - 1, updated_at = now()
+           FROM tasker_step_edges e
+          WHERE e.from_step_id = $1 AND c.id = e.to_step_id
+         RETURNING c.id, c.remaining_parents, c.state",
+    )
+    .bind(step_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter(|r| r.get::<i32, _>("remaining_parents") == 0 && r.get::<String, _>("state") == StepState::Pending.as_str())
+        .map(|r| r.get("id"))
+        .collect())
+}
+
 fn step_message(task: &TaskRef, step: &MovedStep) -> Value {
     let message = StepMessage {
         kind: StepMessage::KIND.to_owned(),
@@ -55,6 +92,7 @@ fn step_message(task: &TaskRef, step: &MovedStep) -> Value {
         namespace: task.namespace.clone(),
         task_name: task.name.clone(),
         task_version: task.version.clone(),
+        priority: task.priority,
     };
     serde_json::to_value(message).expect("a StepMessage always serializes")
 }

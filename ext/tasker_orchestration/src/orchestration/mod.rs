@@ -5,6 +5,7 @@
 pub mod dead_letters;
 pub mod dispatch;
 pub mod finalization;
+pub mod operator_actions;
 pub mod step_results;
 pub mod task_requests;
 pub mod template_registry;
@@ -26,6 +27,8 @@ pub enum OrchestrationError {
     Template(#[from] TemplateError),
     #[error("cannot read template {path}: {message}")]
     TemplateFile { path: String, message: String },
+    #[error("{0}")]
+    NotFound(String),
 }
 
 /// What the core needs to know about a task while it holds the task's row lock.
@@ -37,6 +40,7 @@ pub struct TaskRef {
     pub namespace: String,
     pub name: String,
     pub version: String,
+    pub priority: i32,
 }
 
 impl TaskRef {
@@ -45,7 +49,7 @@ impl TaskRef {
     pub async fn lock(tx: &mut sqlx::PgConnection, task_id: i64) -> Result<Self, OrchestrationError> {
         use sqlx::Row;
         let row = sqlx::query(
-            "SELECT t.id, t.uuid, t.state, ns.name AS namespace, nt.name, nt.version
+            "SELECT t.id, t.uuid, t.state, t.priority, ns.name AS namespace, nt.name, nt.version
                FROM tasker_tasks t
                JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
                JOIN tasker_namespaces ns ON ns.id = nt.namespace_id
@@ -62,6 +66,7 @@ impl TaskRef {
             namespace: row.try_get("namespace")?,
             name: row.try_get("name")?,
             version: row.try_get("version")?,
+            priority: row.try_get("priority")?,
         })
     }
 }

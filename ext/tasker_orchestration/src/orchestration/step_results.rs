@@ -26,6 +26,7 @@ struct StepRow {
     id: i64,
     state: StepState,
     attempts: i32,
+    attempts_offset: i32,
     max_attempts: i32,
     backoff_base_ms: i64,
     backoff_max_ms: i64,
@@ -89,7 +90,7 @@ async fn apply_or_set_aside(
 
 async fn lock_step(tx: &mut PgConnection, result: &StepResult) -> Result<StepRow, OrchestrationError> {
     let row = sqlx::query(
-        "SELECT id, state, attempts, max_attempts, backoff_base_ms, backoff_max_ms
+        "SELECT id, state, attempts, attempts_offset, max_attempts, backoff_base_ms, backoff_max_ms
            FROM tasker_workflow_steps WHERE uuid = $1 FOR UPDATE",
     )
     .bind(result.step_uuid)
@@ -99,6 +100,7 @@ async fn lock_step(tx: &mut PgConnection, result: &StepResult) -> Result<StepRow
         id: row.try_get("id")?,
         state: row.try_get::<String, _>("state")?.parse()?,
         attempts: row.try_get("attempts")?,
+        attempts_offset: row.try_get("attempts_offset")?,
         max_attempts: row.try_get("max_attempts")?,
         backoff_base_ms: row.try_get("backoff_base_ms")?,
         backoff_max_ms: row.try_get("backoff_max_ms")?,
@@ -110,19 +112,7 @@ async fn complete_step(tx: &mut PgConnection, task: &TaskRef, step: &StepRow, re
     let change = StepChange::Complete { results: &result.results };
     move_steps(tx, &[step.id], StepState::InProgress, StepState::Complete, change, "succeeded", &metadata).await?;
     // O(out-degree): only this step's children are touched.
-    let ready: Vec<i64> = sqlx::query(
-        "UPDATE tasker_workflow_steps c SET remaining_parents = c.remaining_parents - 1, updated_at = now()
-           FROM tasker_step_edges e
-          WHERE e.from_step_id = $1 AND c.id = e.to_step_id
-         RETURNING c.id, c.remaining_parents, c.state",
-    )
-    .bind(step.id)
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .filter(|r| r.get::<i32, _>("remaining_parents") == 0 && r.get::<String, _>("state") == "pending")
-    .map(|r| r.get("id"))
-    .collect();
+    let ready = dispatch::release_children(tx, step.id).await?;
     let dispatched = if task.state == TaskState::InProgress { dispatch::enqueue_ready(tx, task, &ready).await? } else { 0 };
     Ok((StepState::Complete, dispatched))
 }
@@ -135,11 +125,13 @@ async fn fail_step(tx: &mut PgConnection, task: &TaskRef, step: &StepRow, result
     });
     let metadata = json!({"class": error.class, "message": error.message});
     move_steps(tx, &[step.id], StepState::InProgress, StepState::Error, StepChange::Fail { error: &error_json }, "failed", &metadata).await?;
-    let can_retry = error.retryable && step.attempts < step.max_attempts && task.state == TaskState::InProgress;
+    // The budget counts attempts since the last operator retry (attempt numbers never reset).
+    let spent = step.attempts - step.attempts_offset;
+    let can_retry = error.retryable && spent < step.max_attempts && task.state == TaskState::InProgress;
     if !can_retry {
         return Ok((StepState::Error, 0));
     }
-    let delay = retry_delay(step.attempts, step.backoff_base_ms, step.backoff_max_ms, error.retry_after);
+    let delay = retry_delay(spent, step.backoff_base_ms, step.backoff_max_ms, error.retry_after);
     dispatch::schedule_retry(tx, task, step.id, delay.as_millis() as i64).await?;
     Ok((StepState::WaitingForRetry, 0))
 }

@@ -72,7 +72,8 @@ async fn create_or_reject(
     let root_ids = insert_steps(tx, task_id, &registered).await?;
     let task = TaskRef::lock(tx, task_id).await?;
     let steps = registered.template.steps.len();
-    dispatch::enqueue_ready(tx, &task, &root_ids).await?;
+    let delay_s = request.run_at_time().map_or(0.0, |at| (at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0);
+    dispatch::enqueue_ready_after(tx, &task, &root_ids, delay_s).await?;
     move_task(tx, task_id, Some(TaskState::Pending), TaskState::InProgress, "started", &json!({})).await?;
     queues::delete(&mut *tx, queue, message.msg_id).await?;
     Ok(RequestOutcome::Created { task_uuid: request.task_uuid, steps })
@@ -92,8 +93,8 @@ async fn existing_task(tx: &mut PgConnection, request: &TaskRequest) -> Result<O
 async fn insert_task(tx: &mut PgConnection, request: &TaskRequest, named_task_id: i64) -> Result<Option<i64>, OrchestrationError> {
     let requested_at = request.requested_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     let id = sqlx::query_scalar(
-        "INSERT INTO tasker_tasks (uuid, named_task_id, context, priority, idempotency_key, requested_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO tasker_tasks (uuid, named_task_id, context, priority, idempotency_key, requested_at, run_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(request.task_uuid)
@@ -102,6 +103,7 @@ async fn insert_task(tx: &mut PgConnection, request: &TaskRequest, named_task_id
     .bind(request.priority)
     .bind(&request.idempotency_key)
     .bind(requested_at)
+    .bind(request.run_at_time())
     .fetch_optional(&mut *tx)
     .await?;
     Ok(id)

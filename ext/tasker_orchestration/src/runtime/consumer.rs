@@ -49,7 +49,7 @@ pub async fn run(kind: ConsumerKind, ctx: LoopContext) {
     loop {
         let read = tokio::select! {
             _ = ctx.cancel.cancelled() => break,
-            read = queues::read(&ctx.pool, &queue, ctx.config.visibility_timeout_s, ctx.config.batch_size, ctx.config.max_message_bytes) => read,
+            read = queues::read(&ctx.pool, &queue, ctx.config.visibility_timeout_s, ctx.config.batch_size, ctx.config.max_read_bytes()) => read,
         };
         let pause = match read {
             Ok(batch) if batch.is_empty() => idle,
@@ -91,7 +91,7 @@ async fn handle(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, messag
         return Ok(());
     }
     let stats = &ctx.stats;
-    let limit = ctx.config.max_message_bytes;
+    let limit = ctx.config.max_read_bytes();
     match kind {
         ConsumerKind::TaskRequests => match task_requests::handle(&ctx.pool, queue, message, limit).await? {
             RequestOutcome::Created { .. } => Stats::add(&stats.requests_created, 1),

@@ -3,6 +3,7 @@
 //! here: the embedding process owns signals and calls `stop`.
 
 mod consumer;
+mod operator;
 mod stats;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::messaging::queues::{self, QueueName};
 use crate::messaging::MessagingError;
 use crate::orchestration::{template_registry, OrchestrationError};
 use consumer::{ConsumerKind, LoopContext};
+pub use operator::Operator;
 pub use stats::Stats;
 
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +155,7 @@ impl Orchestrator {
     pub fn enqueue(&self, request_json: &str) -> Result<Uuid, RuntimeError> {
         self.check_process()?;
         let runtime = self.runtime.as_ref().ok_or(RuntimeError::NotRunning)?;
-        let limit = self.config.orchestrator.max_message_bytes;
+        let limit = self.config.orchestrator.max_read_bytes();
         if request_json.len() > limit {
             return Err(MessagingError::TooLarge { size: request_json.len(), limit }.into());
         }
@@ -161,7 +163,11 @@ impl Orchestrator {
             .map_err(|e| MessagingError::Malformed { kind: TaskRequest::KIND, problem: e.to_string() })?;
         if let Some(object) = value.as_object_mut() {
             object.entry("kind").or_insert_with(|| TaskRequest::KIND.into());
-            object.entry("task_uuid").or_insert_with(|| Uuid::now_v7().to_string().into());
+            let uuid = match object.get("idempotency_key").and_then(Value::as_str) {
+                Some(key) => TaskRequest::idempotent_uuid(key),
+                None => Uuid::now_v7(),
+            };
+            object.entry("task_uuid").or_insert_with(|| uuid.to_string().into());
             object.entry("requested_at").or_insert_with(|| chrono::Utc::now().to_rfc3339().into());
         }
         let request = TaskRequest::from_value(&value)?;

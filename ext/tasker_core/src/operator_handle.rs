@@ -1,0 +1,47 @@
+//! `TaskerCore::Native::OperatorHandle`: operator actions (cancel, retry, resolve a step)
+//! from any process. JSON strings in and out; the Ruby facade is `TaskerCore::Operator`.
+
+use magnus::{function, method, prelude::*, Error, RModule, Ruby};
+use tasker_orchestration::{CoreConfig, Operator};
+
+use crate::errors::ruby_error;
+use crate::nogvl::blocking;
+
+/// Results larger than this are refused before parsing.
+const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
+
+#[magnus::wrap(class = "TaskerCore::Native::OperatorHandle", free_immediately, size)]
+pub struct OperatorHandle {
+    operator: Operator,
+}
+
+pub fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
+    let class = native.define_class("OperatorHandle", ruby.class_object())?;
+    class.define_singleton_method("_connect_private", function!(connect, 1))?;
+    class.define_method("_cancel_private", method!(OperatorHandle::cancel, 1))?;
+    class.define_method("_retry_private", method!(OperatorHandle::retry, 1))?;
+    class.define_method("_resolve_step_private", method!(OperatorHandle::resolve_step, 3))?;
+    Ok(())
+}
+
+fn connect(ruby: &Ruby, config_json: String) -> Result<OperatorHandle, Error> {
+    let operator = blocking(ruby, move || Operator::connect(&CoreConfig::from_json(&config_json)?))?;
+    Ok(OperatorHandle { operator })
+}
+
+impl OperatorHandle {
+    fn cancel(ruby: &Ruby, rb_self: &Self, task_uuid: String) -> Result<String, Error> {
+        Ok(blocking(ruby, || rb_self.operator.cancel(&task_uuid))?.to_string())
+    }
+
+    fn retry(ruby: &Ruby, rb_self: &Self, task_uuid: String) -> Result<String, Error> {
+        Ok(blocking(ruby, || rb_self.operator.retry(&task_uuid))?.to_string())
+    }
+
+    fn resolve_step(ruby: &Ruby, rb_self: &Self, task_uuid: String, step_name: String, results_json: String) -> Result<String, Error> {
+        if results_json.len() > MAX_RESULT_BYTES {
+            return Err(ruby_error(ruby, "ValidationError", &format!("result of {} bytes exceeds {MAX_RESULT_BYTES}", results_json.len())));
+        }
+        Ok(blocking(ruby, || rb_self.operator.resolve_step(&task_uuid, &step_name, &results_json))?.to_string())
+    }
+}

@@ -1,0 +1,114 @@
+//! Operator actions on a task: cancel, retry from the failure point, resolve a step by hand.
+//! Each runs in one transaction under the task's row lock and every change goes through the
+//! state machine, recorded as transitions with an `*_by_operator` reason.
+
+use serde_json::{json, Value};
+use sqlx::{PgConnection, PgPool, Row};
+use tracing::info;
+use uuid::Uuid;
+
+use super::finalization::finalize_if_done;
+use super::transitions::{move_steps, move_task, StepChange};
+use super::{dispatch, OrchestrationError, TaskRef};
+use crate::domain::states::{StateError, StepState, TaskState};
+
+/// Cancels a task that has not finished: every step not yet final is cancelled (queued
+/// messages then fail their claim; a late result of a running step is recorded and ignored).
+pub async fn cancel(pool: &PgPool, task_uuid: Uuid) -> Result<Value, OrchestrationError> {
+    let mut tx = pool.begin().await?;
+    let task = lock_task(&mut tx, task_uuid).await?;
+    task.state.check(TaskState::Cancelled)?;
+    let mut cancelled = 0;
+    for from in [StepState::Pending, StepState::Enqueued, StepState::InProgress, StepState::WaitingForRetry, StepState::Error] {
+        let ids = step_ids_in(&mut tx, task.id, from).await?;
+        let moved = move_steps(&mut tx, &ids, from, StepState::Cancelled, StepChange::None, "cancelled_by_operator", &json!({})).await?;
+        cancelled += moved.len();
+    }
+    move_task(&mut tx, task.id, Some(task.state), TaskState::Cancelled, "cancelled_by_operator", &json!({})).await?;
+    tx.commit().await?;
+    info!(component = "orchestration.operator", task_uuid = %task_uuid, cancelled, "task cancelled");
+    Ok(json!({"task_uuid": task_uuid, "state": "cancelled", "cancelled_steps": cancelled}))
+}
+
+/// Retries a task in `error`: its failed steps go back to `pending` with a fresh retry
+/// budget (attempt numbers keep counting up), completed steps are kept, and the task
+/// resumes from the failure point.
+pub async fn retry(pool: &PgPool, task_uuid: Uuid) -> Result<Value, OrchestrationError> {
+    let mut tx = pool.begin().await?;
+    let mut task = lock_task(&mut tx, task_uuid).await?;
+    if task.state != TaskState::Error {
+        return Err(illegal(task.state, TaskState::InProgress).into());
+    }
+    let failed = step_ids_in(&mut tx, task.id, StepState::Error).await?;
+    sqlx::query("UPDATE tasker_workflow_steps SET attempts_offset = attempts WHERE id = ANY($1)")
+        .bind(&failed)
+        .execute(&mut *tx)
+        .await?;
+    let metadata = json!({"reason": "operator retry"});
+    let retried = move_steps(&mut tx, &failed, StepState::Error, StepState::Pending, StepChange::None, "retried_by_operator", &metadata).await?;
+    move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "retried_by_operator", &json!({})).await?;
+    task.state = TaskState::InProgress;
+    let ready = ready_among(&mut tx, &failed).await?;
+    let dispatched = dispatch::enqueue_ready(&mut tx, &task, &ready).await?;
+    tx.commit().await?;
+    info!(component = "orchestration.operator", task_uuid = %task_uuid, retried = retried.len(), "task retried");
+    Ok(json!({"task_uuid": task_uuid, "state": "in_progress", "retried_steps": retried.len(), "dispatched": dispatched}))
+}
+
+/// Marks a step `resolved_manually` with `results`, which its dependents then receive as if
+/// the step had completed. A task in error resumes when that unblocks work.
+pub async fn resolve_step(pool: &PgPool, task_uuid: Uuid, step_name: &str, results: &Value) -> Result<Value, OrchestrationError> {
+    let mut tx = pool.begin().await?;
+    let mut task = lock_task(&mut tx, task_uuid).await?;
+    let row = sqlx::query("SELECT id, state FROM tasker_workflow_steps WHERE task_id = $1 AND name = $2 FOR UPDATE")
+        .bind(task.id)
+        .bind(step_name)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| OrchestrationError::NotFound(format!("task {task_uuid} has no step {step_name:?}")))?;
+    let step_id: i64 = row.try_get("id")?;
+    let from: StepState = row.try_get::<String, _>("state")?.parse()?;
+    let metadata = json!({"previous_state": from.as_str()});
+    move_steps(&mut tx, &[step_id], from, StepState::ResolvedManually, StepChange::Complete { results }, "resolved_by_operator", &metadata).await?;
+    let ready = if from.satisfies_dependents() { Vec::new() } else { dispatch::release_children(&mut tx, step_id).await? };
+    let failed_left = step_ids_in(&mut tx, task.id, StepState::Error).await?.len();
+    if task.state == TaskState::Error && (!ready.is_empty() || failed_left == 0) {
+        move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "resumed_by_operator", &json!({"step": step_name})).await?;
+        task.state = TaskState::InProgress;
+    }
+    let dispatched = if task.state == TaskState::InProgress { dispatch::enqueue_ready(&mut tx, &task, &ready).await? } else { 0 };
+    let finished = finalize_if_done(&mut tx, &task).await?;
+    tx.commit().await?;
+    info!(component = "orchestration.operator", task_uuid = %task_uuid, step = step_name, "step resolved manually");
+    let state = finished.unwrap_or(task.state);
+    Ok(json!({"task_uuid": task_uuid, "step": step_name, "task_state": state.as_str(), "dispatched": dispatched}))
+}
+
+async fn lock_task(tx: &mut PgConnection, task_uuid: Uuid) -> Result<TaskRef, OrchestrationError> {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM tasker_tasks WHERE uuid = $1")
+        .bind(task_uuid)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| OrchestrationError::NotFound(format!("task {task_uuid} not found")))?;
+    TaskRef::lock(tx, id).await
+}
+
+async fn step_ids_in(tx: &mut PgConnection, task_id: i64, state: StepState) -> Result<Vec<i64>, OrchestrationError> {
+    Ok(sqlx::query_scalar("SELECT id FROM tasker_workflow_steps WHERE task_id = $1 AND state = $2 ORDER BY id")
+        .bind(task_id)
+        .bind(state.as_str())
+        .fetch_all(&mut *tx)
+        .await?)
+}
+
+/// Of `ids`, those whose parents are all satisfied.
+async fn ready_among(tx: &mut PgConnection, ids: &[i64]) -> Result<Vec<i64>, OrchestrationError> {
+    Ok(sqlx::query_scalar("SELECT id FROM tasker_workflow_steps WHERE id = ANY($1) AND remaining_parents = 0 ORDER BY id")
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await?)
+}
+
+fn illegal(from: TaskState, to: TaskState) -> StateError {
+    StateError::Illegal { machine: "task", from: from.as_str().to_owned(), to: to.as_str().to_owned() }
+}

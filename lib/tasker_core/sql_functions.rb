@@ -1,0 +1,44 @@
+# frozen_string_literal: true
+
+require_relative "client"
+
+module TaskerCore
+  # The status functions of the schema, typed for Ruby.
+  #
+  #   TaskerCore::SqlFunctions.task_execution_context(uuid)
+  #   # => {"task_uuid"=>..., "task_state"=>"in_progress", "total_steps"=>4, "completed_steps"=>1, ...,
+  #   #     "ready_steps"=>0, "execution_status"=>"processing", "recommended_action"=>"wait_for_completion",
+  #   #     "completion_percentage"=>25.0}
+  #   TaskerCore::SqlFunctions.step_readiness_status(uuid)
+  #   # => [{"step_uuid"=>..., "name"=>"linear_step_1", "state"=>"complete", "dependencies_satisfied"=>true,
+  #   #      "retry_eligible"=>false, "next_retry_at"=>nil, "ready_for_execution"=>false, ...}, ...]
+  module SqlFunctions
+    INTEGERS = %w[total_steps pending_steps enqueued_steps in_progress_steps completed_steps failed_steps
+                  waiting_for_retry_steps cancelled_steps ready_steps attempts max_attempts remaining_parents].freeze
+    BOOLEANS = %w[dependencies_satisfied retry_eligible ready_for_execution].freeze
+
+    module_function
+
+    # nil when no such task exists.
+    def task_execution_context(uuid)
+      row = Client.query("SELECT * FROM tasker_task_execution_context($1::uuid)", [uuid]).first
+      row && typed(row)
+    end
+
+    def step_readiness_status(uuid)
+      Client.query("SELECT * FROM tasker_step_readiness_status($1::uuid)", [uuid]).map { |row| typed(row) }
+    end
+
+    def typed(row)
+      row.to_h do |key, value|
+        [key, if value.nil? then nil
+              elsif INTEGERS.include?(key) then Integer(value)
+              elsif BOOLEANS.include?(key) then value == "t"
+              elsif key == "completion_percentage" then Float(value)
+              elsif key == "next_retry_at" then Time.parse(value)
+              else value
+              end]
+      end
+    end
+  end
+end
