@@ -53,13 +53,17 @@ BEGIN
              ORDER BY tasker_virtual_time(q.enqueued_at, q.message), q.msg_id
              LIMIT $1
              FOR UPDATE SKIP LOCKED)
-        UPDATE pgmq.%1$I m
-           SET last_read_at = clock_timestamp(),
-               vt = clock_timestamp() + make_interval(secs => $2),
-               read_ct = m.read_ct + 1
-          FROM picked
-         WHERE m.msg_id = picked.msg_id
-        RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message$q$, 'q_' || p_queue)
+        , updated AS (
+            UPDATE pgmq.%1$I m
+               SET last_read_at = clock_timestamp(),
+                   vt = clock_timestamp() + make_interval(secs => $2),
+                   read_ct = m.read_ct + 1
+              FROM picked
+             WHERE m.msg_id = picked.msg_id
+            RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message)
+        -- UPDATE ... RETURNING has no order of its own: hand the batch out in priority order.
+        SELECT * FROM updated ORDER BY tasker_virtual_time(updated.enqueued_at, updated.message), updated.msg_id$q$,
+        'q_' || p_queue)
     USING p_qty, p_vt;
 END;
 $$;

@@ -129,6 +129,7 @@ module TaskerCore
       }
     end
 
+    # Runs a statement on the client's pool (used by SqlFunctions); rows as string hashes.
     def query(sql, params)
       with_connection { |conn| conn.exec_params(sql, params).to_a }
     rescue PG::Error => e
@@ -164,6 +165,6 @@ module TaskerCore
       text && TIMESTAMP.decode(text).getutc.iso8601(3)
     end
 
-    private_class_method :check_rejection, :task_hash, :query, :with_connection, :check_uuid, :json, :int, :time
+    private_class_method :check_rejection, :task_hash, :with_connection, :check_uuid, :json, :int, :time
   end
 end

@@ -1,0 +1,112 @@
+//! Operator actions and priority reads in the core, against real PostgreSQL.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{request, TestDb, LINEAR_YAML};
+use tasker_orchestration::messaging::queues::{self, QueueName};
+use tasker_orchestration::orchestration::operator_actions;
+use tasker_orchestration::orchestration::step_results;
+use tasker_orchestration::orchestration::task_requests;
+use tasker_orchestration::orchestration::OrchestrationError;
+use uuid::Uuid;
+
+const LIMIT: usize = 1024 * 1024;
+
+async fn create(db: &TestDb, uuid: &str) {
+    db.send("task_requests", &request(uuid, json!({"even_number": 2}))).await;
+    let message = db.read("task_requests", 1).await.pop().unwrap();
+    task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
+}
+
+/// Claims and fails the next step message permanently.
+async fn fail_next(db: &TestDb) {
+    let message = db.read("linear_workflow_queue", 1).await.pop().unwrap();
+    let step = message.message.unwrap();
+    sqlx::query("SELECT tasker_claim_step($1::uuid, $2::int, 'w')")
+        .bind(step["step_uuid"].as_str().unwrap())
+        .bind(step["attempt"].as_i64().unwrap() as i32)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let result = json!({"kind": "step_result", "task_uuid": step["task_uuid"], "step_uuid": step["step_uuid"],
+        "step_name": step["step_name"], "attempt": step["attempt"], "status": "failure",
+        "error": {"class": "PermanentError", "message": "no", "retryable": false}});
+    db.send("step_results", &result).await;
+    let read = db.read("step_results", 1).await.pop().unwrap();
+    step_results::handle(&db.pool, &QueueName::new("step_results").unwrap(), &read, LIMIT).await.unwrap();
+}
+
+async fn task_state(db: &TestDb, uuid: Uuid) -> String {
+    sqlx::query_scalar("SELECT state FROM tasker_tasks WHERE uuid = $1").bind(uuid).fetch_one(&db.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn retry_renews_the_budget_and_keeps_attempt_numbers_increasing() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    let uuid = Uuid::now_v7();
+    create(&db, &uuid.to_string()).await;
+    fail_next(&db).await;
+    assert_eq!(task_state(&db, uuid).await, "error");
+    let outcome = operator_actions::retry(&db.pool, uuid).await.unwrap();
+    assert_eq!(outcome["dispatched"], 1);
+    assert_eq!(task_state(&db, uuid).await, "in_progress");
+    assert_eq!(db.step_state("linear_step_1").await, ("enqueued".into(), 2));
+    let offset: i32 = sqlx::query_scalar("SELECT attempts_offset FROM tasker_workflow_steps WHERE name = 'linear_step_1'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(offset, 1);
+    let again = operator_actions::retry(&db.pool, uuid).await.unwrap_err();
+    assert_eq!(again.to_string(), "illegal task transition in_progress -> in_progress");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn resolve_releases_dependents_and_cancel_stops_everything() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    let uuid = Uuid::now_v7();
+    create(&db, &uuid.to_string()).await;
+    fail_next(&db).await;
+    let outcome = operator_actions::resolve_step(&db.pool, uuid, "linear_step_1", &json!(4)).await.unwrap();
+    assert_eq!((outcome["task_state"].as_str(), outcome["dispatched"].as_i64()), (Some("in_progress"), Some(1)));
+    assert_eq!(db.step_state("linear_step_2").await, ("enqueued".into(), 1));
+
+    let cancelled = operator_actions::cancel(&db.pool, uuid).await.unwrap();
+    assert_eq!(cancelled["cancelled_steps"], 1);
+    assert_eq!(task_state(&db, uuid).await, "cancelled");
+    let unknown = operator_actions::cancel(&db.pool, Uuid::now_v7()).await.unwrap_err();
+    assert!(matches!(unknown, OrchestrationError::NotFound(_)));
+    let reasons: Vec<String> = sqlx::query_scalar("SELECT reason FROM tasker_task_transitions ORDER BY id").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(reasons, ["created", "started", "step_failed", "resumed_by_operator", "cancelled_by_operator"]);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn reads_follow_priority_with_aging() {
+    let db = TestDb::new().await;
+    let queue = QueueName::new("prio_queue").unwrap();
+    let mut conn = db.pool.acquire().await.unwrap();
+    queues::create(&mut conn, &queue).await.unwrap();
+    for (label, priority) in [("old_low", 0), ("low", 0), ("high", 10), ("mid", 5)] {
+        queues::send(&db.pool, &queue, &json!({"label": label, "priority": priority}), 0.0).await.unwrap();
+    }
+    sqlx::query("UPDATE pgmq.q_prio_queue SET enqueued_at = enqueued_at - interval '7 s' WHERE message->>'label' = 'old_low'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let read = queues::read(&db.pool, &queue, 30, 10, LIMIT).await.unwrap();
+    let labels: Vec<Value> = read.iter().map(|m| m.message.as_ref().unwrap()["label"].clone()).collect();
+    assert_eq!(labels, [json!("high"), json!("old_low"), json!("mid"), json!("low")]);
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT msg_id FROM pgmq.q_prio_queue ORDER BY tasker_virtual_time(enqueued_at, message), msg_id LIMIT 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("q_prio_queue_tasker_vt_idx"), "{plan}");
+    db.drop_db().await;
+}
