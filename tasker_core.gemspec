@@ -14,7 +14,7 @@ Gem::Specification.new do |spec|
 
   spec.files = Dir[
     "lib/**/*.rb", "sig/**/*.rbs", "config/*.yml", "migrations/*.sql",
-    "ext/tasker_core/extconf.rb", "ext/*/Cargo.toml", "ext/*/src/**/*.rs",
+    "ext/tasker_core/extconf.rb", "ext/*/Cargo.toml", "ext/*/build.rs", "ext/*/src/**/*.rs",
     "Cargo.toml", "Cargo.lock", "README.md", "docs/*.md"
   ]
   spec.require_paths = ["lib"]

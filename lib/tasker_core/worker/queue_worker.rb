@@ -8,6 +8,7 @@ require_relative "../logging"
 require_relative "../messaging/connection_pool"
 require_relative "../messaging/queue_names"
 require_relative "../handlers/registry"
+require_relative "heartbeat"
 require_relative "namespace_poller"
 require_relative "stats"
 require_relative "step_executor"
@@ -88,8 +89,10 @@ module TaskerCore
 
     def boot
       @worker_id = "#{Socket.gethostname}:#{Process.pid}"
-      @db = Messaging::ConnectionPool.new(@config.database_url, size: @concurrency + @namespaces.size,
+      # One connection per handler thread and poller, and one for the heartbeat.
+      @db = Messaging::ConnectionPool.new(@config.database_url, size: @concurrency + @namespaces.size + 1,
                                                                 application_name: "tasker_core_worker")
+      @heartbeat = Worker::Heartbeat.new(db: @db, vt: @settings[:visibility_timeout_s]).start
       @pool = Concurrent::ThreadPoolExecutor.new(min_threads: 0, max_threads: @concurrency, max_queue: 0,
                                                  fallback_policy: :abort, name: "tasker-worker")
       @permits = Concurrent::Semaphore.new(@concurrency)
@@ -100,7 +103,7 @@ module TaskerCore
     def build_poller(namespace)
       executor = Worker::StepExecutor.new(namespace: namespace, db: @db, worker_id: @worker_id,
                                           max_message_bytes: @config.orchestrator[:max_message_bytes],
-                                          registry: @registry)
+                                          registry: @registry, heartbeat: @heartbeat)
       Worker::NamespacePoller.new(executor: executor, pool: @pool, permits: @permits, db: @db,
                                   stop_event: @stop_event, stats: @stats, settings: @settings)
     end
@@ -119,6 +122,7 @@ module TaskerCore
         @pool.wait_for_termination(1)
       end
       @pollers.each { |poller| poller.thread.kill if poller.thread.alive? }
+      @heartbeat.stop
       @db.shutdown
       @log.info(msg: "worker stopped", worker_id: @worker_id, clean: clean, **@stats.to_h)
       clean

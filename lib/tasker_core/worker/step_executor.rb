@@ -25,10 +25,11 @@ module TaskerCore
       # the message's current holder reports instead.
       class Redelivered < StandardError; end
 
-      def initialize(namespace:, db:, worker_id:, max_message_bytes:, registry: Handlers::Registry)
+      def initialize(namespace:, db:, worker_id:, max_message_bytes:, registry: Handlers::Registry, heartbeat: nil)
         @queue = Messaging::QueueNames.namespace_queue(namespace)
         @db = db
         @worker_id = worker_id
+        @heartbeat = heartbeat
         @log = Logging.logger("worker.#{namespace}")
         @runner = HandlerRunner.new(worker_id: worker_id, max_message_bytes: max_message_bytes,
                                     fetch_ancestors: method(:fetch_ancestors), registry: registry)
@@ -41,12 +42,19 @@ module TaskerCore
         claim = claim(step)
         return skip(message, step, claim) unless claim["claimed"] == "t"
 
-        result = @runner.run(step, HandlerRunner::Claim.new(task_context: json(claim["task_context"]),
-                                                            parent_results: json(claim["parent_results"])))
+        result = while_held(message) do
+          @runner.run(step, HandlerRunner::Claim.new(task_context: json(claim["task_context"]),
+                                                     parent_results: json(claim["parent_results"])))
+        end
         commit(message, step, result)
       end
 
       private
+
+      # A long handler keeps its message invisible (see Heartbeat).
+      def while_held(message, &block)
+        @heartbeat ? @heartbeat.covering(@queue, message, &block) : yield
+      end
 
       def parse(message)
         Types::StepMessage.from_json_hash(message.message)

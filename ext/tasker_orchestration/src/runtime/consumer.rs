@@ -34,6 +34,7 @@ impl ConsumerKind {
     }
 }
 
+#[derive(Clone)]
 pub struct LoopContext {
     pub pool: PgPool,
     pub config: OrchestratorConfig,
@@ -41,7 +42,35 @@ pub struct LoopContext {
     pub stats: Arc<Stats>,
 }
 
-pub async fn run(kind: ConsumerKind, ctx: LoopContext) {
+/// Runs the loop and restarts it if it panics (a bug must not silently stop consuming).
+/// Returns when the loop ends on cancellation.
+pub async fn supervise(kind: ConsumerKind, ctx: LoopContext) {
+    loop {
+        let mut inner = AbortOnDrop(tokio::spawn(run(kind, ctx.clone())));
+        match (&mut inner.0).await {
+            Err(e) if e.is_panic() => {
+                Stats::add(&ctx.stats.loop_restarts, 1);
+                error!(component = "runtime", queue = kind.queue(), error = %e, "consumer loop panicked; restarting it");
+                tokio::select! {
+                    _ = ctx.cancel.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
+/// Aborts the inner loop when the supervisor itself is aborted (stop's drain deadline).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn run(kind: ConsumerKind, ctx: LoopContext) {
     let queue = QueueName::new(kind.queue()).expect("built-in queue names are valid");
     let component = format!("runtime.{}", kind.queue());
     let idle = Duration::from_millis(ctx.config.poll_interval_ms.max(1));

@@ -86,7 +86,7 @@ impl Orchestrator {
                     cancel: cancel.clone(),
                     stats: stats.clone(),
                 };
-                runtime.spawn(consumer::run(kind, ctx))
+                runtime.spawn(consumer::supervise(kind, ctx))
             })
             .collect();
         info!(

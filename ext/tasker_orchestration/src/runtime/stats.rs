@@ -14,6 +14,7 @@ pub struct Stats {
     pub steps_dispatched: AtomicU64,
     pub tasks_finished: AtomicU64,
     pub loop_errors: AtomicU64,
+    pub loop_restarts: AtomicU64,
 }
 
 impl Stats {
@@ -32,6 +33,7 @@ impl Stats {
             "steps_dispatched": get(&self.steps_dispatched),
             "tasks_finished": get(&self.tasks_finished),
             "loop_errors": get(&self.loop_errors),
+            "loop_restarts": get(&self.loop_restarts),
         })
     }
 }

@@ -1,0 +1,88 @@
+# frozen_string_literal: true
+
+require "rbconfig"
+
+module Chaos
+  # The orchestrator and worker processes under test: real OS processes running
+  # exe/tasker-orchestrator and exe/tasker-worker, killed with SIGKILL and replaced.
+  class Fleet
+    ROOT = File.expand_path("..", __dir__)
+    Member = Struct.new(:role, :pid, :log, :born)
+    # A process younger than this is still booting; killing it proves little.
+    WARM_AFTER = 1.0
+
+    attr_reader :kills, :spawned
+
+    def initialize(env:, config_path:, namespaces:, log_dir:)
+      @env = env
+      @config_path = config_path
+      @namespaces = namespaces
+      @log_dir = log_dir
+      @members = []
+      @kills = Hash.new(0)
+      @spawned = 0
+    end
+
+    def start(orchestrators:, workers:)
+      orchestrators.times { spawn_member(:orchestrator) }
+      workers.times { spawn_member(:worker) }
+      self
+    end
+
+    def alive(role = nil)
+      @members.select { |m| role.nil? || m.role == role }
+    end
+
+    # SIGKILLs a random warm member (of `role` if given) and starts a replacement at once.
+    def kill_one(random, role: nil)
+      now = monotonic
+      victim = alive(role).select { |m| now - m.born >= WARM_AFTER }.sample(random: random) or return nil
+      Process.kill("KILL", victim.pid)
+      Process.wait(victim.pid)
+      @members.delete(victim)
+      @kills[victim.role] += 1
+      spawn_member(victim.role)
+      victim.role
+    end
+
+    # TERM for a graceful stop, then KILL whatever is left.
+    def shutdown(grace: 5)
+      @members.each { |m| signal(m.pid, "TERM") }
+      deadline = Time.now + grace
+      @members.each do |m|
+        sleep 0.05 while Process.waitpid(m.pid, Process::WNOHANG).nil? && Time.now < deadline
+        signal(m.pid, "KILL")
+        Process.waitpid(m.pid, Process::WNOHANG)
+      rescue Errno::ECHILD
+        nil
+      end
+      @members.clear
+    end
+
+    private
+
+    def spawn_member(role)
+      @spawned += 1
+      log = File.join(@log_dir, "#{role}_#{@spawned}.log")
+      args = role == :orchestrator ? ["tasker-orchestrator"] : worker_args
+      pid = Process.spawn(@env, RbConfig.ruby, File.join(ROOT, "exe", args.first), *args.drop(1),
+                          "--config", @config_path, "--env", "chaos", chdir: ROOT, %i[out err] => log)
+      @members << Member.new(role, pid, log, monotonic)
+    end
+
+    def worker_args
+      ["tasker-worker", "--namespaces", @namespaces.join(","), "--require", File.join(ROOT, "examples", "handlers"),
+       "--require", File.join(ROOT, "chaos", "latency.rb")]
+    end
+
+    def monotonic
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    end
+
+    def signal(pid, sig)
+      Process.kill(sig, pid)
+    rescue Errno::ESRCH
+      nil
+    end
+  end
+end
