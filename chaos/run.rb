@@ -29,6 +29,9 @@ OptionParser.new do |o|
   end
 end.parse!
 
+# The database is chosen here: a DATABASE_URL in the environment must not redirect the
+# runner or the processes it starts.
+ENV.delete("DATABASE_URL")
 url = URI(options[:database_url])
 db_name = url.path.delete_prefix("/")
 abort "chaos: refusing to recreate #{db_name.inspect}: its name must contain 'chaos'" unless db_name.include?("chaos")
@@ -58,7 +61,7 @@ WORKLOAD = [
   ["diamond_workflow", "diamond_pattern", "diamond_end", 16],
   ["tree_workflow", "hierarchical_tree", "tree_final", 64]
 ].freeze
-fleet = Chaos::Fleet.new(env: { "TASKER_ENV" => "chaos", "RUBYLIB" => File.join(root, "lib") },
+fleet = Chaos::Fleet.new(env: { "TASKER_ENV" => "chaos", "RUBYLIB" => File.join(root, "lib"), "DATABASE_URL" => url.to_s },
                          config_path: config_path, namespaces: WORKLOAD.map(&:first), log_dir: work_dir)
 verifier = Chaos::Verifier.new(url.to_s)
 started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
@@ -67,6 +70,10 @@ conn = PG.connect(url.to_s)
 deadline = Time.now + 60
 sleep 0.05 until conn.exec("SELECT to_regclass('pgmq.q_tree_workflow_queue') AS q").getvalue(0, 0) || Time.now > deadline
 conn.close
+if Time.now > deadline
+  fleet.shutdown
+  abort "chaos: the orchestrators did not get the database ready within 60 s; logs in #{work_dir}"
+end
 
 # Tasks go in in waves between kills, so that every kill lands on work in flight.
 expected = {}
@@ -85,6 +92,7 @@ waves = [options[:kills], 1].max
 per_wave = (options[:tasks] / waves.to_f).ceil
 postgres_restarts = 0
 kills_done = 0
+ROLES = %i[orchestrator worker].freeze # kills alternate between the two
 waves.times do |wave|
   enqueue.call([per_wave, options[:tasks] - expected.size].min)
   sleep random.rand(0.1..0.5)
@@ -93,12 +101,12 @@ waves.times do |wave|
     system("pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "restart", exception: true)
     postgres_restarts += 1
   end
-  kills_done += 1 if wave < options[:kills] && fleet.kill_one(random)
+  kills_done += 1 if wave < options[:kills] && fleet.kill_one(random, role: ROLES[kills_done % 2])
 end
 # Kills that found no warm process to hit are delivered now, while work is still in flight.
 while kills_done < options[:kills]
   sleep 0.2
-  kills_done += 1 if fleet.kill_one(random)
+  kills_done += 1 if fleet.kill_one(random, role: ROLES[kills_done % 2])
 end
 enqueue.call(options[:tasks] - expected.size)
 

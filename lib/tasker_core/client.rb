@@ -33,7 +33,7 @@ module TaskerCore
 
     REJECTION_SQL = <<~SQL
       SELECT reason FROM tasker_dead_letters
-       WHERE task_uuid = $1::uuid AND kind = 'rejected_request'
+       WHERE task_uuid = $1::uuid AND kind IN ('rejected_request', 'poison_message')
        ORDER BY id DESC LIMIT 1
     SQL
 
@@ -56,6 +56,7 @@ module TaskerCore
       request = Types::TaskRequest.build(namespace: namespace, name: name, version: version, context: context,
                                          priority: priority, idempotency_key: idempotency_key,
                                          run_at: run_at, delay: delay)
+      check_size(request)
       with_connection do |conn|
         Messaging::PgmqClient.new(conn).send(Messaging::QueueNames::TASK_REQUESTS, request.to_h)
       rescue DatabaseError => e
@@ -66,6 +67,16 @@ module TaskerCore
               "the orchestrator has never started against this database"
       end
       request.task_uuid
+    end
+
+    # The orchestrator would reject it anyway; say so here, where the caller can act.
+    def check_size(request)
+      limit = TaskerCore.config.orchestrator[:max_message_bytes]
+      size = JSON.generate(request.to_h["context"]).bytesize
+      return if size <= limit
+
+      raise ValidationError.new("context of #{size} bytes exceeds orchestrator.max_message_bytes (#{limit})",
+                                field: "context")
     end
 
     # The task and its steps as a Hash, or nil when no such task exists (yet).
@@ -165,6 +176,6 @@ module TaskerCore
       text && TIMESTAMP.decode(text).getutc.iso8601(3)
     end
 
-    private_class_method :check_rejection, :task_hash, :with_connection, :check_uuid, :json, :int, :time
+    private_class_method :check_size, :check_rejection, :task_hash, :with_connection, :check_uuid, :json, :int, :time
   end
 end

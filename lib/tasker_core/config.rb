@@ -23,7 +23,7 @@ module TaskerCore
 
     WORKER_DEFAULTS = {
       poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 10,
-      concurrency: 4, shutdown_timeout_s: 25
+      concurrency: 4, shutdown_timeout_s: 25, max_reads: 5
     }.freeze
 
     # Settings that may be zero; every other numeric setting must be at least 1.

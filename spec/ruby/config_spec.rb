@@ -47,7 +47,7 @@ RSpec.describe TaskerCore::Config do
       expect(config.orchestrator).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50,
                                         shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576)
       expect(config.worker).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 10, concurrency: 4,
-                                  shutdown_timeout_s: 25)
+                                  shutdown_timeout_s: 25, max_reads: 5)
     end
 
     it "uses the defaults when there is no config file in Dir.pwd" do

@@ -7,13 +7,14 @@ module TaskerSpec
   module Runtime
     TEMPLATE_PATHS = [File.join(Database::ROOT, "examples", "templates"),
                       File.join(Database::ROOT, "spec", "fixtures", "templates")].freeze
-    NAMESPACES = %w[linear_workflow diamond_workflow tree_workflow mixed_dag_workflow fulfillment spec_workflows].freeze
+    NAMESPACES = %w[linear_workflow diamond_workflow tree_workflow mixed_dag_workflow fulfillment spec_workflows hostile_workflows].freeze
 
     module_function
 
     def ensure_started
       @orchestrator ||= begin
         require File.join(Database::ROOT, "spec", "fixtures", "handlers")
+        require File.join(Database::ROOT, "spec", "fixtures", "hostile_handlers")
         Dir[File.join(Database::ROOT, "examples", "handlers", "*.rb")].sort.each { |file| require file }
         TaskerCore.config.template_paths = TEMPLATE_PATHS
         TaskerCore::Orchestrator.start

@@ -10,6 +10,7 @@ use tasker_orchestration::domain::states::{StepState, TaskState};
 use tasker_orchestration::messaging::queues::QueueName;
 use tasker_orchestration::orchestration::step_results::{self, ResultOutcome};
 use tasker_orchestration::orchestration::task_requests::{self, RequestOutcome};
+use uuid::Uuid;
 
 const TASK: &str = "0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f";
 const LIMIT: usize = 1024 * 1024;
@@ -204,9 +205,12 @@ async fn oversized_requests_are_not_even_transferred() {
         .unwrap()
         .pop()
         .unwrap();
-    assert!(read.message.is_none() && read.size > 2000);
+    assert!(read.message.is_none() && read.size > Some(2000));
+    assert_eq!(read.task_uuid, Some(TASK.parse().unwrap()), "an oversized message is still traced to its task");
     let outcome = task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &read, 1000).await.unwrap();
-    assert!(matches!(outcome, RequestOutcome::Rejected { ref reason, .. } if reason.contains("message of") && reason.contains("exceeds the limit of 1000 bytes")));
+    let letter: Option<Uuid> = sqlx::query_scalar("SELECT task_uuid FROM tasker_dead_letters").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(letter, Some(TASK.parse().unwrap()));
+    assert!(matches!(outcome, RequestOutcome::Rejected { ref reason, .. } if reason.contains("message of") && reason.contains("exceeds the limit of")));
     db.drop_db().await;
 }
 

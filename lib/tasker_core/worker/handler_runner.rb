@@ -53,6 +53,10 @@ module TaskerCore
         # A handler without #call, a syntax error in its file, runaway recursion: a
         # retry runs the same code, so it cannot help.
         failure(e, retryable: false)
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        # Anything else outside StandardError (a bare Exception, SystemExit from `exit`,
+        # NoMemoryError) is a failure of this step, not of the worker: report it, never retry.
+        failure(e, retryable: false)
       end
 
       def serialize(value)

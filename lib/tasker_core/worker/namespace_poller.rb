@@ -91,8 +91,10 @@ module TaskerCore
 
       def run_job(message)
         @stats.record(@executor.execute(message))
-      rescue StandardError, ScriptError => e
-        # The message stays invisible until its visibility timeout, then is redelivered.
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        # Whatever escapes the executor must not take a pool thread down silently. The
+        # message stays invisible until its visibility timeout, then is redelivered (and set
+        # aside as poison after max_reads).
         @stats.record(:error)
         @log.error(msg: "step message not processed; it will be redelivered after the visibility timeout",
                    msg_id: message.msg_id, read_ct: message.read_ct, error_class: e.class.name,

@@ -103,7 +103,8 @@ module TaskerCore
     def build_poller(namespace)
       executor = Worker::StepExecutor.new(namespace: namespace, db: @db, worker_id: @worker_id,
                                           max_message_bytes: @config.orchestrator[:max_message_bytes],
-                                          registry: @registry, heartbeat: @heartbeat)
+                                          registry: @registry, heartbeat: @heartbeat,
+                                          max_reads: @settings[:max_reads])
       Worker::NamespacePoller.new(executor: executor, pool: @pool, permits: @permits, db: @db,
                                   stop_event: @stop_event, stats: @stats, settings: @settings)
     end

@@ -18,18 +18,20 @@ module TaskerCore
                   "FROM tasker_claim_step($1::uuid, $2::int, $3)"
       ANCESTORS_SQL = "SELECT tasker_step_ancestor_results($1::uuid) AS results"
       DEAD_LETTER_SQL = "INSERT INTO tasker_dead_letters (queue_name, msg_id, read_ct, task_uuid, kind, reason, message) " \
-                        "VALUES ($1, $2, $3, $4::uuid, 'invalid_step_message', $5, $6::jsonb)"
+                        "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7::jsonb)"
       COMMIT_ATTEMPTS = 3
 
       # Rolls back the result when the message was redelivered while the handler ran:
       # the message's current holder reports instead.
       class Redelivered < StandardError; end
 
-      def initialize(namespace:, db:, worker_id:, max_message_bytes:, registry: Handlers::Registry, heartbeat: nil)
+      def initialize(namespace:, db:, worker_id:, max_message_bytes:, registry: Handlers::Registry, heartbeat: nil,
+                     max_reads: 5)
         @queue = Messaging::QueueNames.namespace_queue(namespace)
         @db = db
         @worker_id = worker_id
         @heartbeat = heartbeat
+        @max_reads = max_reads
         @log = Logging.logger("worker.#{namespace}")
         @runner = HandlerRunner.new(worker_id: worker_id, max_message_bytes: max_message_bytes,
                                     fetch_ancestors: method(:fetch_ancestors), registry: registry)
@@ -38,6 +40,11 @@ module TaskerCore
       attr_reader :queue
 
       def execute(message)
+        if message.read_ct > @max_reads
+          dead_letter(message, "read #{message.read_ct} times without being processed (limit #{@max_reads}): " \
+                               "its handler keeps killing the worker", kind: "poison_message")
+          return :invalid
+        end
         step = parse(message) or return :invalid
         claim = claim(step)
         return skip(message, step, claim) unless claim["claimed"] == "t"
@@ -65,18 +72,18 @@ module TaskerCore
 
       # Archived with a dead letter row, never dropped: a malformed step message means a
       # producer bug worth inspecting.
-      def dead_letter(message, reason)
+      def dead_letter(message, reason, kind: "invalid_step_message")
         body = message.message
         task_uuid = body.is_a?(Hash) ? body["task_uuid"] : nil
         task_uuid = nil unless task_uuid.is_a?(String) && task_uuid.match?(Types::Primitives::UUID_FORMAT)
         with_client do |client|
           client.transaction do
             client.connection.exec_params(DEAD_LETTER_SQL, [@queue, message.msg_id, message.read_ct, task_uuid,
-                                                            reason, JSON.generate(body)])
+                                                            kind, reason, JSON.generate(body)])
             client.archive(@queue, message.msg_id)
           end
         end
-        @log.error(msg: "invalid step message archived", msg_id: message.msg_id, reason: reason)
+        @log.error(msg: "step message set aside", kind: kind, msg_id: message.msg_id, reason: reason)
       end
 
       def claim(step)

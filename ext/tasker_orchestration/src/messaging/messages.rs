@@ -104,7 +104,12 @@ fn decode<T: DeserializeOwned>(kind: &'static str, value: &Value) -> Result<T, M
     if value.get("kind").and_then(Value::as_str) != Some(kind) {
         return Err(malformed(kind, format!("expected an object with \"kind\": \"{kind}\"")));
     }
-    serde_json::from_value(value.clone()).map_err(|e| malformed(kind, e.to_string()))
+    // The error names the field path ("priority: invalid type: ...").
+    serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let problem = e.into_inner().to_string();
+        malformed(kind, if path == "." { problem } else { format!("{path}: {problem}") })
+    })
 }
 
 impl TaskRequest {
@@ -206,7 +211,8 @@ mod tests {
     fn names_what_is_wrong() {
         let mut wrong_type = request();
         wrong_type["priority"] = json!("high");
-        assert!(TaskRequest::from_value(&wrong_type).unwrap_err().to_string().contains("invalid type"));
+        let err = TaskRequest::from_value(&wrong_type).unwrap_err().to_string();
+        assert!(err.contains("priority: invalid type: string \"high\""), "{err}");
         let mut injected = request();
         injected["namespace"] = json!("x'; drop table tasks; --");
         assert!(TaskRequest::from_value(&injected).unwrap_err().to_string().contains("namespace"));

@@ -44,13 +44,16 @@ impl QueueName {
 }
 
 /// A message as read: `message` is None when it was larger than the reader's limit (it is
-/// then not transferred at all).
+/// then not transferred at all) or had no body; `size` is None for no body. `task_uuid` is
+/// what the message names as its task, read in SQL so that even an oversized message can
+/// be traced to its task.
 #[derive(Debug, Clone)]
 pub struct QueueMessage {
     pub msg_id: i64,
     pub read_ct: i32,
-    pub size: usize,
+    pub size: Option<usize>,
     pub message: Option<Value>,
+    pub task_uuid: Option<uuid::Uuid>,
 }
 
 /// Creates the queue (idempotent) and the index `tasker_read` orders by.
@@ -96,7 +99,8 @@ pub async fn read<'e>(
 ) -> Result<Vec<QueueMessage>, MessagingError> {
     let rows = sqlx::query(
         "SELECT msg_id, read_ct, octet_length(message::text) AS size,
-                CASE WHEN octet_length(message::text) <= $4 THEN message END AS message
+                CASE WHEN octet_length(message::text) <= $4 THEN message END AS message,
+                CASE WHEN jsonb_typeof(message) = 'object' THEN left(message->>'task_uuid', 36) END AS task_uuid
            FROM tasker_read($1::text, $2::int, $3::int)",
     )
     .bind(queue.as_str())
@@ -110,8 +114,9 @@ pub async fn read<'e>(
             Ok(QueueMessage {
                 msg_id: row.try_get("msg_id")?,
                 read_ct: row.try_get("read_ct")?,
-                size: row.try_get::<Option<i32>, _>("size")?.unwrap_or(0).max(0) as usize,
+                size: row.try_get::<Option<i32>, _>("size")?.map(|s| s.max(0) as usize),
                 message: row.try_get::<Option<Json<Value>>, _>("message")?.map(|j| j.0),
+                task_uuid: row.try_get::<Option<String>, _>("task_uuid")?.and_then(|u| u.parse().ok()),
             })
         })
         .collect::<Result<_, sqlx::Error>>()

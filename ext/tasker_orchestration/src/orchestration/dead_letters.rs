@@ -61,18 +61,26 @@ pub async fn set_aside(
 pub fn decode_or_letter<T, E: std::fmt::Display>(
     message: &QueueMessage,
     kind: &'static str,
-    max_bytes: usize,
+    max_read_bytes: usize,
     decode: impl FnOnce(&Value) -> Result<T, E>,
 ) -> Result<T, DeadLetter> {
-    let task_uuid = task_uuid_of(&message.message);
-    let Some(body) = &message.message else {
-        let reason = format!("message of {} bytes exceeds the limit of {max_bytes} bytes", message.size);
-        return Err(DeadLetter::new(kind, reason, task_uuid));
+    let body = match (&message.message, message.size) {
+        (Some(body), _) => body,
+        (None, None) => return Err(DeadLetter::new(kind, "message has no body (null)", message.task_uuid)),
+        (None, Some(size)) => {
+            let reason = format!("message of {size} bytes exceeds the limit of {max_read_bytes} bytes");
+            return Err(DeadLetter::new(kind, reason, message.task_uuid));
+        }
     };
-    decode(body).map_err(|e| DeadLetter::new(kind, e.to_string(), task_uuid))
+    decode(body).map_err(|e| DeadLetter::new(kind, e.to_string(), message.task_uuid))
 }
 
-/// The task uuid a message names, if it names one that parses.
-pub fn task_uuid_of(message: &Option<Value>) -> Option<Uuid> {
-    message.as_ref()?.get("task_uuid")?.as_str()?.parse().ok()
+/// Refuses a payload (a context, results) over the configured limit.
+pub fn check_payload(kind: &'static str, what: &str, payload: &Value, limit: usize, task_uuid: Uuid) -> Result<(), DeadLetter> {
+    let size = payload.to_string().len();
+    if size <= limit {
+        return Ok(());
+    }
+    let reason = format!("{what} of {size} bytes exceeds orchestrator.max_message_bytes ({limit})");
+    Err(DeadLetter::new(kind, reason, Some(task_uuid)))
 }

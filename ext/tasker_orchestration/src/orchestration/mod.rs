@@ -25,7 +25,7 @@ pub enum OrchestrationError {
     State(#[from] StateError),
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("cannot read template {path}: {message}")]
+    #[error("template file {path}: {message}")]
     TemplateFile { path: String, message: String },
     #[error("{0}")]
     NotFound(String),

@@ -11,6 +11,7 @@ use super::dead_letters::{self, DeadLetter};
 use super::finalization::finalize_if_done;
 use super::transitions::{move_steps, StepChange};
 use super::{dispatch, OrchestrationError, TaskRef};
+use crate::config::ENVELOPE_BYTES;
 use crate::domain::backoff::retry_delay;
 use crate::domain::states::{StepState, TaskState};
 use crate::messaging::messages::{ResultStatus, StepResult};
@@ -32,9 +33,13 @@ struct StepRow {
     backoff_max_ms: i64,
 }
 
-pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, max_bytes: usize) -> Result<ResultOutcome, OrchestrationError> {
+/// `payload_limit`: the largest results accepted (a message may exceed it by the envelope
+/// allowance).
+pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, payload_limit: usize) -> Result<ResultOutcome, OrchestrationError> {
     let mut tx = pool.begin().await?;
-    let outcome = match dead_letters::decode_or_letter(message, "malformed_result", max_bytes, StepResult::from_value) {
+    let decoded = dead_letters::decode_or_letter(message, "malformed_result", payload_limit + ENVELOPE_BYTES, StepResult::from_value)
+        .and_then(|r| dead_letters::check_payload("malformed_result", "results", &r.results, payload_limit, r.task_uuid).map(|()| r));
+    let outcome = match decoded {
         Err(letter) => set_aside(&mut tx, queue, message, letter).await?,
         Ok(result) => apply_or_set_aside(&mut tx, queue, message, &result).await?,
     };

@@ -10,6 +10,7 @@ use super::dead_letters::{self, DeadLetter};
 use super::template_registry::{self, RegisteredTemplate};
 use super::transitions::{move_task, record_created_steps};
 use super::{dispatch, OrchestrationError, TaskRef};
+use crate::config::ENVELOPE_BYTES;
 use crate::domain::input_schema;
 use crate::domain::states::TaskState;
 use crate::messaging::messages::TaskRequest;
@@ -23,9 +24,13 @@ pub enum RequestOutcome {
     Rejected { kind: &'static str, reason: String },
 }
 
-pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, max_bytes: usize) -> Result<RequestOutcome, OrchestrationError> {
+/// `payload_limit`: the largest context accepted (a message may exceed it by the envelope
+/// allowance).
+pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, payload_limit: usize) -> Result<RequestOutcome, OrchestrationError> {
     let mut tx = pool.begin().await?;
-    let outcome = match dead_letters::decode_or_letter(message, "rejected_request", max_bytes, TaskRequest::from_value) {
+    let decoded = dead_letters::decode_or_letter(message, "rejected_request", payload_limit + ENVELOPE_BYTES, TaskRequest::from_value)
+        .and_then(|r| dead_letters::check_payload("rejected_request", "context", &r.context, payload_limit, r.task_uuid).map(|()| r));
+    let outcome = match decoded {
         Err(letter) => reject(&mut tx, queue, message, letter).await?,
         Ok(request) => create_or_reject(&mut tx, queue, message, &request).await?,
     };

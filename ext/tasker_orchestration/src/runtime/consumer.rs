@@ -113,14 +113,14 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
 async fn handle(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, message: &QueueMessage) -> Result<(), OrchestrationError> {
     if message.read_ct > ctx.config.max_reads {
         let reason = format!("read {} times without being processed (limit {})", message.read_ct, ctx.config.max_reads);
-        let letter = DeadLetter::new("poison_message", reason, dead_letters::task_uuid_of(&message.message));
+        let letter = DeadLetter::new("poison_message", reason, message.task_uuid);
         let mut tx = ctx.pool.begin().await?;
         dead_letters::set_aside(&mut tx, queue, message, &letter).await?;
         tx.commit().await?;
         return Ok(());
     }
     let stats = &ctx.stats;
-    let limit = ctx.config.max_read_bytes();
+    let limit = ctx.config.max_message_bytes;
     match kind {
         ConsumerKind::TaskRequests => match task_requests::handle(&ctx.pool, queue, message, limit).await? {
             RequestOutcome::Created { .. } => Stats::add(&stats.requests_created, 1),

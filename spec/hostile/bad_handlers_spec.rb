@@ -1,0 +1,87 @@
+# frozen_string_literal: true
+
+require_relative "hostile_helper"
+
+# Handlers that misbehave (spec/fixtures/hostile_handlers.rb, templates under
+# spec/fixtures/templates/hostile). Each step has max_attempts 3 with a 10 ms backoff, so a
+# failure reported as retryable would show 3 attempts; a permanent one shows 1.
+RSpec.describe "hostile input: handlers" do
+  include HostileHelpers
+
+  before { TaskerSpec::Runtime.ensure_started }
+  after { expect_hostile_queue_running }
+
+  # A task whose handler raised Exception stays in_progress and its message comes back after
+  # the visibility timeout; cancelling it makes that redelivery a no-op for later specs.
+  after { @exploded&.each { |uuid| TaskerCore.cancel(uuid) } }
+
+  def explode
+    uuid = TaskerCore.enqueue(namespace: "hostile_workflows", name: "raise_exception", version: "1.0.0")
+    (@exploded ||= []) << uuid
+    uuid
+  end
+
+  def run_hostile(name)
+    run_task("hostile_workflows", name, {}, timeout: 15)
+  end
+
+  def expect_permanent_failure(task, step_name, error_class:, message:)
+    expect(task["state"]).to eq("error")
+    step = task["steps"][step_name]
+    expect(step).to include("state" => "error", "attempts" => 1, "results" => nil)
+    expect(step["error"]).to include("class" => error_class, "message" => message, "retryable" => false)
+    expect(step_transitions(task["uuid"], step_name).map(&:last)).not_to include("waiting_for_retry")
+  end
+
+  # concurrent-ruby logs an Exception that kills one of its pool threads; keep that out of
+  # the spec output while these examples provoke it.
+  def quietly
+    logger = Concurrent.global_logger
+    Concurrent.global_logger = ->(*) {}
+    yield
+  ensure
+    Concurrent.global_logger = logger
+  end
+
+  it "[19] fails a step whose handler class does not exist, permanently, naming the class" do
+    expect_permanent_failure(run_hostile("missing_handler"), "summon",
+                             error_class: "TaskerCore::TemplateError",
+                             message: "handler class HostileWorkflows::NoSuchHandler is not defined " \
+                                      "(is the file that defines it loaded?)")
+  end
+
+  it "[20] fails a step whose handler returns NaN, permanently, saying the result is not JSON" do
+    expect_permanent_failure(run_hostile("nan_result"), "compute",
+                             error_class: "TaskerCore::PermanentError",
+                             message: "handler Hash result is not JSON-serializable (JSON::GeneratorError: " \
+                                      "1003: NaN not allowed in JSON); return Hashes, Arrays, Strings, finite numbers, " \
+                                      "true, false or nil")
+  end
+
+  it "[20] fails a step whose handler returns an object whose to_json raises, permanently" do
+    expect_permanent_failure(run_hostile("unserializable_result"), "compute",
+                             error_class: "TaskerCore::PermanentError",
+                             message: "handler HostileWorkflows::Opaque result is not JSON-serializable (ArgumentError: " \
+                                      "Opaque cannot be serialized); return Hashes, Arrays, Strings, finite numbers, " \
+                                      "true, false or nil")
+  end
+
+  it "[21] fails a step whose handler raises NotImplementedError (not a StandardError), permanently" do
+    expect_permanent_failure(run_hostile("not_implemented"), "unfinished",
+                             error_class: "NotImplementedError",
+                             message: "HostileWorkflows::NotImplemented#call is not written yet")
+  end
+
+  it "[21] reports a handler's bare Exception as a failed step" do
+    quietly do
+      uuid = explode
+      task = TaskerCore.wait(uuid, timeout: 10)
+      expect(task["state"]).to eq("error")
+      expect(task["steps"]["explode"]).to include("state" => "error", "attempts" => 1)
+      expect(task["steps"]["explode"]["error"]).to include("class" => "Exception", "message" => "boom",
+                                                          "retryable" => false)
+      expect_loops_running
+      expect_hostile_queue_running
+    end
+  end
+end
