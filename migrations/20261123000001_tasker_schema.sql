@@ -30,7 +30,8 @@ CREATE TABLE tasker_named_steps (
     name             TEXT NOT NULL CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
     handler          TEXT NOT NULL,
     position         INT NOT NULL,
-    max_attempts     INT NOT NULL CHECK (max_attempts >= 1),
+    -- 0 is allowed: the first attempt always runs, there are simply no retries.
+    max_attempts     INT NOT NULL CHECK (max_attempts >= 0),
     backoff_base_ms  BIGINT NOT NULL CHECK (backoff_base_ms >= 0),
     backoff_max_ms   BIGINT NOT NULL CHECK (backoff_max_ms >= 0),
     UNIQUE (named_task_id, name)
@@ -46,6 +47,8 @@ CREATE TABLE tasker_tasks (
     priority         INT NOT NULL DEFAULT 0,
     idempotency_key  TEXT UNIQUE,
     requested_at     TIMESTAMPTZ,
+    -- A delayed task is created at once; its first steps become visible at run_at.
+    run_at           TIMESTAMPTZ,
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     completed_at     TIMESTAMPTZ
@@ -67,6 +70,12 @@ CREATE TABLE tasker_workflow_steps (
     -- The attempt most recently dispatched (0 = never). Step messages and results carry it;
     -- a result whose attempt differs is stale and ignored.
     attempts           INT NOT NULL DEFAULT 0,
+    -- Attempts spent before the last operator retry. Attempt numbers keep increasing (so a
+    -- result of an old attempt stays recognisably stale); the retry budget counts from here.
+    attempts_offset    INT NOT NULL DEFAULT 0,
+    -- Times the step was claimed by a worker. More claims than attempts means a message was
+    -- redelivered (a worker died, or its visibility timeout passed while it held it).
+    claims             INT NOT NULL DEFAULT 0,
     max_attempts       INT NOT NULL,
     backoff_base_ms    BIGINT NOT NULL,
     backoff_max_ms     BIGINT NOT NULL,

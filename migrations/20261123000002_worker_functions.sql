@@ -34,9 +34,10 @@ BEGIN
     IF s.state = 'enqueued' THEN
         INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
         VALUES (s.id, 'enqueued', 'in_progress', s.attempts, 'claimed', jsonb_build_object('worker', p_worker));
-        UPDATE tasker_workflow_steps SET state = 'in_progress', updated_at = now() WHERE id = s.id;
     END IF;
-    -- An in_progress step is claimed again when its message is redelivered after a worker died.
+    -- An in_progress step is claimed again when its message is redelivered after a worker
+    -- died: no state change, but the claim is counted.
+    UPDATE tasker_workflow_steps SET state = 'in_progress', claims = claims + 1, updated_at = now() WHERE id = s.id;
 
     RETURN QUERY
     SELECT true, 'in_progress'::TEXT, t.uuid, t.context,

@@ -1,16 +1,4 @@
--- Workflow semantics: retry budgets renewed by an operator, delayed tasks, priority with
--- aging, and the status functions.
-
--- max_attempts 0 is allowed: the first attempt always runs, there are simply no retries.
-ALTER TABLE tasker_named_steps DROP CONSTRAINT tasker_named_steps_max_attempts_check;
-ALTER TABLE tasker_named_steps ADD CONSTRAINT tasker_named_steps_max_attempts_check CHECK (max_attempts >= 0);
-
--- Attempts spent before the last operator retry. Attempt numbers keep increasing (so a
--- result of an old attempt stays recognisably stale); the retry budget counts from here.
-ALTER TABLE tasker_workflow_steps ADD COLUMN attempts_offset INT NOT NULL DEFAULT 0;
-
--- A delayed task is created at once; its first steps become visible at run_at.
-ALTER TABLE tasker_tasks ADD COLUMN run_at TIMESTAMPTZ;
+-- Reading in priority order with aging, and the status functions.
 
 -- Priority with aging. A message of priority p is ordered as though it had been enqueued
 -- p seconds earlier, so urgent work goes first, and a message that has waited longer than

@@ -38,14 +38,15 @@ RSpec.describe "task requests" do
   end
 
   it "refuses unsafe identifiers before anything is sent" do
+    marker = SecureRandom.hex(8)
     expect do
-      TaskerCore.enqueue(namespace: "x'; drop table tasker_tasks; --", name: "t", version: "1.0.0")
+      TaskerCore.enqueue(namespace: "x'; drop table tasker_tasks; -- #{marker}", name: "t", version: "1.0.0")
     end.to raise_error(TaskerCore::ValidationError, /namespace/)
     expect { TaskerCore.enqueue(namespace: "linear_workflow", name: "mathematical_sequence", version: "one") }
       .to raise_error(TaskerCore::ValidationError, /version/)
-    sent = TaskerSpec::Database.query(<<~SQL).first["count"].to_i
+    sent = TaskerSpec::Database.query(<<~SQL, ["%#{marker}%"]).first["count"].to_i
       SELECT count(*) FROM (SELECT message FROM pgmq.q_task_requests UNION ALL SELECT message FROM pgmq.a_task_requests) m
-       WHERE m.message::text LIKE '%drop table%'
+       WHERE m.message::text LIKE $1
     SQL
     expect(sent).to eq(0)
   end

@@ -24,6 +24,16 @@ RSpec.describe "the native boundary (TaskerCore::Orchestrator over TaskerCore::N
       .to raise_error(TaskerCore::OrchestratorError, /not running/)
   end
 
+  it "masks the password in its status" do
+    url = URI(TaskerSpec::Database.url).tap { |u| u.userinfo = "postgres:sw0rdfish" }.to_s # trust auth ignores it
+    orchestrator = TaskerCore::Orchestrator.start(config: config_with(database_url: url))
+    expect(orchestrator.status["database_url"]).to include("postgres:***@")
+    expect(orchestrator.status.to_s).not_to include("sw0rdfish")
+    expect(TaskerCore::Config.load(env: "test").tap { |c| c.database_url = url }.inspect).not_to include("sw0rdfish")
+  ensure
+    orchestrator&.stop(timeout: 5)
+  end
+
   it "can start twice in one process (two orchestrators share the work)" do
     first = TaskerCore::Orchestrator.start(config: config_with)
     second = TaskerCore::Orchestrator.start(config: config_with)

@@ -16,4 +16,4 @@ pub mod runtime;
 
 pub use config::CoreConfig;
 
-pub use runtime::{Operator, Orchestrator, RuntimeError};
+pub use runtime::{prepare_request, Operator, Orchestrator, RuntimeError};

@@ -150,27 +150,12 @@ impl Orchestrator {
         }))
     }
 
-    /// Sends a task request (JSON) to `task_requests`. Fills in `kind`, `task_uuid` and
-    /// `requested_at` when missing; validates shape and size first. Returns the task uuid.
+    /// Sends a task request (JSON) to `task_requests` (see `prepare_request`). Returns the
+    /// task uuid.
     pub fn enqueue(&self, request_json: &str) -> Result<Uuid, RuntimeError> {
         self.check_process()?;
         let runtime = self.runtime.as_ref().ok_or(RuntimeError::NotRunning)?;
-        let limit = self.config.orchestrator.max_read_bytes();
-        if request_json.len() > limit {
-            return Err(MessagingError::TooLarge { size: request_json.len(), limit }.into());
-        }
-        let mut value: Value = serde_json::from_str(request_json)
-            .map_err(|e| MessagingError::Malformed { kind: TaskRequest::KIND, problem: e.to_string() })?;
-        if let Some(object) = value.as_object_mut() {
-            object.entry("kind").or_insert_with(|| TaskRequest::KIND.into());
-            let uuid = match object.get("idempotency_key").and_then(Value::as_str) {
-                Some(key) => TaskRequest::idempotent_uuid(key),
-                None => Uuid::now_v7(),
-            };
-            object.entry("task_uuid").or_insert_with(|| uuid.to_string().into());
-            object.entry("requested_at").or_insert_with(|| chrono::Utc::now().to_rfc3339().into());
-        }
-        let request = TaskRequest::from_value(&value)?;
+        let (value, request) = prepare_request(request_json, self.config.orchestrator.max_message_bytes)?;
         let queue = QueueName::new(queues::TASK_REQUESTS)?;
         runtime.block_on(queues::send(&self.pool, &queue, &value, 0.0))?;
         Ok(request.task_uuid)
@@ -195,6 +180,33 @@ impl Drop for Orchestrator {
             std::mem::forget(runtime);
         }
     }
+}
+
+/// Validates a task request arriving as JSON across the native boundary, trusting nothing:
+/// size first, then syntax, then shape. Fills in `kind`, `task_uuid` (UUIDv5 of the
+/// idempotency key when there is one) and `requested_at` when missing.
+pub fn prepare_request(request_json: &str, payload_limit: usize) -> Result<(Value, TaskRequest), RuntimeError> {
+    let limit = payload_limit.saturating_add(crate::config::ENVELOPE_BYTES);
+    if request_json.len() > limit {
+        return Err(MessagingError::TooLarge { size: request_json.len(), limit }.into());
+    }
+    let mut value: Value = serde_json::from_str(request_json)
+        .map_err(|e| MessagingError::Malformed { kind: TaskRequest::KIND, problem: e.to_string() })?;
+    if let Some(object) = value.as_object_mut() {
+        object.entry("kind").or_insert_with(|| TaskRequest::KIND.into());
+        let uuid = match object.get("idempotency_key").and_then(Value::as_str) {
+            Some(key) => TaskRequest::idempotent_uuid(key),
+            None => Uuid::now_v7(),
+        };
+        object.entry("task_uuid").or_insert_with(|| uuid.to_string().into());
+        object.entry("requested_at").or_insert_with(|| chrono::Utc::now().to_rfc3339().into());
+    }
+    let request = TaskRequest::from_value(&value)?;
+    let context_size = request.context.to_string().len();
+    if context_size > payload_limit {
+        return Err(MessagingError::TooLarge { size: context_size, limit: payload_limit }.into());
+    }
+    Ok((value, request))
 }
 
 async fn futures_join_all(handles: Vec<JoinHandle<()>>) {
