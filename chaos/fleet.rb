@@ -5,6 +5,7 @@ require "rbconfig"
 module Chaos
   # The orchestrator and worker processes under test: real OS processes running
   # exe/tasker-orchestrator and exe/tasker-worker, killed with SIGKILL and replaced.
+  # (The benchmark starts its processes with it too.)
   class Fleet
     ROOT = File.expand_path("..", __dir__)
     Member = Struct.new(:role, :pid, :log, :born)
@@ -13,8 +14,11 @@ module Chaos
 
     attr_reader :kills, :spawned
 
-    def initialize(env:, config_path:, namespaces:, log_dir:)
+    # env_name: the config file's section; worker_requires: handler files for the workers.
+    def initialize(env:, config_path:, namespaces:, log_dir:, worker_requires:, env_name: "chaos")
       @env = env
+      @env_name = env_name
+      @worker_requires = worker_requires
       @config_path = config_path
       @namespaces = namespaces
       @log_dir = log_dir
@@ -66,13 +70,12 @@ module Chaos
       log = File.join(@log_dir, "#{role}_#{@spawned}.log")
       args = role == :orchestrator ? ["tasker-orchestrator"] : worker_args
       pid = Process.spawn(@env, RbConfig.ruby, File.join(ROOT, "exe", args.first), *args.drop(1),
-                          "--config", @config_path, "--env", "chaos", chdir: ROOT, %i[out err] => log)
+                          "--config", @config_path, "--env", @env_name, chdir: ROOT, %i[out err] => log)
       @members << Member.new(role, pid, log, monotonic)
     end
 
     def worker_args
-      ["tasker-worker", "--namespaces", @namespaces.join(","), "--require", File.join(ROOT, "examples", "handlers"),
-       "--require", File.join(ROOT, "chaos", "latency.rb")]
+      ["tasker-worker", "--namespaces", @namespaces.join(","), *@worker_requires.flat_map { |path| ["--require", path] }]
     end
 
     def monotonic

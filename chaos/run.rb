@@ -62,7 +62,8 @@ WORKLOAD = [
   ["tree_workflow", "hierarchical_tree", "tree_final", 64]
 ].freeze
 fleet = Chaos::Fleet.new(env: { "TASKER_ENV" => "chaos", "RUBYLIB" => File.join(root, "lib"), "DATABASE_URL" => url.to_s },
-                         config_path: config_path, namespaces: WORKLOAD.map(&:first), log_dir: work_dir)
+                         config_path: config_path, namespaces: WORKLOAD.map(&:first), log_dir: work_dir,
+                         worker_requires: [File.join(root, "examples", "handlers"), File.join(root, "chaos", "latency.rb")])
 verifier = Chaos::Verifier.new(url.to_s)
 started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
 fleet.start(orchestrators: options[:orchestrators], workers: options[:workers])
@@ -122,6 +123,7 @@ report = verifier.verify(expected).merge(
 width = report.keys.map(&:length).max
 report.each { |key, value| puts "#{key.ljust(width)}  #{value.is_a?(Hash) ? JSON.generate(value) : value}" }
 failed = report["tasks_lost"].positive? || report["wrong_results"].positive? ||
-         report["results_accepted_twice"].positive? || report["steps_enqueued_twice"].positive?
+         report["results_accepted_twice"].positive? || report["steps_enqueued_twice"].positive? ||
+         report["counter_drift"].positive?
 puts(failed ? "CHAOS FAILED" : "chaos ok")
 exit(failed ? 1 : 0)

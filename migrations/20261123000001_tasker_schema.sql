@@ -49,6 +49,12 @@ CREATE TABLE tasker_tasks (
     requested_at     TIMESTAMPTZ,
     -- A delayed task is created at once; its first steps become visible at run_at.
     run_at           TIMESTAMPTZ,
+    -- Step counts kept by every step transition (in the same transaction), so deciding
+    -- whether the task is finished reads one row instead of scanning its steps.
+    steps_total      INT NOT NULL DEFAULT 0,
+    steps_done       INT NOT NULL DEFAULT 0,   -- complete or resolved_manually
+    steps_failed     INT NOT NULL DEFAULT 0,   -- error (failed for good, or about to retry)
+    steps_active     INT NOT NULL DEFAULT 0,   -- enqueued, in_progress, waiting_for_retry
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     completed_at     TIMESTAMPTZ

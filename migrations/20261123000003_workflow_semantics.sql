@@ -13,16 +13,38 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE 0 END;
 $$;
 
--- Indexes a queue table for tasker_read (called when a queue is created; idempotent).
-CREATE FUNCTION tasker_index_queue(p_queue TEXT)
+-- Wakes readers: one NOTIFY on channel tasker_<queue> per statement that inserts messages
+-- (delivered at commit, collapsed within a transaction). Readers LISTEN and still poll
+-- slowly as a fallback, since notifications are lossy by design.
+CREATE FUNCTION tasker_notify_queue()
+RETURNS TRIGGER
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tasker_' || TG_ARGV[0], '');
+    RETURN NULL;
+END;
+$$;
+
+-- Prepares a queue table for tasker (called when a queue is created; idempotent): the
+-- index tasker_read orders by, the wake-up trigger, and autovacuum settings for a table
+-- whose every read is an UPDATE.
+CREATE FUNCTION tasker_prepare_queue(p_queue TEXT)
 RETURNS VOID
 LANGUAGE plpgsql AS $$
+DECLARE
+    q TEXT := 'q_' || p_queue;
 BEGIN
     IF p_queue !~ '^[a-z][a-z0-9_]{0,46}$' THEN
         RAISE EXCEPTION 'invalid queue name %', p_queue USING ERRCODE = 'invalid_parameter_value';
     END IF;
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON pgmq.%I (tasker_virtual_time(enqueued_at, message), msg_id)',
-                   'q_' || p_queue || '_tasker_vt_idx', 'q_' || p_queue);
+                   q || '_tasker_vt_idx', q);
+    EXECUTE format('CREATE OR REPLACE TRIGGER tasker_notify AFTER INSERT ON pgmq.%I
+                    FOR EACH STATEMENT EXECUTE FUNCTION tasker_notify_queue(%L)', q, p_queue);
+    -- Vacuum after 1% of the rows changed (not 20%), without cost-based throttling.
+    EXECUTE format('ALTER TABLE pgmq.%I SET (autovacuum_vacuum_scale_factor = 0.01,
+                    autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0,
+                    autovacuum_analyze_scale_factor = 0.02)', q);
 END;
 $$;
 

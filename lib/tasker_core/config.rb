@@ -18,13 +18,18 @@ module TaskerCore
 
     ORCHESTRATOR_DEFAULTS = {
       poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50,
-      shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576
+      shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, listen: true, fallback_poll_ms: 5000
     }.freeze
 
     WORKER_DEFAULTS = {
       poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 10,
-      concurrency: 4, shutdown_timeout_s: 25, max_reads: 5
+      concurrency: 4, shutdown_timeout_s: 25, max_reads: 5, listen: true, fallback_poll_ms: 5000
     }.freeze
+
+    # listen: wake on LISTEN/NOTIFY (turn off behind a transaction-mode pooler, which cannot
+    # LISTEN; readers then poll every poll_interval_ms). With it on, an idle reader still
+    # polls every fallback_poll_ms, because notifications can be lost.
+    BOOLEANS = %i[listen].freeze
 
     # Settings that may be zero; every other numeric setting must be at least 1.
     ZERO_ALLOWED = %i[shutdown_timeout_ms shutdown_timeout_s].freeze
@@ -170,6 +175,8 @@ module TaskerCore
       end
 
       settings.each do |key, value|
+        next if BOOLEANS.include?(key) && [true, false].include?(value)
+
         minimum = ZERO_ALLOWED.include?(key) ? 0 : 1
         next if value.is_a?(Integer) && value >= minimum
 

@@ -17,7 +17,8 @@ RSpec.describe "many processes, SIGKILLs and a PostgreSQL restart (chaos/run.rb)
 
   def expect_clean(report, tasks)
     expect(report).to include("tasks_enqueued" => tasks.to_s, "tasks_completed" => tasks.to_s, "tasks_lost" => "0",
-                              "wrong_results" => "0", "results_accepted_twice" => "0", "steps_enqueued_twice" => "0")
+                              "wrong_results" => "0", "results_accepted_twice" => "0", "steps_enqueued_twice" => "0",
+                              "counter_drift" => "0")
   end
 
   it "runs 200 diamond and tree tasks on 3 orchestrators and 3 workers with exact results, nothing twice" do

@@ -45,9 +45,10 @@ RSpec.describe TaskerCore::Config do
       expect(config.template_paths).to eq([])
       expect(config.log_level).to eq("info")
       expect(config.orchestrator).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50,
-                                        shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576)
+                                        shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, listen: true,
+                                        fallback_poll_ms: 5000)
       expect(config.worker).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 10, concurrency: 4,
-                                  shutdown_timeout_s: 25, max_reads: 5)
+                                  shutdown_timeout_s: 25, max_reads: 5, listen: true, fallback_poll_ms: 5000)
     end
 
     it "uses the defaults when there is no config file in Dir.pwd" do
@@ -166,7 +167,8 @@ RSpec.describe TaskerCore::Config do
       expect(json["template_paths"]).to eq(["/app/config/templates", "/abs/templates"])
       expect(json["log_level"]).to eq("warn")
       expect(json["orchestrator"]).to eq("poll_interval_ms" => 50, "visibility_timeout_s" => 30, "batch_size" => 5,
-                                         "shutdown_timeout_ms" => 10_000, "max_message_bytes" => 1_048_576)
+                                         "shutdown_timeout_ms" => 10_000, "max_message_bytes" => 1_048_576,
+                                         "listen" => true, "fallback_poll_ms" => 5000)
     end
   end
 

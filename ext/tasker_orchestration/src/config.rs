@@ -38,6 +38,11 @@ pub struct OrchestratorConfig {
     pub max_connections: u32,
     /// A message read this many times without being processed is set aside as poison.
     pub max_reads: i32,
+    /// Wake on LISTEN/NOTIFY. Off behind a transaction-mode pooler (no LISTEN there):
+    /// loops then poll every `poll_interval_ms`.
+    pub listen: bool,
+    /// With `listen`, an idle loop still reads this often: notifications can be lost.
+    pub fallback_poll_ms: u64,
 }
 
 impl Default for OrchestratorConfig {
@@ -50,6 +55,8 @@ impl Default for OrchestratorConfig {
             max_message_bytes: 1024 * 1024,
             max_connections: 8,
             max_reads: 5,
+            listen: true,
+            fallback_poll_ms: 5000,
         }
     }
 }

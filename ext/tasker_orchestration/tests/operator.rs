@@ -41,7 +41,7 @@ async fn task_state(db: &TestDb, uuid: Uuid) -> String {
     sqlx::query_scalar("SELECT state FROM tasker_tasks WHERE uuid = $1").bind(uuid).fetch_one(&db.pool).await.unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_renews_the_budget_and_keeps_attempt_numbers_increasing() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
@@ -60,10 +60,11 @@ async fn retry_renews_the_budget_and_keeps_attempt_numbers_increasing() {
     assert_eq!(offset, 1);
     let again = operator_actions::retry(&db.pool, uuid).await.unwrap_err();
     assert_eq!(again.to_string(), "illegal task transition in_progress -> in_progress");
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resolve_releases_dependents_and_cancel_stops_everything() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
@@ -81,15 +82,18 @@ async fn resolve_releases_dependents_and_cancel_stops_everything() {
     assert!(matches!(unknown, OrchestrationError::NotFound(_)));
     let reasons: Vec<String> = sqlx::query_scalar("SELECT reason FROM tasker_task_transitions ORDER BY id").fetch_all(&db.pool).await.unwrap();
     assert_eq!(reasons, ["created", "started", "step_failed", "resumed_by_operator", "cancelled_by_operator"]);
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_follow_priority_with_aging() {
     let db = TestDb::new().await;
     let queue = QueueName::new("prio_queue").unwrap();
-    let mut conn = db.pool.acquire().await.unwrap();
-    queues::create(&mut conn, &queue).await.unwrap();
+    {
+        let mut conn = db.pool.acquire().await.unwrap();
+        queues::create(&mut conn, &queue).await.unwrap();
+    }
     for (label, priority) in [("old_low", 0), ("low", 0), ("high", 10), ("mid", 5)] {
         queues::send(&db.pool, &queue, &json!({"label": label, "priority": priority}), 0.0).await.unwrap();
     }
@@ -108,5 +112,6 @@ async fn reads_follow_priority_with_aging() {
     .unwrap();
     let plan = plan.join("\n");
     assert!(plan.contains("q_prio_queue_tasker_vt_idx"), "{plan}");
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }

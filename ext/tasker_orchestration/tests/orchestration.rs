@@ -46,7 +46,7 @@ async fn post_result(db: &TestDb, step: &Value, status: &str, results: Value, er
     step_results::handle(&db.pool, &QueueName::new("step_results").unwrap(), &message, LIMIT).await.unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bootstrap_is_idempotent_under_concurrency() {
     let db = TestDb::new().await;
     let (a, b, c) = tokio::join!(db::bootstrap(&db.pool), db::bootstrap(&db.pool), db::bootstrap(&db.pool));
@@ -54,10 +54,11 @@ async fn bootstrap_is_idempotent_under_concurrency() {
     b.unwrap();
     c.unwrap();
     assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.meta WHERE queue_name IN ('task_requests', 'step_results')").await, 2);
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_creates_the_task_and_enqueues_only_the_roots() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
@@ -74,10 +75,11 @@ async fn a_request_creates_the_task_and_enqueues_only_the_roots() {
     let body = step[0].message.as_ref().unwrap();
     assert_eq!((body["step_name"].as_str(), body["attempt"].as_i64()), (Some("linear_step_1"), Some(1)));
     assert_eq!(body["handler"], "LinearWorkflow::StepOne");
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_and_results_drive_the_dag_to_completion() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
@@ -111,10 +113,11 @@ async fn claims_and_results_drive_the_dag_to_completion() {
     .await
     .unwrap();
     assert_eq!(path, ["->pending", "pending>enqueued", "enqueued>in_progress", "in_progress>complete"]);
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_and_stale_results_change_nothing_and_are_kept() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
@@ -140,10 +143,11 @@ async fn duplicate_and_stale_results_change_nothing_and_are_kept() {
         1,
         "step 2 was dispatched once"
     );
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retryable_failure_retries_then_fails_the_task_for_good() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
@@ -167,10 +171,11 @@ async fn a_retryable_failure_retries_then_fails_the_task_for_good() {
         .unwrap()
         .0;
     assert_eq!((last_error["class"].as_str(), last_error["attempt"].as_i64()), (Some("RuntimeError"), Some(2)));
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_are_rejected_with_a_reason_and_kept() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
@@ -192,10 +197,11 @@ async fn bad_requests_are_rejected_with_a_reason_and_kept() {
     assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_dead_letters WHERE task_uuid IS NOT NULL").await, 3);
     assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_task_requests").await, 4);
     assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_tasks").await, 0);
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_requests_are_not_even_transferred() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
@@ -211,10 +217,11 @@ async fn oversized_requests_are_not_even_transferred() {
     let letter: Option<Uuid> = sqlx::query_scalar("SELECT task_uuid FROM tasker_dead_letters").fetch_one(&db.pool).await.unwrap();
     assert_eq!(letter, Some(TASK.parse().unwrap()));
     assert!(matches!(outcome, RequestOutcome::Rejected { ref reason, .. } if reason.contains("message of") && reason.contains("exceeds the limit of")));
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_request_is_a_no_op() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
@@ -223,10 +230,11 @@ async fn a_repeated_request_is_a_no_op() {
     assert_eq!(again, RequestOutcome::Duplicate { task_uuid: TASK.parse().unwrap() });
     assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_workflow_steps").await, 2);
     assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.q_linear_workflow_queue").await, 1);
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_claim_refuses_stale_attempts_and_finished_steps() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
@@ -245,5 +253,6 @@ async fn the_claim_refuses_stale_attempts_and_finished_steps() {
         .await
         .unwrap();
     assert_eq!(finished, (false, "complete".into()));
+    db.assert_counters_consistent().await;
     db.drop_db().await;
 }

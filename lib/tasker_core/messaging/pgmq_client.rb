@@ -51,8 +51,13 @@ module TaskerCore
         @connection = connection
       end
 
+      # Creates the queue and, where tasker_core's schema is installed, prepares it the way
+      # the core does (priority index, NOTIFY wake-up trigger, autovacuum settings).
       def create(queue)
         exec("create", queue, "SELECT pgmq.create($1)", [q(queue)])
+        exec("create", queue, <<~SQL, [q(queue)])
+          SELECT tasker_prepare_queue($1) FROM pg_proc WHERE proname = 'tasker_prepare_queue' LIMIT 1
+        SQL
         true
       end
 

@@ -17,9 +17,10 @@ module TaskerCore
       HANDLER_FORMAT = /\A[A-Z][A-Za-z0-9_]*(::[A-Z][A-Za-z0-9_]*)*\z/.freeze
       INT4 = (-2**31..2**31 - 1).freeze
 
-      # Times are carried as ISO8601 strings; a Time given in Ruby is written in UTC with ms.
+      # Times are carried as ISO8601 strings; a Time given in Ruby is written in UTC with µs
+      # (latencies between steps are a few milliseconds).
       def self.iso8601(value)
-        return value.getutc.iso8601(3) if value.is_a?(::Time)
+        return value.getutc.iso8601(6) if value.is_a?(::Time)
         return value unless value.is_a?(::String)
 
         ::Time.iso8601(value)

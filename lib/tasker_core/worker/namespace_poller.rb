@@ -13,7 +13,7 @@ module TaskerCore
     class NamespacePoller
       MAX_BACKOFF_S = 5.0
 
-      def initialize(executor:, pool:, permits:, db:, stop_event:, stats:, settings:)
+      def initialize(executor:, pool:, permits:, db:, stop_event:, stats:, settings:, wakeup: nil)
         @executor = executor # Worker::StepExecutor
         @pool = pool         # Concurrent::ThreadPoolExecutor running the jobs
         @permits = permits   # Concurrent::Semaphore, one permit per free pool slot
@@ -21,9 +21,13 @@ module TaskerCore
         @stop_event = stop_event
         @stats = stats
         @queue = executor.queue
+        @table = PG::Connection.quote_ident("q_#{@queue}") # validated by QueueNames
         @vt = settings.fetch(:visibility_timeout_s)
         @batch_size = settings.fetch(:batch_size)
         @interval = settings.fetch(:poll_interval_ms) / 1000.0
+        # Idle with a listener: sleep until woken (or the fallback poll); without: poll.
+        @wakeup = wakeup
+        @idle = wakeup ? settings.fetch(:fallback_poll_ms) / 1000.0 : @interval
         @log = Logging.logger("worker.#{@queue.delete_suffix('_queue')}")
         @failures = 0
       end
@@ -48,7 +52,10 @@ module TaskerCore
       end
 
       def poll_once
-        @stop_event.wait(@interval) unless read_and_dispatch
+        case read_and_dispatch
+        when :busy then @stop_event.wait(@interval) # every handler thread is taken
+        when :idle then @wakeup ? @wakeup.wait(idle_timeout) : @stop_event.wait(@idle)
+        end
       rescue StandardError => e
         @failures += 1
         delay = backoff
@@ -56,10 +63,19 @@ module TaskerCore
         @stop_event.wait(delay)
       end
 
-      # True when messages were dispatched (poll again at once), false when idle.
+      # NOTIFY fires when a message is sent, not when a delayed one (a retry, a scheduled
+      # task) becomes visible: sleep no longer than until the next message's vt.
+      def idle_timeout
+        seconds = @db.with do |conn|
+          conn.exec("SELECT extract(epoch FROM min(vt) - clock_timestamp()) FROM pgmq.#{@table}").getvalue(0, 0)
+        end
+        seconds.nil? ? @idle : seconds.to_f.clamp(0.001, @idle)
+      end
+
+      # :dispatched (read again at once), :idle (the queue is empty) or :busy (no free thread).
       def read_and_dispatch
         held = take_permits
-        return false if held.zero?
+        return :busy if held.zero?
 
         messages = @db.with { |conn| Messaging::PgmqClient.new(conn).read_prioritized(@queue, vt: @vt, qty: held) }
         @failures = 0
@@ -67,7 +83,7 @@ module TaskerCore
           dispatch(message)
           held -= 1
         end
-        !messages.empty?
+        messages.empty? ? :idle : :dispatched
       ensure
         # Unused permits go back before any sleep, so other pollers and stats see them.
         @permits.release(held) if held&.positive?

@@ -9,6 +9,7 @@ require_relative "../messaging/connection_pool"
 require_relative "../messaging/queue_names"
 require_relative "../handlers/registry"
 require_relative "heartbeat"
+require_relative "wakeup"
 require_relative "namespace_poller"
 require_relative "stats"
 require_relative "step_executor"
@@ -97,6 +98,11 @@ module TaskerCore
                                                  fallback_policy: :abort, name: "tasker-worker")
       @permits = Concurrent::Semaphore.new(@concurrency)
       @stop_event = Concurrent::Event.new
+      @wakeups = @namespaces.to_h { |ns| ["tasker_#{Messaging::QueueNames.namespace_queue(ns)}", Worker::Wakeup.new] }
+      if @settings[:listen]
+        @listener = Worker::Listener.new(database_url: @config.database_url, wakeups: @wakeups,
+                                         stop_event: @stop_event).start
+      end
       @pollers = @namespaces.map { |ns| build_poller(ns).start }
     end
 
@@ -105,14 +111,17 @@ module TaskerCore
                                           max_message_bytes: @config.orchestrator[:max_message_bytes],
                                           registry: @registry, heartbeat: @heartbeat,
                                           max_reads: @settings[:max_reads])
+      wakeup = @listener && @wakeups["tasker_#{executor.queue}"]
       Worker::NamespacePoller.new(executor: executor, pool: @pool, permits: @permits, db: @db,
-                                  stop_event: @stop_event, stats: @stats, settings: @settings)
+                                  stop_event: @stop_event, stats: @stats, settings: @settings, wakeup: wakeup)
     end
 
     def shut_down(deadline)
       @log.info(msg: "worker stopping", worker_id: @worker_id, timeout_s: remaining(deadline).round(3))
       @stop_event.set
+      @wakeups.each_value(&:notify) # pollers asleep until a wake-up see the stop at once
       @pollers.each { |poller| poller.thread.join(remaining(deadline)) }
+      @listener&.join(1)
       @pool.shutdown
       clean = @pool.wait_for_termination(remaining(deadline))
       unless clean

@@ -41,6 +41,11 @@ impl QueueName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The LISTEN channel a send to this queue notifies (see tasker_notify_queue).
+    pub fn channel(&self) -> String {
+        format!("tasker_{}", self.0)
+    }
 }
 
 /// A message as read: `message` is None when it was larger than the reader's limit (it is
@@ -56,10 +61,11 @@ pub struct QueueMessage {
     pub task_uuid: Option<uuid::Uuid>,
 }
 
-/// Creates the queue (idempotent) and the index `tasker_read` orders by.
+/// Creates the queue (idempotent) and prepares it: the index `tasker_read` orders by, the
+/// wake-up trigger (NOTIFY on `channel(queue)`), autovacuum settings.
 pub async fn create(db: &mut PgConnection, queue: &QueueName) -> Result<(), MessagingError> {
     sqlx::query("SELECT pgmq.create($1::text)").bind(queue.as_str()).execute(&mut *db).await?;
-    sqlx::query("SELECT tasker_index_queue($1::text)").bind(queue.as_str()).execute(&mut *db).await?;
+    sqlx::query("SELECT tasker_prepare_queue($1::text)").bind(queue.as_str()).execute(&mut *db).await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Row};
 
-use super::transitions::{move_steps, MovedStep, StepChange};
+use super::transitions::{move_steps, MovedStep, StepChange, StepMove};
 use super::{OrchestrationError, TaskRef};
 use crate::domain::states::StepState;
 use crate::messaging::messages::StepMessage;
@@ -26,7 +26,8 @@ pub async fn enqueue_ready_after(
     delay_s: f64,
 ) -> Result<usize, OrchestrationError> {
     let metadata = if delay_s > 0.0 { json!({"delay_s": delay_s}) } else { json!({}) };
-    let moved = move_steps(tx, step_ids, StepState::Pending, StepState::Enqueued, StepChange::Dispatch, "ready", &metadata).await?;
+    let mv = StepMove { from: StepState::Pending, to: StepState::Enqueued, change: StepChange::Dispatch, reason: "ready", metadata: &metadata };
+    let moved = move_steps(tx, task.id, step_ids, mv).await?;
     let queue = QueueName::for_namespace(&task.namespace)?;
     if delay_s > 0.0 {
         for step in &moved {
@@ -47,16 +48,14 @@ pub async fn schedule_retry(
     delay_ms: i64,
 ) -> Result<bool, OrchestrationError> {
     let metadata = json!({"delay_ms": delay_ms});
-    let moved = move_steps(
-        tx,
-        &[step_id],
-        StepState::Error,
-        StepState::WaitingForRetry,
-        StepChange::ScheduleRetry { delay_ms },
-        "retry_scheduled",
-        &metadata,
-    )
-    .await?;
+    let mv = StepMove {
+        from: StepState::Error,
+        to: StepState::WaitingForRetry,
+        change: StepChange::ScheduleRetry { delay_ms },
+        reason: "retry_scheduled",
+        metadata: &metadata,
+    };
+    let moved = move_steps(tx, task.id, &[step_id], mv).await?;
     let Some(step) = moved.first() else { return Ok(false) };
     let queue = QueueName::for_namespace(&task.namespace)?;
     queues::send(&mut *tx, &queue, &step_message(task, step), delay_ms as f64 / 1000.0).await?;

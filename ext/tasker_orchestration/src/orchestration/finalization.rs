@@ -9,10 +9,10 @@ use crate::domain::states::TaskState;
 
 #[derive(Debug, Default, Clone, Copy)]
 struct StepCounts {
-    total: i64,
-    done: i64,
-    active: i64,
-    failed: i64,
+    total: i32,
+    done: i32,
+    active: i32,
+    failed: i32,
 }
 
 /// Completes the task when every step is complete (or resolved), and ends it in `error`
@@ -36,20 +36,15 @@ pub async fn finalize_if_done(tx: &mut PgConnection, task: &TaskRef) -> Result<O
 }
 
 async fn count_steps(tx: &mut PgConnection, task_id: i64) -> Result<StepCounts, OrchestrationError> {
-    let row = sqlx::query(
-        "SELECT count(*) AS total,
-                count(*) FILTER (WHERE state IN ('complete', 'resolved_manually')) AS done,
-                count(*) FILTER (WHERE state IN ('enqueued', 'in_progress', 'waiting_for_retry')) AS active,
-                count(*) FILTER (WHERE state = 'error') AS failed
-           FROM tasker_workflow_steps WHERE task_id = $1",
-    )
-    .bind(task_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    // O(1): the counters are kept by every step transition (transitions::move_steps).
+    let row = sqlx::query("SELECT steps_total, steps_done, steps_active, steps_failed FROM tasker_tasks WHERE id = $1")
+        .bind(task_id)
+        .fetch_one(&mut *tx)
+        .await?;
     Ok(StepCounts {
-        total: row.try_get("total")?,
-        done: row.try_get("done")?,
-        active: row.try_get("active")?,
-        failed: row.try_get("failed")?,
+        total: row.try_get("steps_total")?,
+        done: row.try_get("steps_done")?,
+        active: row.try_get("steps_active")?,
+        failed: row.try_get("steps_failed")?,
     })
 }

@@ -8,7 +8,7 @@ use tracing::info;
 use uuid::Uuid;
 
 use super::finalization::finalize_if_done;
-use super::transitions::{move_steps, move_task, StepChange};
+use super::transitions::{move_steps, move_task, StepChange, StepMove};
 use super::{dispatch, OrchestrationError, TaskRef};
 use crate::domain::states::{StateError, StepState, TaskState};
 
@@ -21,7 +21,8 @@ pub async fn cancel(pool: &PgPool, task_uuid: Uuid) -> Result<Value, Orchestrati
     let mut cancelled = 0;
     for from in [StepState::Pending, StepState::Enqueued, StepState::InProgress, StepState::WaitingForRetry, StepState::Error] {
         let ids = step_ids_in(&mut tx, task.id, from).await?;
-        let moved = move_steps(&mut tx, &ids, from, StepState::Cancelled, StepChange::None, "cancelled_by_operator", &json!({})).await?;
+        let mv = StepMove { from, to: StepState::Cancelled, change: StepChange::None, reason: "cancelled_by_operator", metadata: &json!({}) };
+        let moved = move_steps(&mut tx, task.id, &ids, mv).await?;
         cancelled += moved.len();
     }
     move_task(&mut tx, task.id, Some(task.state), TaskState::Cancelled, "cancelled_by_operator", &json!({})).await?;
@@ -45,7 +46,8 @@ pub async fn retry(pool: &PgPool, task_uuid: Uuid) -> Result<Value, Orchestratio
         .execute(&mut *tx)
         .await?;
     let metadata = json!({"reason": "operator retry"});
-    let retried = move_steps(&mut tx, &failed, StepState::Error, StepState::Pending, StepChange::None, "retried_by_operator", &metadata).await?;
+    let mv = StepMove { from: StepState::Error, to: StepState::Pending, change: StepChange::None, reason: "retried_by_operator", metadata: &metadata };
+    let retried = move_steps(&mut tx, task.id, &failed, mv).await?;
     move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "retried_by_operator", &json!({})).await?;
     task.state = TaskState::InProgress;
     let ready = ready_among(&mut tx, &failed).await?;
@@ -69,7 +71,9 @@ pub async fn resolve_step(pool: &PgPool, task_uuid: Uuid, step_name: &str, resul
     let step_id: i64 = row.try_get("id")?;
     let from: StepState = row.try_get::<String, _>("state")?.parse()?;
     let metadata = json!({"previous_state": from.as_str()});
-    move_steps(&mut tx, &[step_id], from, StepState::ResolvedManually, StepChange::Complete { results }, "resolved_by_operator", &metadata).await?;
+    let change = StepChange::Complete { results };
+    let mv = StepMove { from, to: StepState::ResolvedManually, change, reason: "resolved_by_operator", metadata: &metadata };
+    move_steps(&mut tx, task.id, &[step_id], mv).await?;
     let ready = if from.satisfies_dependents() { Vec::new() } else { dispatch::release_children(&mut tx, step_id).await? };
     let failed_left = step_ids_in(&mut tx, task.id, StepState::Error).await?.len();
     if task.state == TaskState::Error && (!ready.is_empty() || failed_left == 0) {

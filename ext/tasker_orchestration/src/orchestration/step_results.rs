@@ -9,7 +9,7 @@ use tracing::info;
 
 use super::dead_letters::{self, DeadLetter};
 use super::finalization::finalize_if_done;
-use super::transitions::{move_steps, StepChange};
+use super::transitions::{move_steps, StepChange, StepMove};
 use super::{dispatch, OrchestrationError, TaskRef};
 use crate::config::ENVELOPE_BYTES;
 use crate::domain::backoff::retry_delay;
@@ -115,7 +115,8 @@ async fn lock_step(tx: &mut PgConnection, result: &StepResult) -> Result<StepRow
 async fn complete_step(tx: &mut PgConnection, task: &TaskRef, step: &StepRow, result: &StepResult) -> Result<(StepState, usize), OrchestrationError> {
     let metadata = json!({"worker_id": result.worker_id, "started_at": result.started_at, "finished_at": result.finished_at});
     let change = StepChange::Complete { results: &result.results };
-    move_steps(tx, &[step.id], StepState::InProgress, StepState::Complete, change, "succeeded", &metadata).await?;
+    let mv = StepMove { from: StepState::InProgress, to: StepState::Complete, change, reason: "succeeded", metadata: &metadata };
+    move_steps(tx, task.id, &[step.id], mv).await?;
     // O(out-degree): only this step's children are touched.
     let ready = dispatch::release_children(tx, step.id).await?;
     let dispatched = if task.state == TaskState::InProgress { dispatch::enqueue_ready(tx, task, &ready).await? } else { 0 };
@@ -129,7 +130,9 @@ async fn fail_step(tx: &mut PgConnection, task: &TaskRef, step: &StepRow, result
         "backtrace": error.backtrace, "attempt": step.attempts, "worker_id": result.worker_id,
     });
     let metadata = json!({"class": error.class, "message": error.message});
-    move_steps(tx, &[step.id], StepState::InProgress, StepState::Error, StepChange::Fail { error: &error_json }, "failed", &metadata).await?;
+    let change = StepChange::Fail { error: &error_json };
+    let mv = StepMove { from: StepState::InProgress, to: StepState::Error, change, reason: "failed", metadata: &metadata };
+    move_steps(tx, task.id, &[step.id], mv).await?;
     // The budget counts attempts since the last operator retry (attempt numbers never reset).
     let spent = step.attempts - step.attempts_offset;
     let can_retry = error.retryable && spent < step.max_attempts && task.state == TaskState::InProgress;

@@ -68,7 +68,7 @@ async fn create_or_reject(
             return reject(tx, queue, message, rejected(format!("invalid context: {problem}"))).await;
         }
     }
-    let Some(task_id) = insert_task(tx, request, registered.named_task_id).await? else {
+    let Some(task_id) = insert_task(tx, request, registered.named_task_id, registered.template.steps.len()).await? else {
         // Lost a race with another request for the same uuid or idempotency key.
         queues::delete(&mut *tx, queue, message.msg_id).await?;
         return Ok(RequestOutcome::Duplicate { task_uuid: request.task_uuid });
@@ -95,11 +95,11 @@ async fn existing_task(tx: &mut PgConnection, request: &TaskRequest) -> Result<O
     Ok(existing)
 }
 
-async fn insert_task(tx: &mut PgConnection, request: &TaskRequest, named_task_id: i64) -> Result<Option<i64>, OrchestrationError> {
+async fn insert_task(tx: &mut PgConnection, request: &TaskRequest, named_task_id: i64, steps: usize) -> Result<Option<i64>, OrchestrationError> {
     let requested_at = request.requested_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     let id = sqlx::query_scalar(
-        "INSERT INTO tasker_tasks (uuid, named_task_id, context, priority, idempotency_key, requested_at, run_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO tasker_tasks (uuid, named_task_id, context, priority, idempotency_key, requested_at, run_at, steps_total)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(request.task_uuid)
@@ -109,6 +109,7 @@ async fn insert_task(tx: &mut PgConnection, request: &TaskRequest, named_task_id
     .bind(&request.idempotency_key)
     .bind(requested_at)
     .bind(request.run_at_time())
+    .bind(steps as i32)
     .fetch_optional(&mut *tx)
     .await?;
     Ok(id)

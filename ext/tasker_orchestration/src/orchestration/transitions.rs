@@ -30,21 +30,24 @@ pub struct MovedStep {
     pub attempts: i32,
 }
 
-pub async fn move_steps(
-    tx: &mut PgConnection,
-    step_ids: &[i64],
-    from: StepState,
-    to: StepState,
-    change: StepChange<'_>,
-    reason: &str,
-    metadata: &Value,
-) -> Result<Vec<MovedStep>, OrchestrationError> {
-    from.check(to)?;
+/// One state change for a set of steps of one task.
+pub struct StepMove<'a> {
+    pub from: StepState,
+    pub to: StepState,
+    pub change: StepChange<'a>,
+    pub reason: &'a str,
+    pub metadata: &'a Value,
+}
+
+/// Moves steps of `task_id` (compare-and-swap on `from`), records each move, and keeps the
+/// task's step counters in step, all in one statement. Returns the steps moved.
+pub async fn move_steps(tx: &mut PgConnection, task_id: i64, step_ids: &[i64], mv: StepMove<'_>) -> Result<Vec<MovedStep>, OrchestrationError> {
+    mv.from.check(mv.to)?;
     if step_ids.is_empty() {
         return Ok(Vec::new());
     }
     // $6 carries a JSON value (results or error), $7 a delay in seconds.
-    let (set_clause, json, delay_s): (&str, Option<&Value>, Option<f64>) = match change {
+    let (set_clause, json, delay_s): (&str, Option<&Value>, Option<f64>) = match mv.change {
         StepChange::None => ("", None, None),
         StepChange::Dispatch => (", attempts = attempts + 1, next_attempt_at = NULL", None, None),
         StepChange::Complete { results } => (", results = $6, completed_at = now()", Some(results), None),
@@ -55,24 +58,28 @@ pub async fn move_steps(
             Some(delay_ms as f64 / 1000.0),
         ),
     };
+    let counters = counter_update(mv.from, mv.to);
     let sql = format!(
         "WITH moved AS (
             UPDATE tasker_workflow_steps SET state = $3, updated_at = now(){set_clause}
-             WHERE id = ANY($1) AND state = $2
+             WHERE id = ANY($1) AND state = $2 AND task_id = $8
             RETURNING id, uuid, name, handler, attempts),
          recorded AS (
             INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
-            SELECT id, $2, $3, attempts, $4, $5 FROM moved)
+            SELECT id, $2, $3, attempts, $4, $5 FROM moved),
+         counted AS (
+            UPDATE tasker_tasks SET updated_at = now(){counters} WHERE id = $8)
          SELECT id, uuid, name, handler, attempts FROM moved"
     );
     let rows = sqlx::query(&sql)
         .bind(step_ids)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(reason)
-        .bind(Json(metadata))
+        .bind(mv.from.as_str())
+        .bind(mv.to.as_str())
+        .bind(mv.reason)
+        .bind(Json(mv.metadata))
         .bind(json.map(Json))
         .bind(delay_s)
+        .bind(task_id)
         .fetch_all(&mut *tx)
         .await?;
     rows.iter()
@@ -87,6 +94,31 @@ pub async fn move_steps(
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Into::into)
+}
+
+/// The task counter a step in `state` counts toward (pending and cancelled count in none).
+fn counter_of(state: StepState) -> Option<&'static str> {
+    match state {
+        StepState::Complete | StepState::ResolvedManually => Some("steps_done"),
+        StepState::Error => Some("steps_failed"),
+        StepState::Enqueued | StepState::InProgress | StepState::WaitingForRetry => Some("steps_active"),
+        StepState::Pending | StepState::Cancelled => None,
+    }
+}
+
+/// `, steps_x = steps_x - n, steps_y = steps_y + n` where n is the number of rows moved.
+fn counter_update(from: StepState, to: StepState) -> String {
+    let (from, to) = (counter_of(from), counter_of(to));
+    if from == to {
+        return String::new();
+    }
+    let mut sql = String::new();
+    for (column, sign) in [(from, '-'), (to, '+')] {
+        if let Some(column) = column {
+            sql.push_str(&format!(", {column} = {column} {sign} (SELECT count(*) FROM moved)"));
+        }
+    }
+    sql
 }
 
 /// Records the creation of steps (no previous state).

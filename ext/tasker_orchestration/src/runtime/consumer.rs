@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
@@ -26,7 +27,7 @@ pub enum ConsumerKind {
 }
 
 impl ConsumerKind {
-    fn queue(self) -> &'static str {
+    pub fn queue(self) -> &'static str {
         match self {
             Self::TaskRequests => queues::TASK_REQUESTS,
             Self::StepResults => queues::STEP_RESULTS,
@@ -37,6 +38,8 @@ impl ConsumerKind {
 #[derive(Clone)]
 pub struct LoopContext {
     pub pool: PgPool,
+    /// Notified when a message arrives on this loop's queue (see wakeups).
+    pub wakeup: Arc<Notify>,
     pub config: OrchestratorConfig,
     pub cancel: CancellationToken,
     pub stats: Arc<Stats>,
@@ -73,7 +76,9 @@ impl Drop for AbortOnDrop {
 async fn run(kind: ConsumerKind, ctx: LoopContext) {
     let queue = QueueName::new(kind.queue()).expect("built-in queue names are valid");
     let component = format!("runtime.{}", kind.queue());
-    let idle = Duration::from_millis(ctx.config.poll_interval_ms.max(1));
+    // Idle: wait for a wake-up, or poll slowly in case one was lost; without LISTEN, poll.
+    let idle_ms = if ctx.config.listen { ctx.config.fallback_poll_ms } else { ctx.config.poll_interval_ms };
+    let idle = Duration::from_millis(idle_ms.max(1));
     let mut backoff = Duration::from_millis(100);
     loop {
         let read = tokio::select! {
@@ -103,6 +108,7 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
         if !pause.is_zero() {
             tokio::select! {
                 _ = ctx.cancel.cancelled() => break,
+                _ = ctx.wakeup.notified() => {}
                 _ = tokio::time::sleep(pause) => {}
             }
         }

@@ -5,6 +5,7 @@
 mod consumer;
 mod operator;
 mod stats;
+mod wakeups;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,11 +78,16 @@ impl Orchestrator {
         })?;
         let cancel = CancellationToken::new();
         let stats = Arc::new(Stats::default());
-        let loops = [ConsumerKind::TaskRequests, ConsumerKind::StepResults]
+        let mut subscriptions = Vec::new();
+        let mut loops: Vec<JoinHandle<()>> = [ConsumerKind::TaskRequests, ConsumerKind::StepResults]
             .into_iter()
             .map(|kind| {
+                let wakeup = Arc::new(tokio::sync::Notify::new());
+                let queue = QueueName::new(kind.queue()).expect("built-in queue names are valid");
+                subscriptions.push((queue.channel(), wakeup.clone()));
                 let ctx = LoopContext {
                     pool: pool.clone(),
+                    wakeup,
                     config: config.orchestrator.clone(),
                     cancel: cancel.clone(),
                     stats: stats.clone(),
@@ -89,6 +95,9 @@ impl Orchestrator {
                 runtime.spawn(consumer::supervise(kind, ctx))
             })
             .collect();
+        if config.orchestrator.listen {
+            loops.push(runtime.spawn(wakeups::listen(pool.clone(), subscriptions, cancel.clone())));
+        }
         info!(
             component = "runtime",
             database_url = config.masked_database_url(),

@@ -88,6 +88,12 @@ impl TestDb {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
 
+    /// The step counters kept on each task agree with its steps.
+    pub async fn assert_counters_consistent(&self) {
+        let drifted = self.scalar_i64(COUNTER_DRIFT_SQL).await;
+        assert_eq!(drifted, 0, "tasks whose step counters drifted from their steps");
+    }
+
     pub async fn step_state(&self, step_name: &str) -> (String, i32) {
         sqlx::query_as("SELECT state, attempts FROM tasker_workflow_steps WHERE name = $1")
             .bind(step_name)
@@ -96,6 +102,12 @@ impl TestDb {
             .unwrap()
     }
 }
+
+pub const COUNTER_DRIFT_SQL: &str = "SELECT count(*) FROM tasker_tasks t WHERE (t.steps_total, t.steps_done, t.steps_failed, t.steps_active) <>
+    (SELECT count(*)::int, count(*) FILTER (WHERE s.state IN ('complete', 'resolved_manually'))::int,
+            count(*) FILTER (WHERE s.state = 'error')::int,
+            count(*) FILTER (WHERE s.state IN ('enqueued', 'in_progress', 'waiting_for_retry'))::int
+       FROM tasker_workflow_steps s WHERE s.task_id = t.id)";
 
 pub const LINEAR_YAML: &str = r#"
 name: mathematical_sequence

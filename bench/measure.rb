@@ -1,0 +1,71 @@
+# frozen_string_literal: true
+
+require "pg"
+require "time"
+
+module Bench
+  # Reads measurements from the database (transition times) and from /proc.
+  module Measure
+    module_function
+
+    # Milliseconds from each step's result being posted (the worker's finished_at) to the
+    # next step's claim (its handler starting), along a chain.
+    def hop_latencies_ms(conn, task_uuid)
+      rows = conn.exec_params(<<~SQL, [task_uuid]).to_a
+        SELECT s.name, tr.to_state, tr.created_at, tr.metadata->>'finished_at' AS finished_at
+          FROM tasker_step_transitions tr JOIN tasker_workflow_steps s ON s.id = tr.step_id
+          JOIN tasker_tasks t ON t.id = s.task_id
+         WHERE t.uuid = $1 AND tr.to_state IN ('in_progress', 'complete')
+      SQL
+      claimed = rows.select { |r| r["to_state"] == "in_progress" }.to_h { |r| [r["name"], Time.parse(r["created_at"])] }
+      finished = rows.select { |r| r["to_state"] == "complete" }.to_h { |r| [r["name"], Time.parse(r["finished_at"])] }
+      (1...claimed.size).map { |i| (claimed["s#{i}"] - finished["s#{i - 1}"]) * 1000.0 }
+    end
+
+    def percentile(values, pct)
+      sorted = values.sort
+      sorted[[(pct / 100.0 * sorted.size).ceil - 1, 0].max]
+    end
+
+    def wait_all(conn, uuids, timeout:)
+      deadline = Time.now + timeout
+      encoded = PG::TextEncoder::Array.new.encode(uuids)
+      loop do
+        done = conn.exec_params("SELECT count(*) FROM tasker_tasks WHERE uuid = ANY($1::uuid[]) AND state IN ('complete', 'error')",
+                                [encoded]).getvalue(0, 0).to_i
+        return if done == uuids.size
+        raise "only #{done}/#{uuids.size} tasks finished in #{timeout} s" if Time.now > deadline
+
+        sleep 0.02
+      end
+    end
+
+    def all_complete?(conn, uuids)
+      conn.exec_params("SELECT count(*) FROM tasker_tasks WHERE uuid = ANY($1::uuid[]) AND state = 'complete'",
+                       [PG::TextEncoder::Array.new.encode(uuids)]).getvalue(0, 0).to_i == uuids.size
+    end
+
+    # Resident memory of a process, in MiB.
+    def rss_mib(pid)
+      File.read("/proc/#{pid}/status")[/VmRSS:\s+(\d+)/, 1].to_i / 1024.0
+    end
+
+    # Statements per second against the database over `seconds` (transactions committed or
+    # rolled back, from pg_stat_database, minus this probe's own).
+    def idle_queries_per_second(url, seconds)
+      conn = PG.connect(url)
+      count = -> { conn.exec("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").getvalue(0, 0).to_i }
+      conn.exec("SELECT pg_stat_clear_snapshot()")
+      before = count.call
+      sleep seconds
+      conn.exec("SELECT pg_stat_clear_snapshot()")
+      (count.call - before - 2) / seconds.to_f
+    ensure
+      conn&.close
+    end
+
+    def now
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    end
+  end
+end

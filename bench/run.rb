@@ -1,0 +1,142 @@
+# frozen_string_literal: true
+
+# The benchmark: measures raw pgmq and tasker_core in ONE run on the same database and
+# prints a table of figures and ratios against that baseline (and writes JSON).
+#
+#   bin/bench [--scale full|quick] [--idle-seconds 60] [--output bench/results/x.json]
+#
+# full: the sizes of the performance issue (100-step chain, 1,000 diamonds, 10k vs 1k
+# chain and fan-out, a 1,000-step task, memory after 100k and 1M steps). quick: a tenth.
+require "etc"
+require "fileutils"
+require "json"
+require "optparse"
+require "tmpdir"
+require "tasker_core"
+require_relative "baseline"
+require_relative "measure"
+require_relative "workloads"
+require_relative "../chaos/fleet"
+
+options = { scale: "quick", idle_seconds: 60, database_url: "postgres://postgres@localhost/tasker_bench" }
+OptionParser.new do |o|
+  o.on("--scale SCALE", %w[full quick]) { |v| options[:scale] = v }
+  o.on("--idle-seconds N", Integer) { |v| options[:idle_seconds] = v }
+  o.on("--output PATH") { |v| options[:output] = v }
+  o.on("--database-url URL", "a database whose name contains 'bench' (dropped and recreated)") { |v| options[:database_url] = v }
+end.parse!
+full = options[:scale] == "full"
+sizes = full ? { chain: 100, diamonds: 1000, small: 1000, large: 10_000, creation: 1000, memory: [100_000, 1_000_000] }
+             : { chain: 100, diamonds: 200, small: 100, large: 1000, creation: 1000, memory: [10_000, 100_000] }
+
+ENV.delete("DATABASE_URL")
+url = URI(options[:database_url])
+db_name = url.path.delete_prefix("/")
+abort "bench: refusing to recreate #{db_name.inspect}: its name must contain 'bench'" unless db_name.include?("bench")
+admin = PG.connect(url.dup.tap { |u| u.path = "/postgres" }.to_s)
+admin.exec("SET client_min_messages TO warning")
+admin.exec("DROP DATABASE IF EXISTS #{PG::Connection.quote_ident(db_name)} WITH (FORCE)")
+admin.exec("CREATE DATABASE #{PG::Connection.quote_ident(db_name)}")
+admin.close
+
+root = File.expand_path("..", __dir__)
+work = Dir.mktmpdir("tasker_bench")
+templates = File.join(work, "templates")
+Bench::Workloads.write_templates(templates, [sizes[:small], sizes[:large], sizes[:creation], sizes[:chain],
+                                             *sizes[:memory].map { |n| [n / 100, 10_000].min }])
+config_path = File.join(work, "tasker_core.yml")
+File.write(config_path, { "bench" => {
+  "database_url" => url.to_s, "template_paths" => [templates], "log_level" => "error",
+  "orchestrator" => { "batch_size" => 100 }, "worker" => { "concurrency" => 4, "batch_size" => 16 }
+} }.to_yaml)
+TaskerCore.config = TaskerCore::Config.load(config_path, env: "bench")
+TaskerCore::Logging.level = "error"
+
+results = {}
+row = ->(key, value) { results[key] = value.is_a?(Float) ? value.round(3) : value }
+
+# 1. The baseline, first, on an otherwise idle database.
+TaskerCore::Orchestrator.start.stop(timeout: 5) # installs pgmq and the schema
+row.call("baseline_pgmq_sequential_ms_per_msg", Bench::Baseline.sequential_ms(url.to_s, full ? 2000 : 500))
+row.call("baseline_pgmq_batched_msgs_per_s", Bench::Baseline.batched_per_second(url.to_s, full ? 50_000 : 10_000))
+
+fleet = Chaos::Fleet.new(env: { "RUBYLIB" => File.join(root, "lib"), "DATABASE_URL" => url.to_s }, config_path: config_path,
+                         namespaces: [Bench::Workloads::NAMESPACE], log_dir: work, env_name: "bench",
+                         worker_requires: [File.join(root, "bench", "handlers.rb")])
+fleet.start(orchestrators: 1, workers: 2)
+conn = PG.connect(url.to_s)
+sleep 0.05 until conn.exec("SELECT to_regclass('pgmq.q_bench_queue') AS q").getvalue(0, 0)
+sleep 1 # workers connected
+
+run = lambda do |name, count = 1, timeout: 600|
+  started = Bench::Measure.now
+  uuids = Array.new(count) { Bench::Workloads.enqueue(name) }
+  Bench::Measure.wait_all(conn, uuids, timeout: timeout)
+  raise "#{name}: not every task completed" unless Bench::Measure.all_complete?(conn, uuids)
+
+  [uuids, Bench::Measure.now - started]
+end
+
+# 2. Step-to-step latency along a chain of no-op steps.
+run.call("chain_#{sizes[:chain]}") # warm-up
+uuids, = run.call("chain_#{sizes[:chain]}")
+hops = Bench::Measure.hop_latencies_ms(conn, uuids.first)
+%w[50 95 99].each { |p| row.call("hop_latency_p#{p}_ms", Bench::Measure.percentile(hops, p.to_i)) }
+
+# 3. Throughput: concurrent diamonds on 2 worker processes.
+uuids, seconds = run.call("diamond", sizes[:diamonds])
+row.call("diamond_steps_per_s", uuids.size * 4 / seconds)
+
+# 4. Growth: large against small, chain and fan-out/fan-in.
+%w[chain fan].each do |shape|
+  _, small = run.call("#{shape}_#{sizes[:small]}")
+  _, large = run.call("#{shape}_#{sizes[:large]}")
+  row.call("#{shape}_#{sizes[:small]}_s", small)
+  row.call("#{shape}_#{sizes[:large]}_s", large)
+  row.call("#{shape}_growth_ratio", large / small)
+end
+
+# 5. Creating a task from a large template (request sent -> roots enqueued).
+uuid = Bench::Workloads.enqueue("fan_#{sizes[:creation]}")
+Bench::Measure.wait_all(conn, [uuid], timeout: 120)
+row.call("create_#{sizes[:creation]}_step_task_ms", conn.exec_params(<<~SQL, [uuid]).getvalue(0, 0).to_f)
+  SELECT extract(epoch FROM (SELECT created_at FROM tasker_task_transitions tr WHERE tr.task_id = t.id AND to_state = 'in_progress')
+                              - t.requested_at) * 1000 FROM tasker_tasks t WHERE t.uuid = $1
+SQL
+
+# 6. Memory of the orchestrator and a worker after many steps (fan-outs of <= 10k steps).
+steps_done = 0
+sizes[:memory].each do |target|
+  fan = [target / 100, 10_000].min
+  while steps_done < target
+    run.call("fan_#{fan}")
+    steps_done += fan
+  end
+  orchestrator = fleet.alive(:orchestrator).first.pid
+  worker = fleet.alive(:worker).first.pid
+  row.call("orchestrator_rss_mib_after_#{target}_steps", Bench::Measure.rss_mib(orchestrator))
+  row.call("worker_rss_mib_after_#{target}_steps", Bench::Measure.rss_mib(worker))
+end
+
+# 7. Idle cost.
+sleep 2
+row.call("idle_queries_per_s", Bench::Measure.idle_queries_per_second(url.to_s, options[:idle_seconds]))
+fleet.shutdown
+conn.close
+
+# Ratios against the baseline measured above.
+base = results["baseline_pgmq_sequential_ms_per_msg"]
+row.call("hop_p50_over_baseline", results["hop_latency_p50_ms"] / base)
+row.call("hop_p99_over_baseline", results["hop_latency_p99_ms"] / base)
+row.call("throughput_over_batched_baseline", results["diamond_steps_per_s"] / results["baseline_pgmq_batched_msgs_per_s"])
+low, high = sizes[:memory]
+row.call("orchestrator_rss_growth", results["orchestrator_rss_mib_after_#{high}_steps"] / results["orchestrator_rss_mib_after_#{low}_steps"])
+row.call("worker_rss_growth", results["worker_rss_mib_after_#{high}_steps"] / results["worker_rss_mib_after_#{low}_steps"])
+
+width = results.keys.map(&:length).max
+puts "tasker_core benchmark (scale #{options[:scale]}, #{Etc.nprocessors} cores, PostgreSQL #{PG.library_version})"
+results.each { |key, value| puts "  #{key.ljust(width)}  #{value}" }
+output = options[:output] || File.join(root, "bench", "results", "#{Time.now.utc.strftime('%Y%m%dT%H%M%SZ')}_#{options[:scale]}.json")
+FileUtils.mkdir_p(File.dirname(output))
+File.write(output, JSON.pretty_generate(results.merge("scale" => options[:scale], "at" => Time.now.utc.iso8601)))
+puts "written to #{output}"

@@ -1,0 +1,37 @@
+# frozen_string_literal: true
+
+require "fileutils"
+require "yaml"
+
+module Bench
+  # Generated templates (chains, fan-out/fan-in, diamonds of no-op steps) and their
+  # handlers, so the benchmark measures the engine, not the work.
+  module Workloads
+    NAMESPACE = "bench"
+
+    module_function
+
+    def write_templates(dir, sizes)
+      FileUtils.mkdir_p(dir)
+      sizes.uniq.each do |n|
+        write(dir, "chain_#{n}", Array.new(n) { |i| step("s#{i}", i.zero? ? [] : ["s#{i - 1}"]) })
+        write(dir, "fan_#{n}", [step("start", [])] + Array.new(n - 2) { |i| step("w#{i}", ["start"]) } +
+                              [step("join", Array.new(n - 2) { |i| "w#{i}" })])
+      end
+      write(dir, "diamond", [step("a", []), step("b", ["a"]), step("c", ["a"]), step("d", %w[b c])])
+    end
+
+    def step(name, deps)
+      { "name" => name, "handler" => "Bench::Noop", "depends_on" => deps }
+    end
+
+    def write(dir, name, steps)
+      File.write(File.join(dir, "#{name}.yml"),
+                 { "name" => name, "namespace" => NAMESPACE, "version" => "1.0.0", "steps" => steps }.to_yaml)
+    end
+
+    def enqueue(name, context = {})
+      TaskerCore.enqueue(namespace: NAMESPACE, name: name, version: "1.0.0", context: context)
+    end
+  end
+end
