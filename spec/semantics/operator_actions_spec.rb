@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "spec_helper"
+require "open3"
 
 RSpec.describe "operator actions" do
   before { TaskerSpec::Runtime.ensure_started }
@@ -83,6 +84,21 @@ RSpec.describe "operator actions" do
       expect { TaskerCore.retry(done["uuid"]) }
         .to raise_error(TaskerCore::InvalidTransition, "illegal task transition complete -> in_progress")
     end
+  end
+
+  it "lets a process that used operator actions exit promptly (the native handle never blocks when freed)" do
+    script = <<~RUBY
+      require "tasker_core"
+      TaskerCore.cancel(#{SecureRandom.uuid.inspect}) rescue TaskerCore::TaskNotFound
+      TaskerCore.resolve_step(#{SecureRandom.uuid.inspect}, "x", 1) rescue TaskerCore::TaskNotFound
+      GC.start
+    RUBY
+    env = { "DATABASE_URL" => TaskerSpec::Database.url, "TASKER_ENV" => "test" }
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    _out, err, status = Open3.capture3(env, "timeout", "20", RbConfig.ruby, "-I", File.join(TaskerSpec::Database::ROOT, "lib"),
+                                       "-e", script)
+    expect(status).to be_success, err
+    expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 10
   end
 
   describe "TaskerCore.resolve_step" do

@@ -13,7 +13,8 @@ use crate::orchestration::{operator_actions, OrchestrationError};
 
 pub struct Operator {
     runtime: tokio::runtime::Runtime,
-    pool: PgPool,
+    // An Option so that Drop can release it inside the runtime's context.
+    pool: Option<PgPool>,
     pid: u32,
 }
 
@@ -21,24 +22,28 @@ impl Operator {
     pub fn connect(config: &CoreConfig) -> Result<Self, RuntimeError> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let pool = runtime.block_on(db::connect(&config.database_url, 2))?;
-        Ok(Self { runtime, pool, pid: std::process::id() })
+        Ok(Self { runtime, pool: Some(pool), pid: std::process::id() })
     }
 
     pub fn cancel(&self, task_uuid: &str) -> Result<Value, RuntimeError> {
         let uuid = self.parse(task_uuid)?;
-        Ok(self.runtime.block_on(operator_actions::cancel(&self.pool, uuid))?)
+        Ok(self.runtime.block_on(operator_actions::cancel(self.pool(), uuid))?)
     }
 
     pub fn retry(&self, task_uuid: &str) -> Result<Value, RuntimeError> {
         let uuid = self.parse(task_uuid)?;
-        Ok(self.runtime.block_on(operator_actions::retry(&self.pool, uuid))?)
+        Ok(self.runtime.block_on(operator_actions::retry(self.pool(), uuid))?)
     }
 
     pub fn resolve_step(&self, task_uuid: &str, step_name: &str, results_json: &str) -> Result<Value, RuntimeError> {
         let uuid = self.parse(task_uuid)?;
         let results: Value = serde_json::from_str(results_json)
             .map_err(|e| MessagingError::Malformed { kind: "resolution", problem: e.to_string() })?;
-        Ok(self.runtime.block_on(operator_actions::resolve_step(&self.pool, uuid, step_name, &results))?)
+        Ok(self.runtime.block_on(operator_actions::resolve_step(self.pool(), uuid, step_name, &results))?)
+    }
+
+    fn pool(&self) -> &PgPool {
+        self.pool.as_ref().expect("the pool lives as long as the operator")
     }
 
     fn parse(&self, task_uuid: &str) -> Result<Uuid, RuntimeError> {
@@ -53,9 +58,10 @@ impl Operator {
 }
 
 impl Drop for Operator {
+    /// Never blocks: this runs when Ruby frees the handle, possibly while the process exits.
+    /// The pool is released inside the runtime's context; its connections close with it.
     fn drop(&mut self) {
-        if std::process::id() == self.pid {
-            self.runtime.block_on(self.pool.close());
-        }
+        let _context = self.runtime.enter();
+        drop(self.pool.take());
     }
 }
