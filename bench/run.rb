@@ -27,7 +27,7 @@ OptionParser.new do |o|
 end.parse!
 full = options[:scale] == "full"
 sizes = full ? { chain: 100, diamonds: 1000, small: 1000, large: 10_000, creation: 1000, memory: [100_000, 1_000_000] }
-             : { chain: 100, diamonds: 200, small: 100, large: 1000, creation: 1000, memory: [10_000, 100_000] }
+             : { chain: 100, diamonds: 200, small: 100, large: 1000, creation: 1000, memory: [10_000, 50_000] }
 
 ENV.delete("DATABASE_URL")
 url = URI(options[:database_url])
