@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "pg"
+require_relative "measure"
 
 module Bench
   # Raw pgmq through the pg gem, measured in the same run: the floor any engine on pgmq
@@ -47,7 +48,7 @@ module Bench
     end
 
     def now
-      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      Measure.now
     end
   end
 end

@@ -52,16 +52,6 @@ RSpec.describe "crash recovery of workers" do
     spawn_exe("tasker-worker", "--namespaces", "spec_workflows", "--require", File.join(root, "spec", "fixtures", "handlers.rb"))
   end
 
-  def wait_for(timeout: 30)
-    deadline = Time.now + timeout
-    until (value = yield)
-      raise "timed out waiting" if Time.now > deadline
-
-      sleep 0.05
-    end
-    value
-  end
-
   def enqueue_slow(seconds)
     uuid = SecureRandom.uuid
     request = { "kind" => "task_request", "task_uuid" => uuid, "namespace" => "spec_workflows", "name" => "slow_chain",

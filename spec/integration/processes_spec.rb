@@ -35,16 +35,6 @@ RSpec.describe "standalone processes" do
     [pid, log]
   end
 
-  def wait_for(timeout: 30)
-    deadline = Time.now + timeout
-    until (value = yield)
-      raise "timed out" if Time.now > deadline
-
-      sleep 0.05
-    end
-    value
-  end
-
   it "lets two orchestrators bootstrap an empty database at the same moment" do
     script = 'require "tasker_core"; o = TaskerCore::Orchestrator.start; o.stop(timeout: 5); print "ok"'
     threads = Array.new(2) { Thread.new { Open3.capture3(env, RbConfig.ruby, "-e", script, chdir: root) } }

@@ -37,6 +37,17 @@ module TaskerSpec
       TaskerCore.wait(uuid, timeout: timeout)
     end
 
+    # The block's value once it is truthy; fails after `timeout` seconds.
+    def wait_for(timeout: 30)
+      deadline = Time.now + timeout
+      until (value = yield)
+        raise "timed out waiting" if Time.now > deadline
+
+        sleep 0.05
+      end
+      value
+    end
+
     def step_transitions(task_uuid, step_name)
       Database.query(<<~SQL, [task_uuid, step_name]).map { |r| [r["from_state"], r["to_state"]] }
         SELECT tr.from_state, tr.to_state FROM tasker_step_transitions tr
