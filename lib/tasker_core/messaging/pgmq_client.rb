@@ -110,10 +110,9 @@ module TaskerCore
       def delete(queue, msg_id, read_ct: nil)
         return delete_unguarded(queue, msg_id) if read_ct.nil?
 
-        # pgmq has no receipt handle, hence this direct statement. The queue name is
-        # validated (lowercase [a-z0-9_]) before it is formatted, and quoted as well.
-        table = PG::Connection.quote_ident("q_#{q(queue)}")
-        sql = "DELETE FROM pgmq.#{table} WHERE msg_id = $1::bigint AND read_ct = $2::int"
+        # pgmq has no receipt handle, hence this direct statement (QueueNames.table validates
+        # and quotes the name before it is formatted).
+        sql = "DELETE FROM #{QueueNames.table(queue)} WHERE msg_id = $1::bigint AND read_ct = $2::int"
         exec("delete", queue, sql, [integer(msg_id, "msg_id"), integer(read_ct, "read_ct")]).cmd_tuples == 1
       end
 

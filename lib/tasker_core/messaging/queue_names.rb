@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "pg"
 require_relative "../errors"
 
 module TaskerCore
@@ -48,6 +49,12 @@ module TaskerCore
       end
 
       # The queue a namespace's step messages go to: "#{namespace}_queue".
+      # The queue's pgmq table, validated and quoted, ready to format into SQL:
+      # `pgmq."q_<queue>"` (pgmq has no receipt handle, so a few statements go to the table).
+      def table(queue)
+        "pgmq.#{PG::Connection.quote_ident("q_#{validate!(queue)}")}"
+      end
+
       def namespace_queue(namespace)
         unless namespace.is_a?(String) && namespace.match?(NAMESPACE_PATTERN)
           raise QueueNameError.new(

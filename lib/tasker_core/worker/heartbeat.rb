@@ -58,10 +58,10 @@ module TaskerCore
       end
 
       def extend_visibility(queue, ids, read_cts)
-        table = PG::Connection.quote_ident("q_#{Messaging::QueueNames.validate!(queue)}")
+        table = Messaging::QueueNames.table(queue)
         @db.with do |conn|
           conn.exec_params(<<~SQL, [PG::TextEncoder::Array.new.encode(ids), PG::TextEncoder::Array.new.encode(read_cts), @vt])
-            UPDATE pgmq.#{table} q SET vt = clock_timestamp() + make_interval(secs => $3::int)
+            UPDATE #{table} q SET vt = clock_timestamp() + make_interval(secs => $3::int)
               FROM unnest($1::bigint[], $2::int[]) AS held(msg_id, read_ct)
              WHERE q.msg_id = held.msg_id AND q.read_ct = held.read_ct
           SQL

@@ -21,7 +21,7 @@ module TaskerCore
         @stop_event = stop_event
         @stats = stats
         @queue = executor.queue
-        @table = PG::Connection.quote_ident("q_#{@queue}") # validated by QueueNames
+        @table = Messaging::QueueNames.table(@queue)
         @vt = settings.fetch(:visibility_timeout_s)
         @batch_size = settings.fetch(:batch_size)
         @interval = settings.fetch(:poll_interval_ms) / 1000.0
@@ -67,7 +67,7 @@ module TaskerCore
       # task) becomes visible: sleep no longer than until the next message's vt.
       def idle_timeout
         seconds = @db.with do |conn|
-          conn.exec("SELECT extract(epoch FROM min(vt) - clock_timestamp()) FROM pgmq.#{@table}").getvalue(0, 0)
+          conn.exec("SELECT extract(epoch FROM min(vt) - clock_timestamp()) FROM #{@table}").getvalue(0, 0)
         end
         seconds.nil? ? @idle : seconds.to_f.clamp(0.001, @idle)
       end
