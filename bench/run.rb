@@ -4,6 +4,7 @@
 # prints a table of figures and ratios against that baseline (and writes JSON).
 #
 #   bin/bench [--scale full|quick] [--idle-seconds 60] [--output bench/results/x.json]
+#             [--only latency,throughput,growth,creation,memory,idle]
 #
 # full: the sizes of the performance issue (100-step chain, 1,000 diamonds, 10k vs 1k
 # chain and fan-out, a 1,000-step task, memory after 100k and 1M steps). quick: a tenth.
@@ -18,11 +19,13 @@ require_relative "measure"
 require_relative "workloads"
 require_relative "../chaos/fleet"
 
-options = { scale: "quick", idle_seconds: 60, database_url: "postgres://postgres@localhost/tasker_bench" }
+SECTIONS = %w[latency throughput growth creation memory idle].freeze
+options = { scale: "quick", idle_seconds: 60, database_url: "postgres://postgres@localhost/tasker_bench", only: SECTIONS }
 OptionParser.new do |o|
   o.on("--scale SCALE", %w[full quick]) { |v| options[:scale] = v }
   o.on("--idle-seconds N", Integer) { |v| options[:idle_seconds] = v }
   o.on("--output PATH") { |v| options[:output] = v }
+  o.on("--only LIST", Array, "measure only these (the baseline always runs)") { |v| options[:only] = v & SECTIONS }
   o.on("--database-url URL", "a database whose name contains 'bench' (dropped and recreated)") { |v| options[:database_url] = v }
 end.parse!
 full = options[:scale] == "full"
@@ -78,60 +81,80 @@ run = lambda do |name, count = 1, timeout: 600|
 end
 
 # 2. Step-to-step latency along a chain of no-op steps.
-run.call("chain_#{sizes[:chain]}") # warm-up
-uuids, = run.call("chain_#{sizes[:chain]}")
-hops = Bench::Measure.hop_latencies_ms(conn, uuids.first)
-%w[50 95 99].each { |p| row.call("hop_latency_p#{p}_ms", Bench::Measure.percentile(hops, p.to_i)) }
+if options[:only].include?("latency")
+  run.call("chain_#{sizes[:chain]}") # warm-up
+  uuids, = run.call("chain_#{sizes[:chain]}")
+  hops = Bench::Measure.hop_latencies_ms(conn, uuids.first)
+  %w[50 95 99].each { |p| row.call("hop_latency_p#{p}_ms", Bench::Measure.percentile(hops, p.to_i)) }
+end
 
 # 3. Throughput: concurrent diamonds on 2 worker processes.
-uuids, seconds = run.call("diamond", sizes[:diamonds])
-row.call("diamond_steps_per_s", uuids.size * 4 / seconds)
+if options[:only].include?("throughput")
+  uuids, seconds = run.call("diamond", sizes[:diamonds])
+  row.call("diamond_steps_per_s", uuids.size * 4 / seconds)
+end
 
 # 4. Growth: large against small, chain and fan-out/fan-in.
-%w[chain fan].each do |shape|
-  _, small = run.call("#{shape}_#{sizes[:small]}")
-  _, large = run.call("#{shape}_#{sizes[:large]}")
-  row.call("#{shape}_#{sizes[:small]}_s", small)
-  row.call("#{shape}_#{sizes[:large]}_s", large)
-  row.call("#{shape}_growth_ratio", large / small)
+if options[:only].include?("growth")
+  %w[chain fan].each do |shape|
+    _, small = run.call("#{shape}_#{sizes[:small]}")
+    _, large = run.call("#{shape}_#{sizes[:large]}")
+    row.call("#{shape}_#{sizes[:small]}_s", small)
+    row.call("#{shape}_#{sizes[:large]}_s", large)
+    row.call("#{shape}_growth_ratio", large / small)
+  end
 end
 
 # 5. Creating a task from a large template (request sent -> roots enqueued).
-uuid = Bench::Workloads.enqueue("fan_#{sizes[:creation]}")
-Bench::Measure.wait_all(conn, [uuid], timeout: 120)
-row.call("create_#{sizes[:creation]}_step_task_ms", conn.exec_params(<<~SQL, [uuid]).getvalue(0, 0).to_f)
-  SELECT extract(epoch FROM (SELECT created_at FROM tasker_task_transitions tr WHERE tr.task_id = t.id AND to_state = 'in_progress')
-                              - t.requested_at) * 1000 FROM tasker_tasks t WHERE t.uuid = $1
-SQL
+if options[:only].include?("creation")
+  uuid = Bench::Workloads.enqueue("fan_#{sizes[:creation]}")
+  Bench::Measure.wait_all(conn, [uuid], timeout: 120)
+  row.call("create_#{sizes[:creation]}_step_task_ms", conn.exec_params(<<~SQL, [uuid]).getvalue(0, 0).to_f)
+    SELECT extract(epoch FROM (SELECT created_at FROM tasker_task_transitions tr WHERE tr.task_id = t.id AND to_state = 'in_progress')
+                                - t.requested_at) * 1000 FROM tasker_tasks t WHERE t.uuid = $1
+  SQL
+end
 
 # 6. Memory of the orchestrator and a worker after many steps (fan-outs of <= 10k steps).
-steps_done = 0
-sizes[:memory].each do |target|
-  fan = [target / 100, 10_000].min
-  while steps_done < target
-    run.call("fan_#{fan}")
-    steps_done += fan
+if options[:only].include?("memory")
+  steps_done = 0
+  sizes[:memory].each do |target|
+    fan = [target / 100, 10_000].min
+    while steps_done < target
+      run.call("fan_#{fan}")
+      steps_done += fan
+    end
+    orchestrator = fleet.alive(:orchestrator).first.pid
+    worker = fleet.alive(:worker).first.pid
+    row.call("orchestrator_rss_mib_after_#{target}_steps", Bench::Measure.rss_mib(orchestrator))
+    row.call("worker_rss_mib_after_#{target}_steps", Bench::Measure.rss_mib(worker))
   end
-  orchestrator = fleet.alive(:orchestrator).first.pid
-  worker = fleet.alive(:worker).first.pid
-  row.call("orchestrator_rss_mib_after_#{target}_steps", Bench::Measure.rss_mib(orchestrator))
-  row.call("worker_rss_mib_after_#{target}_steps", Bench::Measure.rss_mib(worker))
 end
 
 # 7. Idle cost.
-sleep 2
-row.call("idle_queries_per_s", Bench::Measure.idle_queries_per_second(url.to_s, options[:idle_seconds]))
+if options[:only].include?("idle")
+  sleep 2
+  row.call("idle_queries_per_s", Bench::Measure.idle_queries_per_second(url.to_s, options[:idle_seconds]))
+end
+
 fleet.shutdown
 conn.close
 
-# Ratios against the baseline measured above.
+# Ratios against the baseline measured above (for what was measured).
 base = results["baseline_pgmq_sequential_ms_per_msg"]
-row.call("hop_p50_over_baseline", results["hop_latency_p50_ms"] / base)
-row.call("hop_p99_over_baseline", results["hop_latency_p99_ms"] / base)
-row.call("throughput_over_batched_baseline", results["diamond_steps_per_s"] / results["baseline_pgmq_batched_msgs_per_s"])
+if results["hop_latency_p50_ms"]
+  row.call("hop_p50_over_baseline", results["hop_latency_p50_ms"] / base)
+  row.call("hop_p99_over_baseline", results["hop_latency_p99_ms"] / base)
+end
+if results["diamond_steps_per_s"]
+  row.call("throughput_over_batched_baseline", results["diamond_steps_per_s"] / results["baseline_pgmq_batched_msgs_per_s"])
+end
 low, high = sizes[:memory]
-row.call("orchestrator_rss_growth", results["orchestrator_rss_mib_after_#{high}_steps"] / results["orchestrator_rss_mib_after_#{low}_steps"])
-row.call("worker_rss_growth", results["worker_rss_mib_after_#{high}_steps"] / results["worker_rss_mib_after_#{low}_steps"])
+%w[orchestrator worker].each do |role|
+  next unless results["#{role}_rss_mib_after_#{high}_steps"]
+
+  row.call("#{role}_rss_growth", results["#{role}_rss_mib_after_#{high}_steps"] / results["#{role}_rss_mib_after_#{low}_steps"])
+end
 
 width = results.keys.map(&:length).max
 puts "tasker_core benchmark (scale #{options[:scale]}, #{Etc.nprocessors} cores, PostgreSQL #{PG.library_version})"

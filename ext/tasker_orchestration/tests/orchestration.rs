@@ -147,6 +147,50 @@ async fn duplicate_and_stale_results_change_nothing_and_are_kept() {
     db.drop_db().await;
 }
 
+fn result_of(step: &Value, results: Value) -> Value {
+    json!({"kind": "step_result", "task_uuid": step["task_uuid"], "step_uuid": step["step_uuid"],
+        "step_name": step["step_name"], "attempt": step["attempt"], "status": "success", "results": results, "error": null})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_results_applies_in_one_transaction_each_message_judged_alone() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    let other = "0192f6c4-8f3a-7c1e-9d4b-000000000002";
+    for uuid in [TASK, other] {
+        db.send("task_requests", &request(uuid, json!({"even_number": 2}))).await;
+        let message = db.read("task_requests", 1).await.pop().unwrap();
+        task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
+    }
+    let (a, _) = claim_next(&db).await;
+    let (b, _) = claim_next(&db).await;
+    // B's result first: the batch locks tasks in id order whatever the order of messages.
+    for body in [result_of(&b, json!("b")), result_of(&a, json!("a")), result_of(&a, json!("a again")), json!({"kind": "nonsense"})] {
+        db.send("step_results", &body).await;
+    }
+    let batch = db.read("step_results", 10).await;
+    assert_eq!(batch.len(), 4);
+    let outcomes = step_results::handle_batch(&db.pool, &QueueName::new("step_results").unwrap(), &batch, LIMIT).await.unwrap();
+    let applied = ResultOutcome::Applied { step_state: StepState::Complete, task_state: None, dispatched: 1 };
+    assert_eq!(outcomes[..2], [applied.clone(), applied]);
+    assert!(matches!(outcomes[2], ResultOutcome::SetAside { kind: "ignored_result", .. }), "the duplicate within the batch: {:?}", outcomes[2]);
+    assert!(matches!(outcomes[3], ResultOutcome::SetAside { kind: "malformed_result", .. }), "{:?}", outcomes[3]);
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.q_step_results").await, 0, "applied results deleted, bad ones archived");
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_step_results").await, 2);
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM pgmq.q_linear_workflow_queue WHERE message->>'step_name' = 'linear_step_2'").await,
+        2,
+        "each task's next step was dispatched once"
+    );
+    let stored: Vec<String> = sqlx::query_scalar("SELECT results::text FROM tasker_workflow_steps WHERE name = 'linear_step_1' ORDER BY results::text")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, ["\"a\"", "\"b\""], "the first result of each step stands");
+    db.assert_counters_consistent().await;
+    db.drop_db().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retryable_failure_retries_then_fails_the_task_for_good() {
     let db = TestDb::new().await;

@@ -47,6 +47,17 @@ module TaskerCore
 
       attr_reader :connection
 
+      # A Message from a row with MESSAGE_COLUMNS.
+      def self.message_from(row)
+        Message.new(
+          msg_id: Integer(row["msg_id"]),
+          read_ct: Integer(row["read_ct"]),
+          enqueued_at: TIMESTAMP.decode(row["enqueued_at"]),
+          vt: TIMESTAMP.decode(row["vt"]),
+          message: row["message"] && JSON.parse(row["message"])
+        )
+      end
+
       def initialize(connection)
         @connection = connection
       end
@@ -169,15 +180,7 @@ module TaskerCore
       end
 
       def messages(result)
-        result.map do |row|
-          Message.new(
-            msg_id: Integer(row["msg_id"]),
-            read_ct: Integer(row["read_ct"]),
-            enqueued_at: TIMESTAMP.decode(row["enqueued_at"]),
-            vt: TIMESTAMP.decode(row["vt"]),
-            message: row["message"] && JSON.parse(row["message"])
-          )
-        end
+        result.map { |row| self.class.message_from(row) }
       end
 
       def encode(message)

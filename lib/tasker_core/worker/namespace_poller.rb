@@ -6,17 +6,19 @@ require_relative "../messaging/pgmq_client"
 
 module TaskerCore
   module Worker
-    # The poller thread of one namespace queue. It reads only as many messages as the
-    # shared pool has free slots (permits), so no message sits invisible in a backlog
-    # while its visibility timeout runs, and it never dies: errors are logged and
-    # retried with backoff.
+    # The poller thread of one namespace queue. It reads (and claims, see ClaimingReader)
+    # only as many messages as the shared pool has free threads (Slots), so no message sits
+    # invisible in a backlog while its visibility timeout runs; when every thread is busy
+    # it wakes as soon as one frees up. It never dies: errors are logged and retried with
+    # backoff.
     class NamespacePoller
       MAX_BACKOFF_S = 5.0
 
-      def initialize(executor:, pool:, permits:, db:, stop_event:, stats:, settings:, wakeup: nil)
+      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil)
         @executor = executor # Worker::StepExecutor
+        @reader = reader     # Worker::ClaimingReader
         @pool = pool         # Concurrent::ThreadPoolExecutor running the jobs
-        @permits = permits   # Concurrent::Semaphore, one permit per free pool slot
+        @slots = slots       # Worker::Slots, the pool's free threads
         @db = db
         @stop_event = stop_event
         @stats = stats
@@ -53,7 +55,7 @@ module TaskerCore
 
       def poll_once
         case read_and_dispatch
-        when :busy then @stop_event.wait(@interval) # every handler thread is taken
+        when :busy then @slots.wait_for_free(@interval) # every handler thread is taken
         when :idle then @wakeup ? @wakeup.wait(idle_timeout) : @stop_event.wait(@idle)
         end
       rescue StandardError => e
@@ -74,39 +76,32 @@ module TaskerCore
 
       # :dispatched (read again at once), :idle (the queue is empty) or :busy (no free thread).
       def read_and_dispatch
-        held = take_permits
+        held = @slots.take(@batch_size)
         return :busy if held.zero?
 
-        messages = @db.with { |conn| Messaging::PgmqClient.new(conn).read_prioritized(@queue, vt: @vt, qty: held) }
+        claimed = @db.with { |conn| @reader.read(conn, vt: @vt, qty: held) }
         @failures = 0
-        messages.each do |message|
-          dispatch(message)
+        claimed.each do |message, claim|
+          dispatch(message, claim)
           held -= 1
         end
-        messages.empty? ? :idle : :dispatched
+        claimed.empty? ? :idle : :dispatched
       ensure
-        # Unused permits go back before any sleep, so other pollers and stats see them.
-        @permits.release(held) if held&.positive?
+        # Unused slots go back before any sleep, so other pollers and stats see them.
+        @slots.release(held) if held&.positive?
       end
 
-      def take_permits
-        available = @permits.drain_permits
-        extra = available - @batch_size
-        @permits.release(extra) if extra.positive?
-        [available, @batch_size].min
-      end
-
-      # The job owns one permit from here on and gives it back when it ends.
-      def dispatch(message)
+      # The job owns one slot from here on and gives it back when it ends.
+      def dispatch(message, claim)
         @pool.post do
-          run_job(message)
+          run_job(message, claim)
         ensure
-          @permits.release
+          @slots.release
         end
       end
 
-      def run_job(message)
-        @stats.record(@executor.execute(message))
+      def run_job(message, claim)
+        @stats.record(@executor.execute(message, claim))
       rescue Exception => e # rubocop:disable Lint/RescueException
         # Whatever escapes the executor must not take a pool thread down silently. The
         # message stays invisible until its visibility timeout, then is redelivered (and set

@@ -8,7 +8,10 @@ require_relative "../logging"
 require_relative "../messaging/connection_pool"
 require_relative "../messaging/queue_names"
 require_relative "../handlers/registry"
+require_relative "claiming_reader"
 require_relative "heartbeat"
+require_relative "result_poster"
+require_relative "slots"
 require_relative "wakeup"
 require_relative "namespace_poller"
 require_relative "stats"
@@ -83,20 +86,21 @@ module TaskerCore
     end
 
     def stats
-      @stats.to_h.merge(in_flight: running? ? @concurrency - @permits.available_permits : 0)
+      @stats.to_h.merge(in_flight: running? ? @concurrency - @slots.free : 0)
     end
 
     private
 
     def boot
       @worker_id = "#{Socket.gethostname}:#{Process.pid}"
-      # One connection per handler thread and poller, and one for the heartbeat.
-      @db = Messaging::ConnectionPool.new(@config.database_url, size: @concurrency + @namespaces.size + 1,
+      # One connection per handler thread and poller, one for the heartbeat, one for posting.
+      @db = Messaging::ConnectionPool.new(@config.database_url, size: @concurrency + @namespaces.size + 2,
                                                                 application_name: "tasker_core_worker")
       @heartbeat = Worker::Heartbeat.new(db: @db, vt: @settings[:visibility_timeout_s]).start
+      @poster = Worker::ResultPoster.new(db: @db).start
       @pool = Concurrent::ThreadPoolExecutor.new(min_threads: 0, max_threads: @concurrency, max_queue: 0,
                                                  fallback_policy: :abort, name: "tasker-worker")
-      @permits = Concurrent::Semaphore.new(@concurrency)
+      @slots = Worker::Slots.new(@concurrency)
       @stop_event = Concurrent::Event.new
       @wakeups = @namespaces.to_h { |ns| ["tasker_#{Messaging::QueueNames.namespace_queue(ns)}", Worker::Wakeup.new] }
       if @settings[:listen]
@@ -107,12 +111,13 @@ module TaskerCore
     end
 
     def build_poller(namespace)
-      executor = Worker::StepExecutor.new(namespace: namespace, db: @db, worker_id: @worker_id,
+      executor = Worker::StepExecutor.new(namespace: namespace, db: @db, poster: @poster, worker_id: @worker_id,
                                           max_message_bytes: @config.orchestrator[:max_message_bytes],
                                           registry: @registry, heartbeat: @heartbeat,
                                           max_reads: @settings[:max_reads])
       wakeup = @listener && @wakeups["tasker_#{executor.queue}"]
-      Worker::NamespacePoller.new(executor: executor, pool: @pool, permits: @permits, db: @db,
+      reader = Worker::ClaimingReader.new(queue: executor.queue, worker_id: @worker_id)
+      Worker::NamespacePoller.new(executor: executor, reader: reader, pool: @pool, slots: @slots, db: @db,
                                   stop_event: @stop_event, stats: @stats, settings: @settings, wakeup: wakeup)
     end
 
@@ -127,11 +132,12 @@ module TaskerCore
       unless clean
         @log.warn(msg: "handlers still running at the shutdown deadline were killed; " \
                        "their messages will be redelivered after the visibility timeout",
-                  worker_id: @worker_id, killed: @concurrency - @permits.available_permits)
+                  worker_id: @worker_id, killed: @concurrency - @slots.free)
         @pool.kill
         @pool.wait_for_termination(1)
       end
       @pollers.each { |poller| poller.thread.kill if poller.thread.alive? }
+      @poster.stop
       @heartbeat.stop
       @db.shutdown
       @log.info(msg: "worker stopped", worker_id: @worker_id, clean: clean, **@stats.to_h)

@@ -10,25 +10,21 @@ require_relative "handler_runner"
 
 module TaskerCore
   module Worker
-    # One step message, start to finish: claim the step, run its handler, then send the
-    # result and delete the message in one transaction (the delete guarded by read_ct).
+    # One step message, start to finish, once its step was claimed with the read
+    # (ClaimingReader): run its handler, then post the result, which deletes the message in
+    # the same statement (guarded by read_ct; see ResultPoster).
     # Returns :success, :failure, :skipped (not claimable), :invalid or :redelivered.
     class StepExecutor
-      CLAIM_SQL = "SELECT claimed, step_state, task_uuid, task_context, parent_results " \
-                  "FROM tasker_claim_step($1::uuid, $2::int, $3)"
       ANCESTORS_SQL = "SELECT tasker_step_ancestor_results($1::uuid) AS results"
       DEAD_LETTER_SQL = "INSERT INTO tasker_dead_letters (queue_name, msg_id, read_ct, task_uuid, kind, reason, message) " \
                         "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7::jsonb)"
       COMMIT_ATTEMPTS = 3
 
-      # Rolls back the result when the message was redelivered while the handler ran:
-      # the message's current holder reports instead.
-      class Redelivered < StandardError; end
-
-      def initialize(namespace:, db:, worker_id:, max_message_bytes:, registry: Handlers::Registry, heartbeat: nil,
-                     max_reads: 5)
+      def initialize(namespace:, db:, poster:, worker_id:, max_message_bytes:, registry: Handlers::Registry,
+                     heartbeat: nil, max_reads: 5)
         @queue = Messaging::QueueNames.namespace_queue(namespace)
         @db = db
+        @poster = poster # Worker::ResultPoster
         @worker_id = worker_id
         @heartbeat = heartbeat
         @max_reads = max_reads
@@ -39,19 +35,22 @@ module TaskerCore
 
       attr_reader :queue
 
-      def execute(message)
+      # claim: the Worker::Claim read with the message.
+      def execute(message, claim)
         if message.read_ct > @max_reads
           dead_letter(message, "read #{message.read_ct} times without being processed (limit #{@max_reads}): " \
                                "its handler keeps killing the worker", kind: "poison_message")
           return :invalid
         end
         step = parse(message) or return :invalid
-        claim = claim(step)
-        return skip(message, step, claim) unless claim["claimed"] == "t"
+        if claim.claimed.nil?
+          dead_letter(message, "step_uuid and attempt do not name a claimable step")
+          return :invalid
+        end
+        return skip(message, step, claim) unless claim.claimed
 
         result = while_held(message) do
-          @runner.run(step, HandlerRunner::Claim.new(task_context: json(claim["task_context"]),
-                                                     parent_results: json(claim["parent_results"])))
+          @runner.run(step, HandlerRunner::Claim.new(task_context: claim.task_context, parent_results: claim.parent_results))
         end
         commit(message, step, result)
       end
@@ -86,19 +85,11 @@ module TaskerCore
         @log.error(msg: "step message set aside", kind: kind, msg_id: message.msg_id, reason: reason)
       end
 
-      def claim(step)
-        with_client do |client|
-          client.connection.exec_params(CLAIM_SQL, [step.step_uuid, step.attempt, @worker_id])[0]
-        rescue PG::Error => e
-          raise DatabaseError, "tasker_claim_step failed: #{Messaging::PgmqClient.describe(e)}"
-        end
-      end
-
       def skip(message, step, claim)
         deleted = with_client { |client| client.delete(@queue, message.msg_id, read_ct: message.read_ct) }
         @log.info(msg: "step not claimable, message dropped without running the handler",
                   step_uuid: step.step_uuid, step_name: step.step_name, attempt: step.attempt,
-                  step_state: claim["step_state"], msg_id: message.msg_id, deleted: deleted)
+                  step_state: claim.step_state, msg_id: message.msg_id, deleted: deleted)
         :skipped
       end
 
@@ -106,31 +97,27 @@ module TaskerCore
         attempts = 0
         begin
           attempts += 1
-          send_and_delete(message, result)
+          posted = @poster.post(@queue, message, result)
         rescue DatabaseError => e
           raise unless Messaging::PgmqClient.connection_error?(e) && attempts < COMMIT_ATTEMPTS
 
           # The handler's work is done: worth a reconnect rather than a rerun after the
-          # visibility timeout. A commit that did land is caught by the read_ct guard.
+          # visibility timeout. A post that did land is caught by the read_ct guard.
           sleep(0.2 * attempts)
           retry
         end
+        return redelivered(message, step) unless posted
+
         log_result(message, step, result)
         result.success? ? :success : :failure
-      rescue Redelivered
+      end
+
+      # The message was redelivered while the handler ran: its current holder reports.
+      def redelivered(message, step)
         @log.warn(msg: "message was redelivered while the handler ran; result left to the new holder",
                   step_uuid: step.step_uuid, step_name: step.step_name, attempt: step.attempt,
                   msg_id: message.msg_id, read_ct: message.read_ct)
         :redelivered
-      end
-
-      def send_and_delete(message, result)
-        with_client do |client|
-          client.transaction do
-            client.send(Messaging::QueueNames::STEP_RESULTS, result.to_h)
-            raise Redelivered unless client.delete(@queue, message.msg_id, read_ct: message.read_ct)
-          end
-        end
       end
 
       def log_result(message, step, result)

@@ -138,6 +138,15 @@ pub async fn delete<'e>(db: impl PgExecutor<'e>, queue: &QueueName, msg_id: i64)
     Ok(deleted)
 }
 
+/// Deletes several messages in one statement.
+pub async fn delete_many<'e>(db: impl PgExecutor<'e>, queue: &QueueName, msg_ids: &[i64]) -> Result<(), MessagingError> {
+    if msg_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT pgmq.delete($1::text, $2::bigint[])").bind(queue.as_str()).bind(msg_ids).execute(db).await?;
+    Ok(())
+}
+
 /// Moves a message to the queue's archive table (kept for inspection).
 pub async fn archive<'e>(db: impl PgExecutor<'e>, queue: &QueueName, msg_id: i64) -> Result<bool, MessagingError> {
     let archived = sqlx::query_scalar("SELECT pgmq.archive($1::text, $2::bigint)")

@@ -8,6 +8,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use super::OrchestrationError;
+use crate::config::ENVELOPE_BYTES;
 use crate::messaging::queues::{self, QueueMessage, QueueName};
 
 /// Why a message was set aside. `kind` is stable (tests and operators filter on it).
@@ -58,7 +59,7 @@ pub async fn set_aside(
 
 /// Decodes a message body with `decode`, or says why it must be set aside as `kind`: too
 /// large to have been transferred, or not of the expected shape.
-pub fn decode_or_letter<T, E: std::fmt::Display>(
+fn decode_or_letter<T, E: std::fmt::Display>(
     message: &QueueMessage,
     kind: &'static str,
     max_read_bytes: usize,
@@ -75,8 +76,23 @@ pub fn decode_or_letter<T, E: std::fmt::Display>(
     decode(body).map_err(|e| DeadLetter::new(kind, e.to_string(), message.task_uuid))
 }
 
+/// Decodes a message (which may exceed `payload_limit` by the envelope allowance) and
+/// refuses it when its payload (a request's context, a result's results) is over the limit.
+pub fn decode_within_limit<T, E: std::fmt::Display>(
+    message: &QueueMessage,
+    kind: &'static str,
+    payload_limit: usize,
+    decode: impl FnOnce(&Value) -> Result<T, E>,
+    payload: impl FnOnce(&T) -> (&'static str, &Value, Uuid),
+) -> Result<T, DeadLetter> {
+    let decoded = decode_or_letter(message, kind, payload_limit + ENVELOPE_BYTES, decode)?;
+    let (what, body, task_uuid) = payload(&decoded);
+    check_payload(kind, what, body, payload_limit, task_uuid)?;
+    Ok(decoded)
+}
+
 /// Refuses a payload (a context, results) over the configured limit.
-pub fn check_payload(kind: &'static str, what: &str, payload: &Value, limit: usize, task_uuid: Uuid) -> Result<(), DeadLetter> {
+fn check_payload(kind: &'static str, what: &str, payload: &Value, limit: usize, task_uuid: Uuid) -> Result<(), DeadLetter> {
     let size = payload.to_string().len();
     if size <= limit {
         return Ok(());

@@ -44,21 +44,22 @@ pub struct TaskRef {
 }
 
 impl TaskRef {
+    /// The columns `from_row` reads, for queries that join `tasker_tasks t`.
+    pub const COLUMNS: &'static str = "t.id, t.uuid, t.state, t.priority, ns.name AS namespace, nt.name, nt.version";
+    /// The joins those columns need.
+    pub const JOINS: &'static str = "JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
+               JOIN tasker_namespaces ns ON ns.id = nt.namespace_id";
+
     /// Locks the task row: every change to a task and its steps happens under this lock, so
     /// concurrent orchestrators serialise per task and finalization sees a stable picture.
     pub async fn lock(tx: &mut sqlx::PgConnection, task_id: i64) -> Result<Self, OrchestrationError> {
+        let sql = format!("SELECT {} FROM tasker_tasks t {} WHERE t.id = $1 FOR UPDATE OF t", Self::COLUMNS, Self::JOINS);
+        let row = sqlx::query(&sql).bind(task_id).fetch_one(&mut *tx).await?;
+        Self::from_row(&row)
+    }
+
+    pub fn from_row(row: &sqlx::postgres::PgRow) -> Result<Self, OrchestrationError> {
         use sqlx::Row;
-        let row = sqlx::query(
-            "SELECT t.id, t.uuid, t.state, t.priority, ns.name AS namespace, nt.name, nt.version
-               FROM tasker_tasks t
-               JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
-               JOIN tasker_namespaces ns ON ns.id = nt.namespace_id
-              WHERE t.id = $1
-                FOR UPDATE OF t",
-        )
-        .bind(task_id)
-        .fetch_one(&mut *tx)
-        .await?;
         Ok(Self {
             id: row.try_get("id")?,
             uuid: row.try_get("uuid")?,

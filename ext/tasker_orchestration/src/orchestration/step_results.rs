@@ -1,17 +1,20 @@
-//! Applies a StepResult: in ONE transaction, under the task's row lock, move the step,
-//! store its results or error, dispatch children that became ready (or schedule a retry),
-//! finalize the task, and delete the result message. A result for another attempt, or for a
-//! step that is not running, changes nothing and is kept as a dead letter.
+//! Applies StepResults in batches: in ONE transaction per batch, under the row locks of the
+//! tasks concerned, move each step, store its results or error, dispatch children that
+//! became ready (or schedule a retry), finalize the task, and delete the result messages.
+//! A result for another attempt, or for a step that is not running, changes nothing and is
+//! kept as a dead letter.
+
+use std::collections::HashMap;
 
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool, Row};
 use tracing::info;
+use uuid::Uuid;
 
 use super::dead_letters::{self, DeadLetter};
 use super::finalization::finalize_if_done;
 use super::transitions::{move_steps, StepChange, StepMove};
 use super::{dispatch, OrchestrationError, TaskRef};
-use crate::config::ENVELOPE_BYTES;
 use crate::domain::backoff::retry_delay;
 use crate::domain::states::{StepState, TaskState};
 use crate::messaging::messages::{ResultStatus, StepResult};
@@ -25,6 +28,8 @@ pub enum ResultOutcome {
 
 struct StepRow {
     id: i64,
+    task_id: i64,
+    task_uuid: Uuid,
     state: StepState,
     attempts: i32,
     attempts_offset: i32,
@@ -33,18 +38,87 @@ struct StepRow {
     backoff_max_ms: i64,
 }
 
+/// The rows a batch works on, locked: tasks by id, steps by uuid.
+struct Locked {
+    tasks: HashMap<i64, TaskRef>,
+    steps: HashMap<Uuid, StepRow>,
+}
+
+/// Applies one result in its own transaction.
+pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, payload_limit: usize) -> Result<ResultOutcome, OrchestrationError> {
+    let mut outcomes = handle_batch(pool, queue, std::slice::from_ref(message), payload_limit).await?;
+    Ok(outcomes.remove(0))
+}
+
+/// Applies `messages` in ONE transaction and returns an outcome per message, in order. Any
+/// error rolls the whole batch back (the caller may then retry message by message).
 /// `payload_limit`: the largest results accepted (a message may exceed it by the envelope
 /// allowance).
-pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, payload_limit: usize) -> Result<ResultOutcome, OrchestrationError> {
+pub async fn handle_batch(
+    pool: &PgPool,
+    queue: &QueueName,
+    messages: &[QueueMessage],
+    payload_limit: usize,
+) -> Result<Vec<ResultOutcome>, OrchestrationError> {
+    let decoded: Vec<Result<StepResult, DeadLetter>> = messages
+        .iter()
+        .map(|m| dead_letters::decode_within_limit(m, "malformed_result", payload_limit, StepResult::from_value, |r| ("results", &r.results, r.task_uuid)))
+        .collect();
+    let step_uuids: Vec<Uuid> = decoded.iter().filter_map(|d| d.as_ref().ok().map(|r| r.step_uuid)).collect();
     let mut tx = pool.begin().await?;
-    let decoded = dead_letters::decode_or_letter(message, "malformed_result", payload_limit + ENVELOPE_BYTES, StepResult::from_value)
-        .and_then(|r| dead_letters::check_payload("malformed_result", "results", &r.results, payload_limit, r.task_uuid).map(|()| r));
-    let outcome = match decoded {
-        Err(letter) => set_aside(&mut tx, queue, message, letter).await?,
-        Ok(result) => apply_or_set_aside(&mut tx, queue, message, &result).await?,
-    };
+    let mut locked = lock_rows(&mut tx, &step_uuids).await?;
+    let mut outcomes = Vec::with_capacity(messages.len());
+    let mut applied = Vec::with_capacity(messages.len());
+    for (message, decoded) in messages.iter().zip(decoded) {
+        let outcome = match decoded {
+            Err(letter) => set_aside(&mut tx, queue, message, letter).await?,
+            Ok(result) => apply_or_set_aside(&mut tx, queue, message, &result, &mut locked).await?,
+        };
+        if matches!(outcome, ResultOutcome::Applied { .. }) {
+            applied.push(message.msg_id);
+        }
+        outcomes.push(outcome);
+    }
+    queues::delete_many(&mut *tx, queue, &applied).await?;
     tx.commit().await?;
-    Ok(outcome)
+    Ok(outcomes)
+}
+
+/// Locks, in ONE statement, every task the batch's steps belong to and those steps: task
+/// rows in id order, each followed by its steps. The lock order everywhere is a task, then
+/// its steps; taking several tasks in id order means two batches never wait in a cycle.
+async fn lock_rows(tx: &mut PgConnection, step_uuids: &[Uuid]) -> Result<Locked, OrchestrationError> {
+    let mut locked = Locked { tasks: HashMap::new(), steps: HashMap::new() };
+    if step_uuids.is_empty() {
+        return Ok(locked);
+    }
+    let sql = format!(
+        "SELECT {}, s.id AS step_id, s.uuid AS step_uuid, s.state AS step_state, s.attempts, s.attempts_offset,
+                s.max_attempts, s.backoff_base_ms, s.backoff_max_ms
+           FROM tasker_workflow_steps s JOIN tasker_tasks t ON t.id = s.task_id {}
+          WHERE s.uuid = ANY($1)
+          ORDER BY t.id, s.id
+            FOR UPDATE OF t, s",
+        TaskRef::COLUMNS,
+        TaskRef::JOINS
+    );
+    for row in sqlx::query(&sql).bind(step_uuids).fetch_all(&mut *tx).await? {
+        let task = TaskRef::from_row(&row)?;
+        let step = StepRow {
+            id: row.try_get("step_id")?,
+            task_id: task.id,
+            task_uuid: task.uuid,
+            state: row.try_get::<String, _>("step_state")?.parse()?,
+            attempts: row.try_get("attempts")?,
+            attempts_offset: row.try_get("attempts_offset")?,
+            max_attempts: row.try_get("max_attempts")?,
+            backoff_base_ms: row.try_get("backoff_base_ms")?,
+            backoff_max_ms: row.try_get("backoff_max_ms")?,
+        };
+        locked.steps.insert(row.try_get("step_uuid")?, step);
+        locked.tasks.entry(task.id).or_insert(task);
+    }
+    Ok(locked)
 }
 
 async fn set_aside(tx: &mut PgConnection, queue: &QueueName, message: &QueueMessage, letter: DeadLetter) -> Result<ResultOutcome, OrchestrationError> {
@@ -57,22 +131,12 @@ async fn apply_or_set_aside(
     queue: &QueueName,
     message: &QueueMessage,
     result: &StepResult,
+    locked: &mut Locked,
 ) -> Result<ResultOutcome, OrchestrationError> {
     let ignored = |reason: String| DeadLetter::new("ignored_result", reason, Some(result.task_uuid));
-    let task_id: Option<i64> = sqlx::query_scalar(
-        "SELECT s.task_id FROM tasker_workflow_steps s JOIN tasker_tasks t ON t.id = s.task_id
-          WHERE s.uuid = $1 AND t.uuid = $2",
-    )
-    .bind(result.step_uuid)
-    .bind(result.task_uuid)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(task_id) = task_id else {
+    let Some(step) = locked.steps.get_mut(&result.step_uuid).filter(|s| s.task_uuid == result.task_uuid) else {
         return set_aside(tx, queue, message, ignored(format!("unknown step {} of task {}", result.step_uuid, result.task_uuid))).await;
     };
-    // Lock order everywhere: task row, then step rows.
-    let mut task = TaskRef::lock(tx, task_id).await?;
-    let step = lock_step(tx, result).await?;
     if step.state != StepState::InProgress || step.attempts != result.attempt {
         let reason = format!(
             "result for attempt {} of step {:?} ignored: the step is {} at attempt {}",
@@ -80,36 +144,19 @@ async fn apply_or_set_aside(
         );
         return set_aside(tx, queue, message, ignored(reason)).await;
     }
+    let task = locked.tasks.get_mut(&step.task_id).expect("a locked step's task is locked with it");
     let (step_state, dispatched) = match result.status {
-        ResultStatus::Success => complete_step(tx, &task, &step, result).await?,
-        ResultStatus::Failure => fail_step(tx, &task, &step, result).await?,
+        ResultStatus::Success => complete_step(tx, task, step, result).await?,
+        ResultStatus::Failure => fail_step(tx, task, step, result).await?,
     };
-    let task_state = finalize_if_done(tx, &task).await?;
+    // A second result for this step later in the batch must see the step as it is now.
+    step.state = step_state;
+    let task_state = finalize_if_done(tx, task).await?;
     if let Some(state) = task_state {
         task.state = state;
         info!(component = "orchestration.results", task_uuid = %task.uuid, state = state.as_str(), "task finished");
     }
-    queues::delete(&mut *tx, queue, message.msg_id).await?;
     Ok(ResultOutcome::Applied { step_state, task_state, dispatched })
-}
-
-async fn lock_step(tx: &mut PgConnection, result: &StepResult) -> Result<StepRow, OrchestrationError> {
-    let row = sqlx::query(
-        "SELECT id, state, attempts, attempts_offset, max_attempts, backoff_base_ms, backoff_max_ms
-           FROM tasker_workflow_steps WHERE uuid = $1 FOR UPDATE",
-    )
-    .bind(result.step_uuid)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(StepRow {
-        id: row.try_get("id")?,
-        state: row.try_get::<String, _>("state")?.parse()?,
-        attempts: row.try_get("attempts")?,
-        attempts_offset: row.try_get("attempts_offset")?,
-        max_attempts: row.try_get("max_attempts")?,
-        backoff_base_ms: row.try_get("backoff_base_ms")?,
-        backoff_max_ms: row.try_get("backoff_max_ms")?,
-    })
 }
 
 async fn complete_step(tx: &mut PgConnection, task: &TaskRef, step: &StepRow, result: &StepResult) -> Result<(StepState, usize), OrchestrationError> {

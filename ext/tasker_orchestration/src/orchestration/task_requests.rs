@@ -10,7 +10,6 @@ use super::dead_letters::{self, DeadLetter};
 use super::template_registry::{self, RegisteredTemplate};
 use super::transitions::{move_task, record_created_steps};
 use super::{dispatch, OrchestrationError, TaskRef};
-use crate::config::ENVELOPE_BYTES;
 use crate::domain::input_schema;
 use crate::domain::states::TaskState;
 use crate::messaging::messages::TaskRequest;
@@ -28,8 +27,9 @@ pub enum RequestOutcome {
 /// allowance).
 pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, payload_limit: usize) -> Result<RequestOutcome, OrchestrationError> {
     let mut tx = pool.begin().await?;
-    let decoded = dead_letters::decode_or_letter(message, "rejected_request", payload_limit + ENVELOPE_BYTES, TaskRequest::from_value)
-        .and_then(|r| dead_letters::check_payload("rejected_request", "context", &r.context, payload_limit, r.task_uuid).map(|()| r));
+    let decoded = dead_letters::decode_within_limit(message, "rejected_request", payload_limit, TaskRequest::from_value, |r| {
+        ("context", &r.context, r.task_uuid)
+    });
     let outcome = match decoded {
         Err(letter) => reject(&mut tx, queue, message, letter).await?,
         Ok(request) => create_or_reject(&mut tx, queue, message, &request).await?,

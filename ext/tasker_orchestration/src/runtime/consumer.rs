@@ -1,5 +1,6 @@
-//! A consumer loop: read a batch, handle each message in its own transaction, sleep when
-//! the queue is empty, back off when the database is unreachable. `select!` on the
+//! A consumer loop: read a batch and handle it (results in one transaction per batch, task
+//! requests one by one), sleep when the queue is empty, back off when the database is
+//! unreachable. `select!` on the
 //! cancellation token makes every wait interruptible; a message being handled is finished.
 
 use std::sync::Arc;
@@ -89,12 +90,7 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
             Ok(batch) if batch.is_empty() => idle,
             Ok(batch) => {
                 backoff = Duration::from_millis(100);
-                for message in &batch {
-                    if let Err(e) = handle(kind, &ctx, &queue, message).await {
-                        Stats::add(&ctx.stats.loop_errors, 1);
-                        error!(component = component.as_str(), msg_id = message.msg_id, error = %e, "message failed; it will be redelivered");
-                    }
-                }
+                handle_batch(kind, &ctx, &queue, &batch).await;
                 Duration::ZERO
             }
             Err(e) => {
@@ -116,15 +112,47 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
     debug!(component = component.as_str(), "loop stopped");
 }
 
-async fn handle(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, message: &QueueMessage) -> Result<(), OrchestrationError> {
-    if message.read_ct > ctx.config.max_reads {
-        let reason = format!("read {} times without being processed (limit {})", message.read_ct, ctx.config.max_reads);
-        let letter = DeadLetter::new("poison_message", reason, message.task_uuid);
-        let mut tx = ctx.pool.begin().await?;
-        dead_letters::set_aside(&mut tx, queue, message, &letter).await?;
-        tx.commit().await?;
-        return Ok(());
+async fn handle_batch(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, batch: &[QueueMessage]) {
+    let (poison, batch): (Vec<&QueueMessage>, Vec<&QueueMessage>) = batch.iter().partition(|m| m.read_ct > ctx.config.max_reads);
+    for message in poison {
+        report(kind, message.msg_id, set_aside_poison(ctx, queue, message).await, &ctx.stats);
     }
+    if let ConsumerKind::StepResults = kind {
+        let messages: Vec<QueueMessage> = batch.iter().map(|m| (*m).clone()).collect();
+        match step_results::handle_batch(&ctx.pool, queue, &messages, ctx.config.max_message_bytes).await {
+            Ok(outcomes) => {
+                outcomes.into_iter().for_each(|outcome| count_result(&ctx.stats, outcome));
+                return;
+            }
+            // One bad message must not hold the others back: retry them one by one.
+            Err(e) if messages.len() > 1 => {
+                warn!(component = "runtime.step_results", error = %e, size = messages.len(), "batch failed; applying its results one by one");
+            }
+            Err(e) => return report(kind, messages[0].msg_id, Err(e), &ctx.stats),
+        }
+    }
+    for message in batch {
+        report(kind, message.msg_id, handle(kind, ctx, queue, message).await, &ctx.stats);
+    }
+}
+
+fn report(kind: ConsumerKind, msg_id: i64, result: Result<(), OrchestrationError>, stats: &Stats) {
+    if let Err(e) = result {
+        Stats::add(&stats.loop_errors, 1);
+        error!(component = "runtime", queue = kind.queue(), msg_id, error = %e, "message failed; it will be redelivered");
+    }
+}
+
+async fn set_aside_poison(ctx: &LoopContext, queue: &QueueName, message: &QueueMessage) -> Result<(), OrchestrationError> {
+    let reason = format!("read {} times without being processed (limit {})", message.read_ct, ctx.config.max_reads);
+    let letter = DeadLetter::new("poison_message", reason, message.task_uuid);
+    let mut tx = ctx.pool.begin().await?;
+    dead_letters::set_aside(&mut tx, queue, message, &letter).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn handle(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, message: &QueueMessage) -> Result<(), OrchestrationError> {
     let stats = &ctx.stats;
     let limit = ctx.config.max_message_bytes;
     match kind {
@@ -133,14 +161,18 @@ async fn handle(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, messag
             RequestOutcome::Duplicate { .. } => Stats::add(&stats.requests_duplicate, 1),
             RequestOutcome::Rejected { .. } => Stats::add(&stats.requests_rejected, 1),
         },
-        ConsumerKind::StepResults => match step_results::handle(&ctx.pool, queue, message, limit).await? {
-            ResultOutcome::Applied { task_state, dispatched, .. } => {
-                Stats::add(&stats.results_applied, 1);
-                Stats::add(&stats.steps_dispatched, dispatched as u64);
-                Stats::add(&stats.tasks_finished, u64::from(task_state.is_some()));
-            }
-            ResultOutcome::SetAside { .. } => Stats::add(&stats.results_set_aside, 1),
-        },
+        ConsumerKind::StepResults => count_result(stats, step_results::handle(&ctx.pool, queue, message, limit).await?),
     }
     Ok(())
+}
+
+fn count_result(stats: &Stats, outcome: ResultOutcome) {
+    match outcome {
+        ResultOutcome::Applied { task_state, dispatched, .. } => {
+            Stats::add(&stats.results_applied, 1);
+            Stats::add(&stats.steps_dispatched, dispatched as u64);
+            Stats::add(&stats.tasks_finished, u64::from(task_state.is_some()));
+        }
+        ResultOutcome::SetAside { .. } => Stats::add(&stats.results_set_aside, 1),
+    }
 }

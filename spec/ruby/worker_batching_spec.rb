@@ -1,0 +1,117 @@
+# frozen_string_literal: true
+
+require_relative "spec_helper"
+
+# The worker's batched hot path against PostgreSQL: read-and-claim in one statement, and
+# results of many handler threads posted together, each guarded by its message's read_ct.
+RSpec.describe "worker batching" do
+  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:pgmq) { TaskerCore::Messaging::PgmqClient.new(conn) }
+  let(:db) { TaskerCore::Messaging::ConnectionPool.new(SpecDatabase.url, size: 2) }
+
+  before { pgmq.create("step_results") }
+
+  after do
+    db.shutdown
+    conn.close
+  end
+
+  def fixture(count, state: "enqueued")
+    steps = Array.new(count) { |i| { name: "step_#{i}", handler: "SpecHandlers::Square", state: state, attempts: 1 } }
+    WorkflowFixture.create(conn, context: { "n" => 3 }, steps: steps).tap { |f| pgmq.create("#{f.namespace}_queue") }
+  end
+
+  def queue(fixture)
+    "#{fixture.namespace}_queue"
+  end
+
+  def results_for(fixture)
+    conn.exec_params("SELECT message FROM pgmq.q_step_results WHERE message->>'task_uuid' = $1 ORDER BY msg_id",
+                     [fixture.task_uuid]).map { |row| JSON.parse(row["message"]) }
+  end
+
+  def result(step, value)
+    TaskerCore::Types::StepResult.success(TaskerCore::Types::StepMessage.from_json_hash(step), results: value,
+                                          worker_id: "spec", started_at: Time.now, finished_at: Time.now)
+  end
+
+  describe TaskerCore::Worker::ClaimingReader do
+    it "claims every step it reads in the same statement, with context and parent results" do
+      f = fixture(2)
+      f.steps.each_key { |name| pgmq.send(queue(f), f.step_message(name)) }
+      read = db.with { |c| described_class.new(queue: queue(f), worker_id: "w1").read(c, vt: 30, qty: 10) }
+      expect(read.size).to eq(2)
+      expect(read.map { |_, claim| [claim.claimed, claim.step_state, claim.task_context, claim.parent_results] })
+        .to all(eq([true, "in_progress", { "n" => 3 }, {}]))
+      expect(f.steps.values.map { |s| WorkflowFixture.step_row(conn, s[:uuid])["state"] }).to all(eq("in_progress"))
+      expect(read.map { |message, _| message.read_ct }).to all(eq(1))
+    end
+
+    it "claims nothing for a body that names no step, and refuses finished steps" do
+      f = fixture(1, state: "complete")
+      pgmq.send(queue(f), f.step_message("step_0"))
+      pgmq.send(queue(f), { "kind" => "step", "step_uuid" => "not-a-uuid", "attempt" => 1 })
+      pgmq.send(queue(f), f.step_message("step_0").merge("kind" => "task_request"))
+      claims = db.with { |c| described_class.new(queue: queue(f), worker_id: "w1").read(c, vt: 30, qty: 10) }.map(&:last)
+      expect(claims.map(&:claimed)).to eq([false, nil, nil])
+      expect(claims.first.step_state).to eq("complete")
+      expect(WorkflowFixture.step_row(conn, f.steps["step_0"][:uuid])["state"]).to eq("complete")
+    end
+  end
+
+  describe TaskerCore::Worker::ResultPoster do
+    let(:poster) { described_class.new(db: db).start }
+
+    after { poster.stop }
+
+    it "posts the results of many threads, deleting each step message in the same statement" do
+      f = fixture(20)
+      f.steps.each_key { |name| pgmq.send(queue(f), f.step_message(name)) }
+      read = pgmq.read(queue(f), vt: 30, qty: 20)
+      posted = read.map do |message|
+        Thread.new { poster.post(queue(f), message, result(message.message, message.message["step_name"])) }
+      end.map(&:value)
+      expect(posted).to all(be(true))
+      expect(results_for(f).map { |r| r["results"] }).to match_array(f.steps.keys)
+      expect(pgmq.metrics(queue(f))["queue_length"]).to eq(0)
+      expect(poster.batches).to be < 20
+    end
+
+    it "does not post for a message redelivered since it was read, and still posts the others" do
+      f = fixture(2)
+      f.steps.each_key { |name| pgmq.send(queue(f), f.step_message(name)) }
+      stale, fresh = pgmq.read(queue(f), vt: 0, qty: 2)
+      pgmq.read(queue(f), vt: 30, qty: 1) # the first message goes to another worker (read_ct 2)
+      expect(poster.post(queue(f), stale, result(stale.message, "stale"))).to be(false)
+      expect(poster.post(queue(f), fresh, result(fresh.message, "fresh"))).to be(true)
+      expect(results_for(f).map { |r| r["results"] }).to eq(["fresh"])
+      expect(conn.exec("SELECT read_ct FROM #{TaskerCore::Messaging::QueueNames.table(queue(f))}").map { |r| r["read_ct"] })
+        .to eq(["2"])
+    end
+
+    it "tells the waiting thread when posting fails, and goes on posting" do
+      f = fixture(1)
+      pgmq.send(queue(f), f.step_message("step_0"))
+      message = pgmq.read(queue(f), vt: 30, qty: 1).first
+      expect { poster.post("no_such_queue", message, result(message.message, 1)) }
+        .to raise_error(TaskerCore::DatabaseError, /posting results failed.*no_such_queue/)
+      expect(poster.post(queue(f), message, result(message.message, 2))).to be(true)
+      expect(results_for(f).map { |r| r["results"] }).to eq([2])
+    end
+  end
+
+  describe TaskerCore::Worker::Slots do
+    it "wakes a waiter as soon as a slot is released" do
+      slots = described_class.new(1)
+      expect(slots.take(5)).to eq(1)
+      Thread.new do
+        sleep(0.1)
+        slots.release
+      end
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      slots.wait_for_free(10)
+      expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 5
+      expect(slots.take(5)).to eq(1)
+    end
+  end
+end
