@@ -64,6 +64,19 @@ module Bench
       conn&.close
     end
 
+    # CPU seconds (user + system) used so far by the orchestrators, the workers, PostgreSQL
+    # (every postgres process) and this benchmark process, to show where a run's time goes.
+    def cpu_seconds(fleet)
+      tick = 100.0 # USER_HZ on Linux
+      cpu = ->(pid) { File.read("/proc/#{pid}/stat").split(") ").last.split[11, 2].sum(&:to_i) / tick rescue 0.0 }
+      postgres = Dir.glob("/proc/[0-9]*/comm").select { |f| (File.read(f) rescue "").strip == "postgres" }
+                    .map { |f| f.split("/")[2].to_i }
+      { "orchestrator" => fleet.alive(:orchestrator).sum { |m| cpu.call(m.pid) },
+        "workers" => fleet.alive(:worker).sum { |m| cpu.call(m.pid) },
+        "postgres" => postgres.sum { |pid| cpu.call(pid) },
+        "benchmark" => Process.times.then { |t| t.utime + t.stime } }
+    end
+
     def now
       Process.clock_gettime(Process::CLOCK_MONOTONIC)
     end

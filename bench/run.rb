@@ -90,8 +90,13 @@ end
 
 # 3. Throughput: concurrent diamonds on 2 worker processes.
 if options[:only].include?("throughput")
+  cpu_before = Bench::Measure.cpu_seconds(fleet)
   uuids, seconds = run.call("diamond", sizes[:diamonds])
   row.call("diamond_steps_per_s", uuids.size * 4 / seconds)
+  # Where the time went: CPU seconds per role over the run, against its wall time.
+  Bench::Measure.cpu_seconds(fleet).each do |role, total|
+    row.call("diamond_cpu_share_#{role}", (total - cpu_before[role]) / seconds)
+  end
 end
 
 # 4. Growth: large against small, chain and fan-out/fan-in.

@@ -17,7 +17,7 @@ module TaskerCore
     DEFAULT_DATABASE_URL = "postgres://postgres@localhost/tasker_development"
 
     ORCHESTRATOR_DEFAULTS = {
-      poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50,
+      poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50, request_concurrency: 4,
       shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, listen: true, fallback_poll_ms: 5000
     }.freeze
 

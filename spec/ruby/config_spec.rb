@@ -44,7 +44,7 @@ RSpec.describe TaskerCore::Config do
       expect(config.database_url).to eq("postgres://postgres@localhost/tasker_development")
       expect(config.template_paths).to eq([])
       expect(config.log_level).to eq("info")
-      expect(config.orchestrator).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50,
+      expect(config.orchestrator).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50, request_concurrency: 4,
                                         shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, listen: true,
                                         fallback_poll_ms: 5000)
       expect(config.worker).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 10, concurrency: 4,

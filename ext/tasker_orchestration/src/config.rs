@@ -30,6 +30,8 @@ pub struct OrchestratorConfig {
     /// How long a read message stays invisible to other orchestrators.
     pub visibility_timeout_s: i32,
     pub batch_size: i32,
+    /// Task requests of a batch turned into tasks at once (each in its own transaction).
+    pub request_concurrency: usize,
     /// How long stop waits for in-flight messages before aborting the loops.
     pub shutdown_timeout_ms: u64,
     /// Payloads (a request's context, a step's results) larger than this are rejected;
@@ -51,6 +53,7 @@ impl Default for OrchestratorConfig {
             poll_interval_ms: 50,
             visibility_timeout_s: 30,
             batch_size: 50,
+            request_concurrency: 4,
             shutdown_timeout_ms: 10_000,
             max_message_bytes: 1024 * 1024,
             max_connections: 8,
@@ -94,6 +97,14 @@ impl CoreConfig {
             return Err(ConfigError::Invalid(
                 "orchestrator.batch_size and visibility_timeout_s must be >= 1, max_connections >= 2".into(),
             ));
+        }
+        // The results loop and the wake-up listener need connections of their own.
+        if o.request_concurrency < 1 || o.request_concurrency as u64 > u64::from(o.max_connections) - 2 {
+            return Err(ConfigError::Invalid(format!(
+                "orchestrator.request_concurrency must be between 1 and max_connections - 2 ({}), got {}",
+                o.max_connections.saturating_sub(2),
+                o.request_concurrency
+            )));
         }
         Ok(())
     }

@@ -131,8 +131,33 @@ async fn handle_batch(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, 
             Err(e) => return report(kind, messages[0].msg_id, Err(e), &ctx.stats),
         }
     }
+    handle_each(kind, ctx, queue, batch).await;
+}
+
+/// Handles messages one by one, each in its own transaction, several at once (requests are
+/// independent; results of one task serialise on its row lock).
+async fn handle_each(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, batch: Vec<&QueueMessage>) {
+    let mut running = tokio::task::JoinSet::new();
     for message in batch {
-        report(kind, message.msg_id, handle(kind, ctx, queue, message).await, &ctx.stats);
+        if running.len() >= ctx.config.request_concurrency {
+            joined(running.join_next().await, ctx);
+        }
+        let (ctx, queue, message) = (ctx.clone(), queue.clone(), message.clone());
+        running.spawn(async move {
+            let result = handle(kind, &ctx, &queue, &message).await;
+            report(kind, message.msg_id, result, &ctx.stats);
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        joined(Some(done), ctx);
+    }
+}
+
+fn joined(done: Option<Result<(), tokio::task::JoinError>>, ctx: &LoopContext) {
+    if let Some(Err(e)) = done {
+        // A panic while handling one message; it is redelivered after the visibility timeout.
+        Stats::add(&ctx.stats.loop_errors, 1);
+        error!(component = "runtime", error = %e, "message handler panicked");
     }
 }
 
