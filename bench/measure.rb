@@ -50,18 +50,45 @@ module Bench
       File.read("/proc/#{pid}/status")[/VmRSS:\s+(\d+)/, 1].to_i / 1024.0
     end
 
-    # Statements per second against the database over `seconds` (transactions committed or
-    # rolled back, from pg_stat_database, minus this probe's own).
-    def idle_queries_per_second(url, seconds)
+    # The database's load while tasker_core idles for `seconds`, per second:
+    # "transactions" from pg_stat_database (every backend, autovacuum included) and, where
+    # pg_stat_statements is loaded, "statements" (top-level statements, this probe's
+    # excluded). First waits for autovacuum to finish with the tables the previous runs
+    # churned, and for idle backends to flush their statistics (PostgreSQL does so within
+    # 10 s), so that the window holds only what idling costs.
+    def idle_load(url, seconds)
       conn = PG.connect(url)
-      count = -> { conn.exec("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").getvalue(0, 0).to_i }
+      settle(conn)
+      statements = statements_counter(conn)
+      transactions = -> { conn.exec("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").getvalue(0, 0).to_i }
       conn.exec("SELECT pg_stat_clear_snapshot()")
-      before = count.call
+      before = [transactions.call, statements&.call]
       sleep seconds
       conn.exec("SELECT pg_stat_clear_snapshot()")
-      (count.call - before - 2) / seconds.to_f
+      after = [transactions.call, statements&.call]
+      { "transactions" => (after[0] - before[0] - 2) / seconds.to_f,
+        "statements" => statements && (after[1] - before[1]) / seconds.to_f }
     ensure
       conn&.close
+    end
+
+    def settle(conn, limit: 120)
+      deadline = now + limit
+      sleep 1 while now < deadline && conn.exec(<<~SQL).getvalue(0, 0).to_i.positive?
+        SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'autovacuum worker'
+      SQL
+      sleep 11
+    end
+
+    # Counts top-level statements of everyone but this connection's user-invisible probes.
+    def statements_counter(conn)
+      conn.exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+      sql = "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) " \
+            "AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_database%' AND query NOT LIKE '%pg_stat_clear_snapshot%'"
+      conn.exec(sql)
+      -> { conn.exec(sql).getvalue(0, 0).to_i }
+    rescue PG::Error
+      nil # not loaded (shared_preload_libraries): transactions only
     end
 
     # CPU seconds (user + system) used so far by the orchestrators, the workers, PostgreSQL

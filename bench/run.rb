@@ -138,8 +138,9 @@ end
 
 # 7. Idle cost.
 if options[:only].include?("idle")
-  sleep 2
-  row.call("idle_queries_per_s", Bench::Measure.idle_queries_per_second(url.to_s, options[:idle_seconds]))
+  load = Bench::Measure.idle_load(url.to_s, options[:idle_seconds])
+  row.call("idle_transactions_per_s", load["transactions"])
+  row.call("idle_statements_per_s", load["statements"]) if load["statements"]
 end
 
 fleet.shutdown

@@ -18,7 +18,8 @@ module TaskerCore
 
     ORCHESTRATOR_DEFAULTS = {
       poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50, request_concurrency: 4,
-      shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, listen: true, fallback_poll_ms: 5000
+      shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, listen: true, fallback_poll_ms: 5000,
+      archive_retention_hours: 168, maintenance_interval_s: 600
     }.freeze
 
     WORKER_DEFAULTS = {
@@ -32,7 +33,7 @@ module TaskerCore
     BOOLEANS = %i[listen].freeze
 
     # Settings that may be zero; every other numeric setting must be at least 1.
-    ZERO_ALLOWED = %i[shutdown_timeout_ms shutdown_timeout_s].freeze
+    ZERO_ALLOWED = %i[shutdown_timeout_ms shutdown_timeout_s archive_retention_hours].freeze
 
     TOP_LEVEL_KEYS = %w[database_url template_paths log_level orchestrator worker].freeze
 

@@ -45,6 +45,10 @@ pub struct OrchestratorConfig {
     pub listen: bool,
     /// With `listen`, an idle loop still reads this often: notifications can be lost.
     pub fallback_poll_ms: u64,
+    /// Archived messages and dead letters older than this are deleted (0: kept forever).
+    pub archive_retention_hours: u64,
+    /// How often the housekeeping loop runs.
+    pub maintenance_interval_s: u64,
 }
 
 impl Default for OrchestratorConfig {
@@ -60,6 +64,8 @@ impl Default for OrchestratorConfig {
             max_reads: 5,
             listen: true,
             fallback_poll_ms: 5000,
+            archive_retention_hours: 168,
+            maintenance_interval_s: 600,
         }
     }
 }

@@ -300,3 +300,30 @@ async fn the_claim_refuses_stale_attempts_and_finished_steps() {
     db.assert_counters_consistent().await;
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_prunes_old_archived_messages_and_dead_letters_only() {
+    use tasker_orchestration::orchestration::retention;
+    let db = TestDb::new().await;
+    for body in [json!({"kind": "nonsense", "n": 1}), json!({"kind": "nonsense", "n": 2})] {
+        db.send("step_results", &body).await;
+    }
+    let batch = db.read("step_results", 10).await;
+    step_results::handle_batch(&db.pool, &QueueName::new("step_results").unwrap(), &batch, LIMIT).await.unwrap();
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_step_results").await, 2);
+    // One of each is made eight days old.
+    sqlx::query("UPDATE pgmq.a_step_results SET archived_at = now() - interval '8 days' WHERE message->>'n' = '1'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tasker_dead_letters SET created_at = now() - interval '8 days' WHERE message->>'n' = '1'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let deleted = retention::prune(&db.pool, std::time::Duration::from_secs(7 * 24 * 3600)).await.unwrap();
+    assert_eq!(deleted, Some(2));
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_step_results WHERE message->>'n' = '2'").await, 1, "recent ones stay");
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_dead_letters").await, 1);
+    assert_eq!(retention::prune(&db.pool, std::time::Duration::from_secs(3600)).await.unwrap(), Some(0));
+    db.drop_db().await;
+}

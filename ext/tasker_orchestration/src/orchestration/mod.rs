@@ -6,6 +6,7 @@ pub mod dead_letters;
 pub mod dispatch;
 pub mod finalization;
 pub mod operator_actions;
+pub mod retention;
 pub mod step_results;
 pub mod task_requests;
 pub mod template_registry;

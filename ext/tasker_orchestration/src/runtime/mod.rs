@@ -3,6 +3,7 @@
 //! here: the embedding process owns signals and calls `stop`.
 
 mod consumer;
+mod maintenance;
 mod operator;
 mod stats;
 mod wakeups;
@@ -95,6 +96,7 @@ impl Orchestrator {
                 runtime.spawn(consumer::supervise(kind, ctx))
             })
             .collect();
+        loops.push(runtime.spawn(maintenance::run(pool.clone(), config.orchestrator.clone(), cancel.clone(), stats.clone())));
         if config.orchestrator.listen {
             loops.push(runtime.spawn(wakeups::listen(pool.clone(), subscriptions, cancel.clone())));
         }

@@ -15,6 +15,7 @@ pub struct Stats {
     pub tasks_finished: AtomicU64,
     pub loop_errors: AtomicU64,
     pub loop_restarts: AtomicU64,
+    pub archives_pruned: AtomicU64,
 }
 
 impl Stats {
@@ -34,6 +35,7 @@ impl Stats {
             "tasks_finished": get(&self.tasks_finished),
             "loop_errors": get(&self.loop_errors),
             "loop_restarts": get(&self.loop_restarts),
+            "archives_pruned": get(&self.archives_pruned),
         })
     }
 }
