@@ -45,8 +45,7 @@ admin.close
 root = File.expand_path("..", __dir__)
 work = Dir.mktmpdir("tasker_bench")
 templates = File.join(work, "templates")
-Bench::Workloads.write_templates(templates, [sizes[:small], sizes[:large], sizes[:creation], sizes[:chain],
-                                             *sizes[:memory].map { |n| [n / 100, 10_000].min }])
+Bench::Workloads.write_templates(templates, [sizes[:small], sizes[:large], sizes[:creation], sizes[:chain], 100].uniq)
 config_path = File.join(work, "tasker_core.yml")
 File.write(config_path, { "bench" => {
   "database_url" => url.to_s, "template_paths" => [templates], "log_level" => "error",
@@ -120,20 +119,29 @@ if options[:only].include?("creation")
   SQL
 end
 
-# 6. Memory of the orchestrator and a worker after many steps (fan-outs of <= 10k steps).
+# 6. Memory of the orchestrator and a worker after many steps: rounds of 10 concurrent
+#    100-wide fan-outs (1,000 steps a round), the same shape all along, so that the
+#    throughput of the first and the last tenth of the rounds can be compared.
 if options[:only].include?("memory")
   steps_done = 0
+  rates = []
   sizes[:memory].each do |target|
-    fan = [target / 100, 10_000].min
     while steps_done < target
-      run.call("fan_#{fan}")
-      steps_done += fan
+      uuids, seconds = run.call("fan_100", 10)
+      steps_done += uuids.size * 100
+      rates << (uuids.size * 100 / seconds)
     end
     orchestrator = fleet.alive(:orchestrator).first.pid
     worker = fleet.alive(:worker).first.pid
     row.call("orchestrator_rss_mib_after_#{target}_steps", Bench::Measure.rss_mib(orchestrator))
     row.call("worker_rss_mib_after_#{target}_steps", Bench::Measure.rss_mib(worker))
   end
+  tenth = [rates.size / 10, 1].max
+  first, last = [rates.first(tenth), rates.last(tenth)].map { |part| part.sum / part.size }
+  row.call("fan_steps_per_s_first_tenth", first)
+  row.call("fan_steps_per_s_last_tenth", last)
+  row.call("fan_throughput_held", last / first)
+  row.call("step_queue_table_mib_after_run", conn.exec("SELECT pg_total_relation_size('pgmq.q_bench_queue') / 1048576.0").getvalue(0, 0).to_f)
 end
 
 # 7. Idle cost.

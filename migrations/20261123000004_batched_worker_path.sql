@@ -1,64 +1,85 @@
--- A worker's hot path in two round trips per batch: read-and-claim, then post results.
-
--- Reads up to p_qty step messages in priority order (tasker_read) and claims each one's
--- step (tasker_claim_step) in the same transaction. A body that does not name a step uuid
--- and an attempt comes back unclaimed (claimed NULL): the worker sets it aside.
-CREATE FUNCTION tasker_read_claim(p_queue TEXT, p_vt INT, p_qty INT, p_worker TEXT)
-RETURNS TABLE (msg_id BIGINT, read_ct INT, enqueued_at TIMESTAMPTZ, vt TIMESTAMPTZ, message JSONB,
-               claimed BOOLEAN, step_state TEXT, task_context JSONB, parent_results JSONB)
+-- The worker's claim, callable per message from the worker's read statement (see
+-- TaskerCore::Worker::ClaimingReader): a body that names a step and an attempt claims that
+-- step (tasker_claim_step); anything else comes back with no claim (claimed NULL) for the
+-- worker to set aside. Static SQL only, so its plans are cached per connection.
+CREATE FUNCTION tasker_claim_message(p_message JSONB, p_worker TEXT)
+RETURNS TABLE (claimed BOOLEAN, step_state TEXT, task_context JSONB, parent_results JSONB)
 LANGUAGE plpgsql AS $$
-DECLARE
-    m RECORD;
-    c RECORD;
 BEGIN
-    FOR m IN SELECT * FROM tasker_read(p_queue, p_vt, p_qty) LOOP
-        msg_id := m.msg_id; read_ct := m.read_ct; enqueued_at := m.enqueued_at; vt := m.vt; message := m.message;
-        claimed := NULL; step_state := NULL; task_context := NULL; parent_results := NULL;
-        IF jsonb_typeof(m.message) = 'object' AND m.message ->> 'kind' = 'step'
-           AND m.message ->> 'step_uuid' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-           AND jsonb_typeof(m.message -> 'attempt') = 'number'
-           AND m.message ->> 'attempt' ~ '^[0-9]{1,9}$' THEN
-            SELECT * INTO c FROM tasker_claim_step((m.message ->> 'step_uuid')::uuid, (m.message ->> 'attempt')::int, p_worker);
-            claimed := c.claimed; step_state := c.step_state; task_context := c.task_context; parent_results := c.parent_results;
-        END IF;
-        RETURN NEXT;
-    END LOOP;
+    IF jsonb_typeof(p_message) = 'object' AND p_message ->> 'kind' = 'step'
+       AND p_message ->> 'step_uuid' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+       AND jsonb_typeof(p_message -> 'attempt') = 'number'
+       AND p_message ->> 'attempt' ~ '^[0-9]{1,9}$' THEN
+        RETURN QUERY
+        SELECT c.claimed, c.step_state, c.task_context, c.parent_results
+          FROM tasker_claim_step((p_message ->> 'step_uuid')::uuid, (p_message ->> 'attempt')::int, p_worker) c;
+    ELSE
+        RETURN QUERY SELECT NULL::BOOLEAN, NULL::TEXT, NULL::JSONB, NULL::JSONB;
+    END IF;
 END;
 $$;
 
--- Posts the results of step messages of p_queue in one statement: a result is sent to
--- step_results only if its step message is deleted here, i.e. was not redelivered since
--- it was read (read_ct unchanged; pgmq has no receipt handle). Returns the msg_ids whose
--- results were posted.
-CREATE FUNCTION tasker_post_results(p_queue TEXT, p_msg_ids BIGINT[], p_read_cts INT[], p_results JSONB[])
-RETURNS SETOF BIGINT
+-- Parent lookups by primary key. Joining edges to steps let the planner, misled by the
+-- skew of fan-ins (one child with thousands of parents), hash-join against a sequential
+-- scan of every step ever created: each claim then cost O(all steps) and throughput fell
+-- as history grew. `id = ANY(ARRAY(...))` is an index lookup whatever the estimate.
+CREATE OR REPLACE FUNCTION tasker_claim_step(p_step_uuid UUID, p_attempt INT, p_worker TEXT)
+RETURNS TABLE (claimed BOOLEAN, step_state TEXT, task_uuid UUID, task_context JSONB, parent_results JSONB)
 LANGUAGE plpgsql AS $$
 DECLARE
-    held BIGINT[];
+    s tasker_workflow_steps%ROWTYPE;
+    t tasker_tasks%ROWTYPE;
 BEGIN
-    IF p_queue !~ '^[a-z][a-z0-9_]{0,46}$' THEN
-        RAISE EXCEPTION 'invalid queue name %', p_queue USING ERRCODE = 'invalid_parameter_value';
+    SELECT * INTO s FROM tasker_workflow_steps WHERE uuid = p_step_uuid FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT false, NULL::TEXT, NULL::UUID, NULL::JSONB, NULL::JSONB;
+        RETURN;
     END IF;
-    IF cardinality(p_msg_ids) IS DISTINCT FROM cardinality(p_read_cts)
-       OR cardinality(p_msg_ids) IS DISTINCT FROM cardinality(p_results) THEN
-        RAISE EXCEPTION 'tasker_post_results: arrays of different lengths' USING ERRCODE = 'invalid_parameter_value';
+    SELECT * INTO t FROM tasker_tasks WHERE id = s.task_id;
+    IF s.attempts <> p_attempt
+       OR s.state NOT IN ('enqueued', 'in_progress', 'waiting_for_retry')
+       OR t.state <> 'in_progress' THEN
+        RETURN QUERY SELECT false, s.state, t.uuid, NULL::JSONB, NULL::JSONB;
+        RETURN;
     END IF;
-    EXECUTE format($q$
-        WITH gone AS (
-            DELETE FROM pgmq.%I q
-             USING unnest($1::bigint[], $2::int[]) AS h(msg_id, read_ct)
-             WHERE q.msg_id = h.msg_id AND q.read_ct = h.read_ct
-            RETURNING q.msg_id)
-        SELECT coalesce(array_agg(msg_id), '{}') FROM gone$q$, 'q_' || p_queue)
-       INTO held
-      USING p_msg_ids, p_read_cts;
-    IF cardinality(held) > 0 THEN
-        PERFORM pgmq.send_batch('step_results',
-                                ARRAY(SELECT r.result
-                                        FROM unnest(p_msg_ids, p_results) WITH ORDINALITY AS r(msg_id, result, n)
-                                       WHERE r.msg_id = ANY(held)
-                                       ORDER BY r.n));
+
+    IF s.state = 'waiting_for_retry' THEN
+        -- The delayed message became visible: the retry is now enqueued.
+        INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
+        VALUES (s.id, 'waiting_for_retry', 'enqueued', s.attempts, 'retry_due', '{}'::jsonb);
+        s.state := 'enqueued';
     END IF;
-    RETURN QUERY SELECT unnest(held);
+    IF s.state = 'enqueued' THEN
+        INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
+        VALUES (s.id, 'enqueued', 'in_progress', s.attempts, 'claimed', jsonb_build_object('worker', p_worker));
+    END IF;
+    -- An in_progress step is claimed again when its message is redelivered after a worker
+    -- died: no state change, but the claim is counted.
+    UPDATE tasker_workflow_steps SET state = 'in_progress', claims = claims + 1, updated_at = now() WHERE id = s.id;
+
+    RETURN QUERY
+    SELECT true, 'in_progress'::TEXT, t.uuid, t.context,
+           COALESCE((SELECT jsonb_object_agg(p.name, p.results)
+                       FROM tasker_workflow_steps p
+                      WHERE p.id = ANY (ARRAY(SELECT e.from_step_id FROM tasker_step_edges e WHERE e.to_step_id = s.id))),
+                    '{}'::jsonb);
 END;
+$$;
+
+CREATE OR REPLACE FUNCTION tasker_step_ancestor_results(p_step_uuid UUID)
+RETURNS JSONB
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE ancestors (id) AS (
+        SELECT e.from_step_id
+          FROM tasker_step_edges e
+         WHERE e.to_step_id = (SELECT s.id FROM tasker_workflow_steps s WHERE s.uuid = p_step_uuid)
+        UNION
+        SELECT e.from_step_id
+          FROM tasker_step_edges e
+          JOIN ancestors a ON e.to_step_id = a.id
+    )
+    SELECT COALESCE(jsonb_object_agg(w.name, w.results), '{}'::jsonb)
+      FROM tasker_workflow_steps w
+     WHERE w.id = ANY (ARRAY(SELECT id FROM ancestors))
+       AND w.state IN ('complete', 'resolved_manually');
 $$;

@@ -19,7 +19,7 @@ module TaskerCore
     ORCHESTRATOR_DEFAULTS = {
       poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50, request_concurrency: 4,
       shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, listen: true, fallback_poll_ms: 5000,
-      archive_retention_hours: 168, maintenance_interval_s: 600
+      archive_retention_hours: 168, maintenance_interval_s: 600, vacuum_interval_s: 10
     }.freeze
 
     WORKER_DEFAULTS = {
@@ -33,7 +33,7 @@ module TaskerCore
     BOOLEANS = %i[listen].freeze
 
     # Settings that may be zero; every other numeric setting must be at least 1.
-    ZERO_ALLOWED = %i[shutdown_timeout_ms shutdown_timeout_s archive_retention_hours].freeze
+    ZERO_ALLOWED = %i[shutdown_timeout_ms shutdown_timeout_s archive_retention_hours vacuum_interval_s].freeze
 
     TOP_LEVEL_KEYS = %w[database_url template_paths log_level orchestrator worker].freeze
 

@@ -47,8 +47,12 @@ pub struct OrchestratorConfig {
     pub fallback_poll_ms: u64,
     /// Archived messages and dead letters older than this are deleted (0: kept forever).
     pub archive_retention_hours: u64,
-    /// How often the housekeeping loop runs.
+    /// How often old archives are pruned.
     pub maintenance_interval_s: u64,
+    /// How often bloated queue and step tables are looked for (and vacuumed, a backstop for
+    /// autovacuum) while idle; every second while messages flow. 0 leaves them to
+    /// autovacuum alone.
+    pub vacuum_interval_s: u64,
 }
 
 impl Default for OrchestratorConfig {
@@ -66,6 +70,7 @@ impl Default for OrchestratorConfig {
             fallback_poll_ms: 5000,
             archive_retention_hours: 168,
             maintenance_interval_s: 600,
+            vacuum_interval_s: 10,
         }
     }
 }

@@ -327,3 +327,90 @@ async fn retention_prunes_old_archived_messages_and_dead_letters_only() {
     assert_eq!(retention::prune(&db.pool, std::time::Duration::from_secs(3600)).await.unwrap(), Some(0));
     db.drop_db().await;
 }
+
+const FAN_YAML: &str = r#"
+name: fan
+namespace: linear_workflow
+version: 1.0.0
+steps:
+  - {name: root, handler: Fan::Step}
+  - {name: a, handler: Fan::Step, depends_on: [root]}
+  - {name: b, handler: Fan::Step, depends_on: [root]}
+  - {name: c, handler: Fan::Step, depends_on: [root]}
+  - {name: join, handler: Fan::Step, depends_on: [a, b, c]}
+"#;
+
+/// Claims every queued step message of the namespace, the way a worker does.
+async fn claim_all(db: &TestDb) -> Vec<Value> {
+    let mut claimed = Vec::new();
+    for message in db.read("linear_workflow_queue", 100).await {
+        let body = message.message.unwrap();
+        let ok: bool = sqlx::query_scalar("SELECT claimed FROM tasker_claim_step($1::uuid, $2::int, 'test-worker')")
+            .bind(body["step_uuid"].as_str().unwrap())
+            .bind(body["attempt"].as_i64().unwrap() as i32)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert!(ok);
+        claimed.push(body);
+    }
+    claimed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_parent_of_a_fan_in_completing_in_one_batch_releases_the_join_once() {
+    let db = TestDb::new().await;
+    db.register(FAN_YAML).await;
+    let mut fan_request = request(TASK, json!({}));
+    fan_request["name"] = json!("fan");
+    db.send("task_requests", &fan_request).await;
+    let message = db.read("task_requests", 1).await.pop().unwrap();
+    task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
+    let queue = QueueName::new("step_results").unwrap();
+    let mut finished = None;
+    for (expected, sent) in [(vec!["root"], 3), (vec!["a", "b", "c"], 1), (vec!["join"], 0)] {
+        let steps = claim_all(&db).await;
+        let mut names: Vec<&str> = steps.iter().map(|s| s["step_name"].as_str().unwrap()).collect();
+        names.sort_unstable();
+        assert_eq!(names, expected, "exactly the ready steps were sent, once each");
+        for step in &steps {
+            db.send("step_results", &result_of(step, json!(step["step_name"]))).await;
+        }
+        let batch = db.read("step_results", 10).await;
+        let outcomes = step_results::handle_batch(&db.pool, &queue, &batch, LIMIT).await.unwrap();
+        assert!(outcomes.iter().all(|o| matches!(o, ResultOutcome::Applied { step_state: StepState::Complete, .. })), "{outcomes:?}");
+        let dispatched: usize = outcomes.iter().map(|o| if let ResultOutcome::Applied { dispatched, .. } = o { *dispatched } else { 0 }).sum();
+        assert_eq!(dispatched, sent);
+        if let Some(ResultOutcome::Applied { task_state: Some(state), .. }) = outcomes.last() {
+            finished = Some(*state);
+        }
+    }
+    assert_eq!(finished, Some(TaskState::Complete));
+    assert_eq!(db.scalar_i64("SELECT remaining_parents::bigint FROM tasker_workflow_steps WHERE name = 'join'").await, 0);
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_step_transitions WHERE to_state = 'complete'").await, 5);
+    db.assert_counters_consistent().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bloated_queue_tables_are_vacuumed_whether_or_not_autovacuum_runs() {
+    let db = TestDb::new().await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    // 5,000 messages sent and deleted: 5,000 dead rows.
+    sqlx::query("SELECT pgmq.send_batch('step_results', array_fill('{}'::jsonb, ARRAY[5000]))").execute(&mut *conn).await.unwrap();
+    sqlx::query("DELETE FROM pgmq.q_step_results").execute(&mut *conn).await.unwrap();
+    sqlx::query("SELECT pg_stat_force_next_flush()").execute(&mut *conn).await.unwrap();
+    sqlx::query("SELECT 1").execute(&mut *conn).await.unwrap(); // the flush happens at this statement's end
+    drop(conn);
+    let dead = || db.scalar_i64("SELECT n_dead_tup FROM pg_stat_user_tables WHERE schemaname = 'pgmq' AND relname = 'q_step_results'");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while dead().await < 5000 {
+        assert!(std::time::Instant::now() < deadline, "statistics never showed the dead rows");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let vacuumed = db::vacuum_bloated(&db.pool).await.unwrap();
+    assert!(vacuumed.contains(&"pgmq.q_step_results".to_owned()), "{vacuumed:?}");
+    assert!(dead().await < 5000, "VACUUM cleared the dead rows");
+    assert!(db::vacuum_bloated(&db.pool).await.unwrap().is_empty(), "nothing left to do");
+    db.drop_db().await;
+}

@@ -3,6 +3,7 @@
 require "json"
 require_relative "../errors"
 require_relative "../messaging/pgmq_client"
+require_relative "../messaging/prepared"
 require_relative "../messaging/queue_names"
 
 module TaskerCore
@@ -12,26 +13,43 @@ module TaskerCore
     # claimable (finished, another attempt, the task is no longer running).
     Claim = Struct.new(:claimed, :step_state, :task_context, :parent_results, keyword_init: true)
 
-    # Reads step messages and claims their steps in ONE statement (tasker_read_claim): one
-    # round trip and one commit for a whole batch, instead of a read and a claim per step.
+    # Reads step messages and claims their steps in ONE statement: one round trip and one
+    # commit for a whole batch, instead of a read and a claim per step. The read is
+    # tasker_read's (priority order with aging, SKIP LOCKED), written against the queue table
+    # so that, prepared once per connection, its plan is cached.
     class ClaimingReader
-      SQL = "SELECT msg_id, read_ct, enqueued_at, vt, message, claimed, step_state, task_context, parent_results " \
-            "FROM tasker_read_claim($1, $2::int, $3::int, $4)"
-
       def initialize(queue:, worker_id:)
         @queue = Messaging::QueueNames.validate!(queue)
         @worker_id = worker_id
+        @statement = "tasker_read_claim_#{@queue}"
+        table = Messaging::QueueNames.table(@queue)
+        @sql = <<~SQL
+          WITH picked AS (
+              SELECT q.msg_id FROM #{table} q
+               WHERE q.vt <= clock_timestamp()
+               ORDER BY tasker_virtual_time(q.enqueued_at, q.message), q.msg_id
+               LIMIT $2
+                 FOR UPDATE SKIP LOCKED),
+          updated AS (
+              UPDATE #{table} m
+                 SET last_read_at = clock_timestamp(), vt = clock_timestamp() + make_interval(secs => $1), read_ct = m.read_ct + 1
+                FROM picked WHERE m.msg_id = picked.msg_id
+              RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message)
+          SELECT u.msg_id, u.read_ct, u.enqueued_at, u.vt, u.message, c.claimed, c.step_state, c.task_context, c.parent_results
+            FROM updated u CROSS JOIN LATERAL tasker_claim_message(u.message, $3) c
+           ORDER BY tasker_virtual_time(u.enqueued_at, u.message), u.msg_id
+        SQL
       end
 
       # Returns [[Messaging::Message, Claim], ...] in priority order.
       def read(conn, vt:, qty:)
-        conn.exec_params(SQL, [@queue, vt, qty, @worker_id]).map do |row|
+        Messaging::Prepared.exec(conn, @statement, @sql, [vt, qty, @worker_id]).map do |row|
           claim = Claim.new(claimed: row["claimed"] && row["claimed"] == "t", step_state: row["step_state"],
                             task_context: json(row["task_context"]), parent_results: json(row["parent_results"]))
           [Messaging::PgmqClient.message_from(row), claim]
         end
       rescue PG::Error => e
-        raise DatabaseError, "tasker_read_claim on queue #{@queue.inspect} failed: #{Messaging::PgmqClient.describe(e)}"
+        raise DatabaseError, "read-and-claim on queue #{@queue.inspect} failed: #{Messaging::PgmqClient.describe(e)}"
       end
 
       private

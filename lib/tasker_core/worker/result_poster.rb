@@ -5,16 +5,35 @@ require "pg"
 require_relative "../errors"
 require_relative "../logging"
 require_relative "../messaging/pgmq_client"
+require_relative "../messaging/prepared"
+require_relative "../messaging/queue_names"
 
 module TaskerCore
   module Worker
     # Posts the results of all of a worker's handler threads in batches. A handler thread
     # hands over its result and waits; the poster thread sends whatever has gathered in ONE
-    # statement (tasker_post_results: delete each step message, guarded by read_ct, and
-    # send its result, atomically). Under load many results share a round trip and a commit;
+    # statement: delete each step message, guarded by the read_ct it was read with, and send
+    # the results of exactly the deleted ones to step_results, atomically. Under load many results share a round trip and a commit;
     # a lone result goes out at once (group commit, no timer).
     class ResultPoster
-      SQL = "SELECT tasker_post_results($1, $2::bigint[], $3::int[], $4::jsonb[]) AS msg_id"
+      # Written against the queue tables (prepared once per connection, so planned once); the
+      # insert is what pgmq.send_batch does, and fires the same NOTIFY trigger. A
+      # data-modifying CTE always runs to completion, read or not.
+      SQL = <<~SQL
+        WITH gone AS (
+            DELETE FROM %<table>s q
+             USING unnest($1::bigint[], $2::int[]) AS h(msg_id, read_ct)
+             WHERE q.msg_id = h.msg_id AND q.read_ct = h.read_ct
+            RETURNING q.msg_id),
+        sent AS (
+            INSERT INTO pgmq.q_step_results (vt, message)
+            SELECT clock_timestamp(), r.result
+              FROM unnest($1::bigint[], $3::jsonb[]) WITH ORDINALITY AS r(msg_id, result, n)
+             WHERE r.msg_id IN (SELECT msg_id FROM gone)
+             ORDER BY r.n
+            RETURNING msg_id)
+        SELECT msg_id FROM gone
+      SQL
       MAX_BATCH = 100
       ARRAY = PG::TextEncoder::Array.new
 
@@ -86,10 +105,13 @@ module TaskerCore
       end
 
       def post_batch(queue, entries)
-        params = [queue, ARRAY.encode(entries.map { |e| e.message.msg_id }),
+        params = [ARRAY.encode(entries.map { |e| e.message.msg_id }),
                   ARRAY.encode(entries.map { |e| e.message.read_ct }), ARRAY.encode(entries.map(&:result))]
+        sql = format(SQL, table: Messaging::QueueNames.table(queue))
         @batches += 1
-        posted = @db.with { |conn| conn.exec_params(SQL, params).map { |row| Integer(row["msg_id"]) } }
+        posted = @db.with do |conn|
+          Messaging::Prepared.exec(conn, "tasker_post_results_#{queue}", sql, params).map { |row| Integer(row["msg_id"]) }
+        end
         entries.each { |e| e.reply << posted.include?(e.message.msg_id) }
       rescue PG::Error => e
         # Raised here so that the DatabaseError keeps the PG::Error as its cause.

@@ -3,8 +3,10 @@
 //! of processes may start at once.
 
 mod bootstrap;
+mod vacuum;
 
 pub use bootstrap::bootstrap;
+pub use vacuum::vacuum_bloated;
 
 use std::time::Duration;
 

@@ -42,6 +42,12 @@ impl QueueName {
         &self.0
     }
 
+    /// The pgmq table holding the queue's messages (the name is validated, so quoting it is
+    /// enough to format it into SQL).
+    pub fn table(&self) -> String {
+        format!("pgmq.\"q_{}\"", self.0)
+    }
+
     /// The LISTEN channel a send to this queue notifies (see tasker_notify_queue).
     pub fn channel(&self) -> String {
         format!("tasker_{}", self.0)
@@ -81,21 +87,22 @@ pub async fn send<'e>(db: impl PgExecutor<'e>, queue: &QueueName, message: &Valu
     Ok(id)
 }
 
+/// Sends messages in one INSERT into the queue table, as pgmq.send_batch does, but as a
+/// static statement per queue that sqlx prepares once per connection (pgmq's functions
+/// plan their dynamic SQL on every call, which costs more than the insert itself).
 pub async fn send_batch<'e>(db: impl PgExecutor<'e>, queue: &QueueName, messages: &[Value]) -> Result<Vec<i64>, MessagingError> {
     if messages.is_empty() {
         return Ok(Vec::new());
     }
     let payload: Vec<Json<&Value>> = messages.iter().map(Json).collect();
-    let ids = sqlx::query_scalar("SELECT pgmq.send_batch($1::text, $2::jsonb[])")
-        .bind(queue.as_str())
-        .bind(payload)
-        .fetch_all(db)
-        .await?;
+    let sql = format!("INSERT INTO {} (vt, message) SELECT clock_timestamp(), unnest($1::jsonb[]) RETURNING msg_id", queue.table());
+    let ids = sqlx::query_scalar(&sql).bind(payload).fetch_all(db).await?;
     Ok(ids)
 }
 
 /// Reads up to `qty` messages, hiding them for `vt_s` seconds, in priority order with aging
-/// (`tasker_read`). Messages over `max_bytes` come back without their body.
+/// (the statement of `tasker_read`, static per queue so that its plan is cached). Messages
+/// over `max_bytes` come back without their body.
 pub async fn read<'e>(
     db: impl PgExecutor<'e>,
     queue: &QueueName,
@@ -103,18 +110,31 @@ pub async fn read<'e>(
     qty: i32,
     max_bytes: usize,
 ) -> Result<Vec<QueueMessage>, MessagingError> {
-    let rows = sqlx::query(
-        "SELECT msg_id, read_ct, octet_length(message::text) AS size,
-                CASE WHEN octet_length(message::text) <= $4 THEN message END AS message,
+    let table = queue.table();
+    let sql = format!(
+        "WITH picked AS (
+            SELECT q.msg_id FROM {table} q
+             WHERE q.vt <= clock_timestamp()
+             ORDER BY tasker_virtual_time(q.enqueued_at, q.message), q.msg_id
+             LIMIT $2
+               FOR UPDATE SKIP LOCKED),
+         updated AS (
+            UPDATE {table} m
+               SET last_read_at = clock_timestamp(), vt = clock_timestamp() + make_interval(secs => $1), read_ct = m.read_ct + 1
+              FROM picked WHERE m.msg_id = picked.msg_id
+            RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.message)
+         SELECT msg_id, read_ct, octet_length(message::text) AS size,
+                CASE WHEN octet_length(message::text) <= $3 THEN message END AS message,
                 CASE WHEN jsonb_typeof(message) = 'object' THEN left(message->>'task_uuid', 36) END AS task_uuid
-           FROM tasker_read($1::text, $2::int, $3::int)",
-    )
-    .bind(queue.as_str())
-    .bind(vt_s)
-    .bind(qty)
-    .bind(i64::try_from(max_bytes).unwrap_or(i64::MAX))
-    .fetch_all(db)
-    .await?;
+           FROM updated
+          ORDER BY tasker_virtual_time(enqueued_at, message), msg_id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(vt_s)
+        .bind(qty)
+        .bind(i64::try_from(max_bytes).unwrap_or(i64::MAX))
+        .fetch_all(db)
+        .await?;
     rows.into_iter()
         .map(|row| {
             Ok(QueueMessage {

@@ -74,7 +74,7 @@ pub async fn resolve_step(pool: &PgPool, task_uuid: Uuid, step_name: &str, resul
     let change = StepChange::Complete { results };
     let mv = StepMove { from, to: StepState::ResolvedManually, change, reason: "resolved_by_operator", metadata: &metadata };
     move_steps(&mut tx, task.id, &[step_id], mv).await?;
-    let ready = if from.satisfies_dependents() { Vec::new() } else { dispatch::release_children(&mut tx, step_id).await? };
+    let ready = if from.satisfies_dependents() { Vec::new() } else { dispatch::release_children(&mut tx, &[step_id]).await?.into_iter().map(|(_, id)| id).collect() };
     let failed_left = step_ids_in(&mut tx, task.id, StepState::Error).await?.len();
     if task.state == TaskState::Error && (!ready.is_empty() || failed_left == 0) {
         move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "resumed_by_operator", &json!({"step": step_name})).await?;

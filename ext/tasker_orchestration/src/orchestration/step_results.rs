@@ -1,8 +1,10 @@
 //! Applies StepResults in batches: in ONE transaction per batch, under the row locks of the
-//! tasks concerned, move each step, store its results or error, dispatch children that
-//! became ready (or schedule a retry), finalize the task, and delete the result messages.
-//! A result for another attempt, or for a step that is not running, changes nothing and is
-//! kept as a dead letter.
+//! tasks concerned, move each step and store its results or error (or schedule a retry),
+//! dispatch the children that became ready, finalize the tasks, and delete the result
+//! messages. Completions are applied set-wise: each task row and each child row is updated
+//! once per batch, however many of its results or parents the batch holds. A result for
+//! another attempt, or for a step that is not running, changes nothing and is kept as a
+//! dead letter.
 
 use std::collections::HashMap;
 
@@ -13,13 +15,15 @@ use uuid::Uuid;
 
 use super::dead_letters::{self, DeadLetter};
 use super::finalization::finalize_if_done;
-use super::transitions::{move_steps, StepChange, StepMove};
+use super::transitions::{self, move_steps, Completion, StepChange, StepMove};
 use super::{dispatch, OrchestrationError, TaskRef};
 use crate::domain::backoff::retry_delay;
 use crate::domain::states::{StepState, TaskState};
 use crate::messaging::messages::{ResultStatus, StepResult};
 use crate::messaging::queues::{self, QueueMessage, QueueName};
 
+/// `task_state` and `dispatched` (steps sent for the task) are reported on the task's last
+/// result in the batch; its other results carry None and 0.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResultOutcome {
     Applied { step_state: StepState, task_state: Option<TaskState>, dispatched: usize },
@@ -68,17 +72,48 @@ pub async fn handle_batch(
     let mut tx = pool.begin().await?;
     let mut locked = lock_rows(&mut tx, &step_uuids).await?;
     let mut outcomes = Vec::with_capacity(messages.len());
-    let mut applied = Vec::with_capacity(messages.len());
-    for (message, decoded) in messages.iter().zip(decoded) {
+    let mut completions = Vec::new();
+    // Task id -> index of its last applied result, in task id order.
+    let mut touched = std::collections::BTreeMap::new();
+    for (message, decoded) in messages.iter().zip(&decoded) {
         let outcome = match decoded {
-            Err(letter) => set_aside(&mut tx, queue, message, letter).await?,
-            Ok(result) => apply_or_set_aside(&mut tx, queue, message, &result, &mut locked).await?,
+            Err(letter) => set_aside(&mut tx, queue, message, letter.clone()).await?,
+            Ok(result) => match accept(&mut tx, result, &mut locked, &mut completions).await? {
+                Accepted::Applied { task_id, step_state } => {
+                    touched.insert(task_id, outcomes.len());
+                    ResultOutcome::Applied { step_state, task_state: None, dispatched: 0 }
+                }
+                Accepted::Ignored(letter) => set_aside(&mut tx, queue, message, letter).await?,
+            },
         };
-        if matches!(outcome, ResultOutcome::Applied { .. }) {
-            applied.push(message.msg_id);
-        }
         outcomes.push(outcome);
     }
+    transitions::complete_steps(&mut tx, &completions).await?;
+    // O(out-degree): only the children of the completed steps are touched.
+    let completed: Vec<i64> = completions.iter().map(|c| c.step_id).collect();
+    let mut ready: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (task_id, child) in dispatch::release_children(&mut tx, &completed).await? {
+        ready.entry(task_id).or_default().push(child);
+    }
+    for (task_id, last) in touched {
+        let task = locked.tasks.get_mut(&task_id).expect("a touched task is locked");
+        let children = ready.remove(&task_id).unwrap_or_default();
+        let dispatched = if task.state == TaskState::InProgress { dispatch::enqueue_ready(&mut tx, task, &children).await? } else { 0 };
+        let task_state = finalize_if_done(&mut tx, task).await?;
+        if let Some(state) = task_state {
+            task.state = state;
+            info!(component = "orchestration.results", task_uuid = %task.uuid, state = state.as_str(), "task finished");
+        }
+        if let ResultOutcome::Applied { task_state: t, dispatched: d, .. } = &mut outcomes[last] {
+            (*t, *d) = (task_state, dispatched);
+        }
+    }
+    let applied: Vec<i64> = messages
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| matches!(o, ResultOutcome::Applied { .. }))
+        .map(|(m, _)| m.msg_id)
+        .collect();
     queues::delete_many(&mut *tx, queue, &applied).await?;
     tx.commit().await?;
     Ok(outcomes)
@@ -126,51 +161,44 @@ async fn set_aside(tx: &mut PgConnection, queue: &QueueName, message: &QueueMess
     Ok(ResultOutcome::SetAside { kind: letter.kind, reason: letter.reason })
 }
 
-async fn apply_or_set_aside(
+enum Accepted {
+    Applied { task_id: i64, step_state: StepState },
+    Ignored(DeadLetter),
+}
+
+/// Checks a result against its locked step. A failure is applied at once (it may schedule
+/// a retry); a success joins `completions`, applied set-wise by the caller.
+async fn accept<'r>(
     tx: &mut PgConnection,
-    queue: &QueueName,
-    message: &QueueMessage,
-    result: &StepResult,
+    result: &'r StepResult,
     locked: &mut Locked,
-) -> Result<ResultOutcome, OrchestrationError> {
-    let ignored = |reason: String| DeadLetter::new("ignored_result", reason, Some(result.task_uuid));
+    completions: &mut Vec<Completion<'r>>,
+) -> Result<Accepted, OrchestrationError> {
+    let ignored = |reason: String| Accepted::Ignored(DeadLetter::new("ignored_result", reason, Some(result.task_uuid)));
     let Some(step) = locked.steps.get_mut(&result.step_uuid).filter(|s| s.task_uuid == result.task_uuid) else {
-        return set_aside(tx, queue, message, ignored(format!("unknown step {} of task {}", result.step_uuid, result.task_uuid))).await;
+        return Ok(ignored(format!("unknown step {} of task {}", result.step_uuid, result.task_uuid)));
     };
     if step.state != StepState::InProgress || step.attempts != result.attempt {
-        let reason = format!(
+        return Ok(ignored(format!(
             "result for attempt {} of step {:?} ignored: the step is {} at attempt {}",
             result.attempt, result.step_name, step.state, step.attempts
-        );
-        return set_aside(tx, queue, message, ignored(reason)).await;
+        )));
     }
-    let task = locked.tasks.get_mut(&step.task_id).expect("a locked step's task is locked with it");
-    let (step_state, dispatched) = match result.status {
-        ResultStatus::Success => complete_step(tx, task, step, result).await?,
+    let task = locked.tasks.get(&step.task_id).expect("a locked step's task is locked with it");
+    let step_state = match result.status {
+        ResultStatus::Success => {
+            let metadata = json!({"worker_id": result.worker_id, "started_at": result.started_at, "finished_at": result.finished_at});
+            completions.push(Completion { step_id: step.id, results: &result.results, metadata });
+            StepState::Complete
+        }
         ResultStatus::Failure => fail_step(tx, task, step, result).await?,
     };
     // A second result for this step later in the batch must see the step as it is now.
     step.state = step_state;
-    let task_state = finalize_if_done(tx, task).await?;
-    if let Some(state) = task_state {
-        task.state = state;
-        info!(component = "orchestration.results", task_uuid = %task.uuid, state = state.as_str(), "task finished");
-    }
-    Ok(ResultOutcome::Applied { step_state, task_state, dispatched })
+    Ok(Accepted::Applied { task_id: step.task_id, step_state })
 }
 
-async fn complete_step(tx: &mut PgConnection, task: &TaskRef, step: &StepRow, result: &StepResult) -> Result<(StepState, usize), OrchestrationError> {
-    let metadata = json!({"worker_id": result.worker_id, "started_at": result.started_at, "finished_at": result.finished_at});
-    let change = StepChange::Complete { results: &result.results };
-    let mv = StepMove { from: StepState::InProgress, to: StepState::Complete, change, reason: "succeeded", metadata: &metadata };
-    move_steps(tx, task.id, &[step.id], mv).await?;
-    // O(out-degree): only this step's children are touched.
-    let ready = dispatch::release_children(tx, step.id).await?;
-    let dispatched = if task.state == TaskState::InProgress { dispatch::enqueue_ready(tx, task, &ready).await? } else { 0 };
-    Ok((StepState::Complete, dispatched))
-}
-
-async fn fail_step(tx: &mut PgConnection, task: &TaskRef, step: &StepRow, result: &StepResult) -> Result<(StepState, usize), OrchestrationError> {
+async fn fail_step(tx: &mut PgConnection, task: &TaskRef, step: &StepRow, result: &StepResult) -> Result<StepState, OrchestrationError> {
     let error = result.error.as_ref().expect("validated: failures carry an error");
     let error_json: Value = json!({
         "class": error.class, "message": error.message, "retryable": error.retryable,
@@ -184,9 +212,9 @@ async fn fail_step(tx: &mut PgConnection, task: &TaskRef, step: &StepRow, result
     let spent = step.attempts - step.attempts_offset;
     let can_retry = error.retryable && spent < step.max_attempts && task.state == TaskState::InProgress;
     if !can_retry {
-        return Ok((StepState::Error, 0));
+        return Ok(StepState::Error);
     }
     let delay = retry_delay(spent, step.backoff_base_ms, step.backoff_max_ms, error.retry_after);
     dispatch::schedule_retry(tx, task, step.id, delay.as_millis() as i64).await?;
-    Ok((StepState::WaitingForRetry, 0))
+    Ok(StepState::WaitingForRetry)
 }

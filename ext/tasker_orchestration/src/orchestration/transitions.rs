@@ -58,7 +58,7 @@ pub async fn move_steps(tx: &mut PgConnection, task_id: i64, step_ids: &[i64], m
             Some(delay_ms as f64 / 1000.0),
         ),
     };
-    let counters = counter_update(mv.from, mv.to);
+    let counters = counter_update(mv.from, mv.to, "(SELECT count(*) FROM moved)");
     let sql = format!(
         "WITH moved AS (
             UPDATE tasker_workflow_steps SET state = $3, updated_at = now(){set_clause}
@@ -106,8 +106,8 @@ fn counter_of(state: StepState) -> Option<&'static str> {
     }
 }
 
-/// `, steps_x = steps_x - n, steps_y = steps_y + n` where n is the number of rows moved.
-fn counter_update(from: StepState, to: StepState) -> String {
+/// `, steps_x = steps_x - n, steps_y = steps_y + n` where n is `amount` (the rows moved).
+fn counter_update(from: StepState, to: StepState, amount: &str) -> String {
     let (from, to) = (counter_of(from), counter_of(to));
     if from == to {
         return String::new();
@@ -115,10 +115,55 @@ fn counter_update(from: StepState, to: StepState) -> String {
     let mut sql = String::new();
     for (column, sign) in [(from, '-'), (to, '+')] {
         if let Some(column) = column {
-            sql.push_str(&format!(", {column} = {column} {sign} (SELECT count(*) FROM moved)"));
+            sql.push_str(&format!(", {column} = {column} {sign} {amount}"));
         }
     }
     sql
+}
+
+/// A step completed with its results (see `complete_steps`).
+pub struct Completion<'a> {
+    pub step_id: i64,
+    pub results: &'a Value,
+    pub metadata: Value,
+}
+
+/// Moves steps of any tasks `in_progress -> complete` with their results, records each move
+/// and keeps each task's counters, all in ONE statement (each task row updated once).
+/// Returns how many moved.
+pub async fn complete_steps(tx: &mut PgConnection, completions: &[Completion<'_>]) -> Result<u64, OrchestrationError> {
+    let (from, to) = (StepState::InProgress, StepState::Complete);
+    from.check(to)?;
+    if completions.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = completions.iter().map(|c| c.step_id).collect();
+    let results: Vec<Json<&Value>> = completions.iter().map(|c| Json(c.results)).collect();
+    let metadata: Vec<Json<&Value>> = completions.iter().map(|c| Json(&c.metadata)).collect();
+    let counters = counter_update(from, to, "m.n");
+    let sql = format!(
+        "WITH input AS (SELECT * FROM unnest($1::bigint[], $2::jsonb[], $3::jsonb[]) AS i(id, results, metadata)),
+         moved AS (
+            UPDATE tasker_workflow_steps s SET state = $5, updated_at = now(), results = i.results, completed_at = now()
+              FROM input i WHERE s.id = i.id AND s.state = $4
+            RETURNING s.id, s.task_id, s.attempts, i.metadata),
+         recorded AS (
+            INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
+            SELECT id, $4, $5, attempts, 'succeeded', metadata FROM moved),
+         counted AS (
+            UPDATE tasker_tasks t SET updated_at = now(){counters}
+              FROM (SELECT task_id, count(*) AS n FROM moved GROUP BY task_id) m WHERE t.id = m.task_id)
+         SELECT count(*) FROM moved"
+    );
+    let moved: i64 = sqlx::query_scalar(&sql)
+        .bind(&ids)
+        .bind(&results)
+        .bind(&metadata)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(moved as u64)
 }
 
 /// Records the creation of steps (no previous state).

@@ -1,8 +1,11 @@
-//! The housekeeping loop: prunes old archived messages and dead letters every
-//! `maintenance_interval_s` (one orchestrator at a time; see orchestration::retention).
+//! The housekeeping loop: looks for bloated queue and step tables (a backstop for
+//! autovacuum, see db::vacuum) every second while this orchestrator is handling messages,
+//! and every `vacuum_interval_s` while it idles; prunes old archived messages and dead
+//! letters every `maintenance_interval_s` (see orchestration::retention). Either is done by
+//! one orchestrator at a time.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -10,26 +13,60 @@ use tracing::{info, warn};
 
 use super::stats::Stats;
 use crate::config::OrchestratorConfig;
+use crate::db;
 use crate::orchestration::retention;
 
+/// While busy, queue tables gain thousands of dead rows a second: they are checked this often.
+const BUSY_TICK: Duration = Duration::from_secs(1);
+
 pub async fn run(pool: PgPool, config: OrchestratorConfig, cancel: CancellationToken, stats: Arc<Stats>) {
-    if config.archive_retention_hours == 0 {
-        return; // keep everything
+    let prune_every = (config.archive_retention_hours > 0).then(|| Duration::from_secs(config.maintenance_interval_s.max(1)));
+    let vacuum_idle_every = (config.vacuum_interval_s > 0).then(|| Duration::from_secs(config.vacuum_interval_s));
+    if prune_every.is_none() && vacuum_idle_every.is_none() {
+        return;
     }
-    let keep = Duration::from_secs(config.archive_retention_hours.saturating_mul(3600));
-    let every = Duration::from_secs(config.maintenance_interval_s.max(1));
+    let (mut last_prune, mut last_vacuum): (Option<Instant>, Option<Instant>) = (None, None);
+    let mut handled = stats.messages_handled();
     loop {
-        match retention::prune(&pool, keep).await {
-            Ok(Some(deleted)) if deleted > 0 => {
-                Stats::add(&stats.archives_pruned, deleted as u64);
-                info!(component = "runtime.maintenance", deleted, retention_hours = config.archive_retention_hours, "pruned old archived messages and dead letters");
+        if let Some(idle_every) = vacuum_idle_every {
+            let now_handled = stats.messages_handled();
+            let busy = now_handled != handled;
+            handled = now_handled;
+            if busy || last_vacuum.map_or(true, |at| at.elapsed() >= idle_every) {
+                last_vacuum = Some(Instant::now());
+                vacuum(&pool, &stats).await;
             }
-            Ok(_) => {}
-            Err(e) => warn!(component = "runtime.maintenance", error = %e, "pruning archives failed; will try again"),
+        }
+        if prune_every.is_some_and(|every| last_prune.map_or(true, |at| at.elapsed() >= every)) {
+            last_prune = Some(Instant::now());
+            prune(&pool, &config, &stats).await;
         }
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(BUSY_TICK) => {}
         }
+    }
+}
+
+async fn vacuum(pool: &PgPool, stats: &Stats) {
+    match db::vacuum_bloated(pool).await {
+        Ok(tables) if !tables.is_empty() => {
+            Stats::add(&stats.tables_vacuumed, tables.len() as u64);
+            info!(component = "runtime.maintenance", tables = tables.join(", "), "vacuumed bloated tables");
+        }
+        Ok(_) => {}
+        Err(e) => warn!(component = "runtime.maintenance", error = %e, "vacuum failed; will try again"),
+    }
+}
+
+async fn prune(pool: &PgPool, config: &OrchestratorConfig, stats: &Stats) {
+    let keep = Duration::from_secs(config.archive_retention_hours.saturating_mul(3600));
+    match retention::prune(pool, keep).await {
+        Ok(Some(deleted)) if deleted > 0 => {
+            Stats::add(&stats.archives_pruned, deleted as u64);
+            info!(component = "runtime.maintenance", deleted, retention_hours = config.archive_retention_hours, "pruned old archived messages and dead letters");
+        }
+        Ok(_) => {}
+        Err(e) => warn!(component = "runtime.maintenance", error = %e, "pruning archives failed; will try again"),
     }
 }

@@ -16,11 +16,18 @@ pub struct Stats {
     pub loop_errors: AtomicU64,
     pub loop_restarts: AtomicU64,
     pub archives_pruned: AtomicU64,
+    pub tables_vacuumed: AtomicU64,
 }
 
 impl Stats {
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Requests and results handled so far (the housekeeping loop's measure of activity).
+    pub fn messages_handled(&self) -> u64 {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        get(&self.requests_created) + get(&self.requests_duplicate) + get(&self.requests_rejected) + get(&self.results_applied) + get(&self.results_set_aside)
     }
 
     pub fn snapshot(&self) -> Value {
@@ -36,6 +43,7 @@ impl Stats {
             "loop_errors": get(&self.loop_errors),
             "loop_restarts": get(&self.loop_restarts),
             "archives_pruned": get(&self.archives_pruned),
+            "tables_vacuumed": get(&self.tables_vacuumed),
         })
     }
 }
