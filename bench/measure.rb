@@ -40,6 +40,26 @@ module Bench
       end
     end
 
+    # Every step of these tasks completed with the result its handler returns (its attempt
+    # number, see Bench::Noop); raises naming what is wrong.
+    def verify_results!(conn, uuids)
+      wrong = conn.exec_params(<<~SQL, [PG::TextEncoder::Array.new.encode(uuids)]).getvalue(0, 0).to_i
+        SELECT count(*) FROM tasker_workflow_steps s JOIN tasker_tasks t ON t.id = s.task_id
+         WHERE t.uuid = ANY($1::uuid[]) AND (s.state <> 'complete' OR s.results IS DISTINCT FROM to_jsonb(s.attempts))
+      SQL
+      raise "#{wrong} steps did not complete with their handler's result" unless wrong.zero?
+    end
+
+    # After the whole run: no step accepted twice, no counter drift.
+    def verify_history!(conn)
+      twice = conn.exec(<<~SQL).getvalue(0, 0).to_i
+        SELECT count(*) FROM (SELECT step_id FROM tasker_step_transitions WHERE to_state = 'complete'
+                               GROUP BY step_id HAVING count(*) > 1) t
+      SQL
+      drift = conn.exec("SELECT count(*) FROM tasker_counter_drift").getvalue(0, 0).to_i
+      raise "#{twice} steps completed twice, #{drift} tasks with drifted counters" unless twice.zero? && drift.zero?
+    end
+
     def all_complete?(conn, uuids)
       conn.exec_params("SELECT count(*) FROM tasker_tasks WHERE uuid = ANY($1::uuid[]) AND state = 'complete'",
                        [PG::TextEncoder::Array.new.encode(uuids)]).getvalue(0, 0).to_i == uuids.size

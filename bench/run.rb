@@ -76,7 +76,9 @@ run = lambda do |name, count = 1, timeout: 600|
   Bench::Measure.wait_all(conn, uuids, timeout: timeout)
   raise "#{name}: not every task completed" unless Bench::Measure.all_complete?(conn, uuids)
 
-  [uuids, Bench::Measure.now - started]
+  elapsed = Bench::Measure.now - started
+  Bench::Measure.verify_results!(conn, uuids) # outside the timing
+  [uuids, elapsed]
 end
 
 # 2. Step-to-step latency along a chain of no-op steps.
@@ -152,6 +154,8 @@ if options[:only].include?("idle")
 end
 
 fleet.shutdown
+Bench::Measure.verify_history!(conn)
+row.call("results_verified", true)
 conn.close
 
 # Ratios against the baseline measured above (for what was measured).

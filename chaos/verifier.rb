@@ -44,14 +44,7 @@ module Chaos
           SELECT COALESCE(sum(claims - attempts + attempts_offset), 0) FROM tasker_workflow_steps WHERE claims > 0
         SQL
         # The step counters kept on each task agree with its steps.
-        "counter_drift" => count(conn, <<~SQL),
-          SELECT t.id FROM tasker_tasks t
-           WHERE (t.steps_total, t.steps_done, t.steps_failed, t.steps_active) <>
-                 (SELECT count(*)::int, count(*) FILTER (WHERE s.state IN ('complete', 'resolved_manually'))::int,
-                         count(*) FILTER (WHERE s.state = 'error')::int,
-                         count(*) FILTER (WHERE s.state IN ('enqueued', 'in_progress', 'waiting_for_retry'))::int
-                    FROM tasker_workflow_steps s WHERE s.task_id = t.id)
-        SQL
+        "counter_drift" => count(conn, "SELECT task_id FROM tasker_counter_drift"),
         "dead_letters" => conn.exec("SELECT kind, count(*) FROM tasker_dead_letters GROUP BY kind ORDER BY kind")
                               .to_a.to_h { |r| [r["kind"], r["count"].to_i] }
       }

@@ -60,21 +60,25 @@ RSpec.describe "worker batching" do
   end
 
   describe TaskerCore::Worker::ResultPoster do
-    let(:poster) { described_class.new(db: db).start }
-
-    after { poster.stop }
+    let(:poster) { described_class.new(db: db) }
 
     it "posts the results of many threads, deleting each step message in the same statement" do
       f = fixture(20)
       f.steps.each_key { |name| pgmq.send(queue(f), f.step_message(name)) }
       read = pgmq.read(queue(f), vt: 30, qty: 20)
-      posted = read.map do |message|
-        Thread.new { poster.post(queue(f), message, result(message.message, message.message["step_name"])) }
-      end.map(&:value)
+      go = Concurrent::CountDownLatch.new(1)
+      threads = read.map do |message|
+        Thread.new do
+          go.wait(5)
+          poster.post(queue(f), message, result(message.message, message.message["step_name"]))
+        end
+      end
+      go.count_down # all at once, as when many handlers finish together
+      posted = threads.map(&:value)
       expect(posted).to all(be(true))
       expect(results_for(f).map { |r| r["results"] }).to match_array(f.steps.keys)
       expect(pgmq.metrics(queue(f))["queue_length"]).to eq(0)
-      expect(poster.batches).to be < 20
+      expect(poster.batches).to be < 20 # results shared statements
     end
 
     it "does not post for a message redelivered since it was read, and still posts the others" do

@@ -80,10 +80,12 @@ RSpec.describe "requests: idempotency, delays and priority" do
     end
 
     it "runs ready steps of higher-priority tasks first" do
-      %w[low1 low2 low3].each { |label| probe(label, 0) }
-      %w[high1 high2].each { |label| probe(label, 10) }
-      probe("urgent", 50)
-      queued(6)
+      # One at a time, so that equal priorities keep the order they were sent in (requests
+      # are created concurrently).
+      [["low1", 0], ["low2", 0], ["low3", 0], ["high1", 10], ["high2", 10], ["urgent", 50]].each.with_index(1) do |(label, priority), n|
+        probe(label, priority)
+        queued(n)
+      end
       expect(run_in_order(6)).to eq(%w[urgent high1 high2 low1 low2 low3])
     end
 
@@ -92,7 +94,12 @@ RSpec.describe "requests: idempotency, delays and priority" do
       queued(1)
       # The low-priority message has waited 60 s: it now outranks new work of priority < 60.
       TaskerSpec::Database.query("UPDATE pgmq.q_priority_workflow_queue SET enqueued_at = enqueued_at - interval '60 s'")
-      %w[urgent1 urgent2].each { |label| probe(label, 30) }
+      # One at a time: requests are created concurrently (request_concurrency), so two sent
+      # together may be enqueued in either order.
+      %w[urgent1 urgent2].each.with_index(2) do |label, n|
+        probe(label, 30)
+        queued(n)
+      end
       probe("critical", 100)
       queued(4)
       expect(run_in_order(4)).to eq(%w[critical patient urgent1 urgent2])

@@ -93,11 +93,11 @@ module TaskerCore
 
     def boot
       @worker_id = "#{Socket.gethostname}:#{Process.pid}"
-      # One connection per handler thread and poller, one for the heartbeat, one for posting.
-      @db = Messaging::ConnectionPool.new(@config.database_url, size: @concurrency + @namespaces.size + 2,
+      # One connection per handler thread (it also posts results) and poller, one for the heartbeat.
+      @db = Messaging::ConnectionPool.new(@config.database_url, size: @concurrency + @namespaces.size + 1,
                                                                 application_name: "tasker_core_worker")
       @heartbeat = Worker::Heartbeat.new(db: @db, vt: @settings[:visibility_timeout_s]).start
-      @poster = Worker::ResultPoster.new(db: @db).start
+      @poster = Worker::ResultPoster.new(db: @db)
       @pool = Concurrent::ThreadPoolExecutor.new(min_threads: 0, max_threads: @concurrency, max_queue: 0,
                                                  fallback_policy: :abort, name: "tasker-worker")
       @slots = Worker::Slots.new(@concurrency)
@@ -137,7 +137,6 @@ module TaskerCore
         @pool.wait_for_termination(1)
       end
       @pollers.each { |poller| poller.thread.kill if poller.thread.alive? }
-      @poster.stop
       @heartbeat.stop
       @db.shutdown
       @log.info(msg: "worker stopped", worker_id: @worker_id, clean: clean, **@stats.to_h)

@@ -3,18 +3,22 @@
 require "json"
 require "pg"
 require_relative "../errors"
-require_relative "../logging"
 require_relative "../messaging/pgmq_client"
 require_relative "../messaging/prepared"
 require_relative "../messaging/queue_names"
 
 module TaskerCore
   module Worker
-    # Posts the results of all of a worker's handler threads in batches. A handler thread
-    # hands over its result and waits; the poster thread sends whatever has gathered in ONE
-    # statement: delete each step message, guarded by the read_ct it was read with, and send
-    # the results of exactly the deleted ones to step_results, atomically. Under load many results share a round trip and a commit;
-    # a lone result goes out at once (group commit, no timer).
+    # Posts the results of all of a worker's handler threads in batches, by combining: a
+    # handler thread adds its result to the pending list; if no thread is posting, it
+    # becomes the poster and sends everything pending (its own result included) in ONE
+    # statement, otherwise it waits for the current post and then checks again. A lone result
+    # goes out at once from its own thread (no hand-off to another thread, no timer); under
+    # load many results share a round trip and a commit.
+    #
+    # The statement deletes each step message, guarded by the read_ct it was read with
+    # (pgmq has no receipt handle), and sends the results of exactly the deleted ones to
+    # step_results, atomically.
     class ResultPoster
       # Written against the queue tables (prepared once per connection, so planned once); the
       # insert is what pgmq.send_batch does, and fires the same NOTIFY trigger. A
@@ -37,74 +41,69 @@ module TaskerCore
       MAX_BATCH = 100
       ARRAY = PG::TextEncoder::Array.new
 
-      Entry = Struct.new(:queue, :message, :result, :reply)
+      # outcome: true (posted), false (redelivered meanwhile) or an exception.
+      Entry = Struct.new(:queue, :message, :result, :outcome) do
+        def done?
+          !outcome.nil?
+        end
+      end
 
-      def initialize(db:, logger: Logging.logger("worker.results"))
+      def initialize(db:)
         @db = db
-        @log = logger
         @pending = []
+        @posting = false
         @mutex = Mutex.new
-        @arrived = ConditionVariable.new
-        @stopping = false
+        @posted = ConditionVariable.new
         @batches = 0
       end
 
       # Statements run so far (each posts one batch).
       attr_reader :batches
 
-      def start
-        @thread = Thread.new do
-          Thread.current.name = "tasker-results"
-          run
-        end
-        self
-      end
-
       # Posts `result` for `message` of `queue`. Returns true when posted, false when the
       # message was redelivered since it was read (its current holder reports instead).
       # Raises DatabaseError when the statement failed (nothing was posted).
       def post(queue, message, result)
-        entry = Entry.new(queue, message, JSON.generate(result.to_h), Thread::Queue.new)
-        @mutex.synchronize do
-          raise Error, "result poster stopped" if @stopping || !@thread&.alive?
-
-          @pending << entry
-          @arrived.signal
+        entry = Entry.new(queue, message, JSON.generate(result.to_h), nil)
+        @mutex.synchronize { @pending << entry }
+        until entry.done?
+          batch = take_batch_or_wait(entry)
+          post_batch(batch) if batch
         end
-        outcome = entry.reply.pop
-        raise outcome if outcome.is_a?(Exception)
+        raise entry.outcome if entry.outcome.is_a?(Exception)
 
-        outcome
-      end
-
-      # Posts what is pending, then ends the thread.
-      def stop(timeout: 5)
-        @mutex.synchronize do
-          @stopping = true
-          @arrived.signal
-        end
-        @thread&.join(timeout)
+        entry.outcome
       end
 
       private
 
-      def run
-        while (batch = next_batch)
-          batch.group_by(&:queue).each { |queue, entries| post_batch(queue, entries) }
-        end
-      end
-
-      # Waits for results; nil once stopping and drained.
-      def next_batch
+      # The pending results when this thread becomes the poster; nil after waiting for
+      # another thread's post (which may or may not have carried this entry).
+      def take_batch_or_wait(entry)
         @mutex.synchronize do
-          @arrived.wait(@mutex) while @pending.empty? && !@stopping
-          return nil if @pending.empty?
+          return nil if entry.done?
 
+          if @posting
+            @posted.wait(@mutex)
+            return nil
+          end
+          @posting = true
           @pending.shift(MAX_BATCH)
         end
       end
 
-      def post_batch(queue, entries)
+      def post_batch(batch)
+        batch.group_by(&:queue).each { |queue, entries| post_queue(queue, entries) }
+      ensure
+        # Also when the thread is killed mid-post: no entry of the batch is left waiting.
+        batch.each { |e| e.outcome = Error.new("result not posted: the posting thread was stopped") unless e.done? }
+        @mutex.synchronize do
+          @posting = false
+          @posted.broadcast
+        end
+      end
+
+      def post_queue(queue, entries)
         params = [ARRAY.encode(entries.map { |e| e.message.msg_id }),
                   ARRAY.encode(entries.map { |e| e.message.read_ct }), ARRAY.encode(entries.map(&:result))]
         sql = format(SQL, table: Messaging::QueueNames.table(queue))
@@ -112,22 +111,18 @@ module TaskerCore
         posted = @db.with do |conn|
           Messaging::Prepared.exec(conn, "tasker_post_results_#{queue}", sql, params).map { |row| Integer(row["msg_id"]) }
         end
-        entries.each { |e| e.reply << posted.include?(e.message.msg_id) }
+        entries.each { |e| e.outcome = posted.include?(e.message.msg_id) }
       rescue PG::Error => e
         # Raised here so that the DatabaseError keeps the PG::Error as its cause.
         fail_all(entries) { raise DatabaseError, "posting results failed: #{Messaging::PgmqClient.describe(e)}" }
       rescue StandardError => e
         fail_all(entries) { raise e }
-      rescue Exception # rubocop:disable Lint/RescueException
-        # The thread is being killed: no waiting handler thread is left hanging.
-        fail_all(entries) { raise Error, "result poster stopped before posting" }
-        raise
       end
 
       def fail_all(entries)
         yield
       rescue StandardError => e
-        entries.each { |entry| entry.reply << e }
+        entries.each { |entry| entry.outcome = e }
       end
     end
   end

@@ -134,7 +134,7 @@ module TaskerCore
 
       def fetch_ancestors(step_uuid)
         with_client do |client|
-          json(client.connection.exec_params(ANCESTORS_SQL, [step_uuid])[0]["results"]) || {}
+          JSON.parse(client.connection.exec_params(ANCESTORS_SQL, [step_uuid])[0]["results"]) # never NULL
         rescue PG::Error => e
           raise DatabaseError, "tasker_step_ancestor_results failed: #{Messaging::PgmqClient.describe(e)}"
         end
@@ -142,10 +142,6 @@ module TaskerCore
 
       def with_client(&block)
         @db.with { |conn| block.call(Messaging::PgmqClient.new(conn)) }
-      end
-
-      def json(text)
-        text && JSON.parse(text)
       end
     end
   end

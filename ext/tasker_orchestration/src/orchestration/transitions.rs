@@ -97,6 +97,7 @@ pub async fn move_steps(tx: &mut PgConnection, task_id: i64, step_ids: &[i64], m
 }
 
 /// The task counter a step in `state` counts toward (pending and cancelled count in none).
+/// The view tasker_counter_drift (migration 6) states the same mapping in SQL.
 fn counter_of(state: StepState) -> Option<&'static str> {
     match state {
         StepState::Complete | StepState::ResolvedManually => Some("steps_done"),
