@@ -90,7 +90,7 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
             Ok(batch) if batch.is_empty() => idle,
             Ok(batch) => {
                 backoff = Duration::from_millis(100);
-                handle_batch(kind, &ctx, &queue, &batch).await;
+                handle_batch(kind, &ctx, &queue, batch).await;
                 Duration::ZERO
             }
             Err(e) => {
@@ -112,23 +112,25 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
     debug!(component = component.as_str(), "loop stopped");
 }
 
-async fn handle_batch(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, batch: &[QueueMessage]) {
-    let (poison, batch): (Vec<&QueueMessage>, Vec<&QueueMessage>) = batch.iter().partition(|m| m.read_ct > ctx.config.max_reads);
-    for message in poison {
+async fn handle_batch(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, batch: Vec<QueueMessage>) {
+    let (poison, batch): (Vec<QueueMessage>, Vec<QueueMessage>) = batch.into_iter().partition(|m| m.read_ct > ctx.config.max_reads);
+    for message in &poison {
         report(kind, message.msg_id, set_aside_poison(ctx, queue, message).await, &ctx.stats);
     }
+    if batch.is_empty() {
+        return;
+    }
     if let ConsumerKind::StepResults = kind {
-        let messages: Vec<QueueMessage> = batch.iter().map(|m| (*m).clone()).collect();
-        match step_results::handle_batch(&ctx.pool, queue, &messages, ctx.config.max_message_bytes).await {
+        match step_results::handle_batch(&ctx.pool, queue, &batch, ctx.config.max_message_bytes).await {
             Ok(outcomes) => {
                 outcomes.into_iter().for_each(|outcome| count_result(&ctx.stats, outcome));
                 return;
             }
             // One bad message must not hold the others back: retry them one by one.
-            Err(e) if messages.len() > 1 => {
-                warn!(component = "runtime.step_results", error = %e, size = messages.len(), "batch failed; applying its results one by one");
+            Err(e) if batch.len() > 1 => {
+                warn!(component = "runtime.step_results", error = %e, size = batch.len(), "batch failed; applying its results one by one");
             }
-            Err(e) => return report(kind, messages[0].msg_id, Err(e), &ctx.stats),
+            Err(e) => return report(kind, batch[0].msg_id, Err(e), &ctx.stats),
         }
     }
     handle_each(kind, ctx, queue, batch).await;
@@ -136,13 +138,13 @@ async fn handle_batch(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, 
 
 /// Handles messages one by one, each in its own transaction, several at once (requests are
 /// independent; results of one task serialise on its row lock).
-async fn handle_each(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, batch: Vec<&QueueMessage>) {
+async fn handle_each(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, batch: Vec<QueueMessage>) {
     let mut running = tokio::task::JoinSet::new();
     for message in batch {
         if running.len() >= ctx.config.request_concurrency {
             joined(running.join_next().await, ctx);
         }
-        let (ctx, queue, message) = (ctx.clone(), queue.clone(), message.clone());
+        let (ctx, queue) = (ctx.clone(), queue.clone());
         running.spawn(async move {
             let result = handle(kind, &ctx, &queue, &message).await;
             report(kind, message.msg_id, result, &ctx.stats);
