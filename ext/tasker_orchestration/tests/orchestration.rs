@@ -414,3 +414,36 @@ async fn bloated_queue_tables_are_vacuumed_whether_or_not_autovacuum_runs() {
     assert!(db::vacuum_bloated(&db.pool).await.unwrap().is_empty(), "nothing left to do");
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_batches_naming_the_same_tasks_in_opposite_orders_do_not_deadlock() {
+    let db = TestDb::new().await;
+    db.register(LINEAR_YAML).await;
+    let queue = QueueName::new("step_results").unwrap();
+    let tasks: Vec<String> = (0..6).map(|i| format!("0192f6c4-8f3a-7c1e-9d4b-0000000001{i:02}")).collect();
+    for uuid in &tasks {
+        db.send("task_requests", &request(uuid, json!({"even_number": 2}))).await;
+        let message = db.read("task_requests", 1).await.pop().unwrap();
+        task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
+    }
+    let steps = claim_all(&db).await;
+    assert_eq!(steps.len(), tasks.len());
+    // Every result twice: one batch in task order, the other reversed, applied at once by
+    // two "orchestrators". Each step is completed once; the other copy is set aside.
+    for step in steps.iter().chain(steps.iter().rev()) {
+        db.send("step_results", &result_of(step, json!(1))).await;
+    }
+    let first = db.read("step_results", tasks.len() as i32).await;
+    let second = db.read("step_results", tasks.len() as i32).await;
+    let (a, b) = tokio::join!(
+        step_results::handle_batch(&db.pool, &queue, &first, LIMIT),
+        step_results::handle_batch(&db.pool, &queue, &second, LIMIT)
+    );
+    let outcomes: Vec<ResultOutcome> = a.expect("no deadlock").into_iter().chain(b.expect("no deadlock")).collect();
+    let applied = outcomes.iter().filter(|o| matches!(o, ResultOutcome::Applied { .. })).count();
+    assert_eq!(applied, tasks.len(), "{outcomes:?}");
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_step_transitions WHERE to_state = 'complete'").await, tasks.len() as i64);
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_dead_letters WHERE kind = 'ignored_result'").await, tasks.len() as i64);
+    db.assert_counters_consistent().await;
+    db.drop_db().await;
+}
