@@ -131,6 +131,22 @@ RSpec.describe TaskerCore::Messaging::PgmqClient do
     end
   end
 
+  describe "#read_prioritized" do
+    it "reads higher priority first, lets long-waiting work overtake it, and hides what it read" do
+      client.send(queue, { "n" => "old", "priority" => 0 })
+      conn.exec("UPDATE #{TaskerCore::Messaging::QueueNames.table(queue)} SET enqueued_at = enqueued_at - interval '60 s'")
+      client.send(queue, { "n" => "low", "priority" => 0 })
+      client.send(queue, { "n" => "urgent", "priority" => 100 })
+      client.send(queue, { "n" => "high", "priority" => 30 })
+      read = client.read_prioritized(queue, vt: 30, qty: 3)
+      expect(read.map { |m| m.message["n"] }).to eq(%w[urgent old high])
+      expect(read.map(&:read_ct)).to all(eq(1))
+      # Prepared once per connection: a second read on the same connection works the same.
+      expect(client.read_prioritized(queue, vt: 30, qty: 3).map { |m| m.message["n"] }).to eq(["low"])
+      expect(client.read_prioritized(queue, vt: 30, qty: 3)).to eq([])
+    end
+  end
+
   describe "#read_with_poll" do
     it "waits for a message sent while it polls" do
       sender = Thread.new do

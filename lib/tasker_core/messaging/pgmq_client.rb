@@ -5,6 +5,7 @@ require "pg"
 require_relative "../errors"
 require_relative "../logging"
 require_relative "message"
+require_relative "prepared"
 require_relative "queue_names"
 
 module TaskerCore
@@ -105,8 +106,31 @@ module TaskerCore
       # Like read, in priority order with aging (tasker_read, from tasker_core's schema):
       # a message of priority p is ordered as though enqueued p seconds earlier.
       def read_prioritized(queue, vt:, qty:)
-        sql = "SELECT #{MESSAGE_COLUMNS} FROM tasker_read($1, $2::int, $3::int)"
-        messages(exec("read", queue, sql, [q(queue), seconds(vt, "vt"), positive(qty, "qty")]))
+        sql = self.class.prioritized_read_sql(q(queue))
+        params = [seconds(vt, "vt"), positive(qty, "qty")]
+        messages(exec("read", queue, sql, params, prepared: "tasker_read_#{queue}"))
+      end
+
+      # The statement of tasker_read against one queue's table, to be prepared once per
+      # connection (the SQL function builds dynamic SQL, planned on every call). $1 is the
+      # visibility timeout in seconds, $2 how many; `select` reads the read rows as `u`.
+      def self.prioritized_read_sql(queue, select: "SELECT #{MESSAGE_COLUMNS} FROM updated u")
+        table = QueueNames.table(queue)
+        <<~SQL
+          WITH picked AS (
+              SELECT q.msg_id FROM #{table} q
+               WHERE q.vt <= clock_timestamp()
+               ORDER BY tasker_virtual_time(q.enqueued_at, q.message), q.msg_id
+               LIMIT $2
+                 FOR UPDATE SKIP LOCKED),
+          updated AS (
+              UPDATE #{table} m
+                 SET last_read_at = clock_timestamp(), vt = clock_timestamp() + make_interval(secs => $1), read_ct = m.read_ct + 1
+                FROM picked WHERE m.msg_id = picked.msg_id
+              RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message)
+          #{select}
+           ORDER BY tasker_virtual_time(u.enqueued_at, u.message), u.msg_id
+        SQL
       end
 
       # Blocks in the database for up to max_poll_seconds until a message is visible.
@@ -173,8 +197,8 @@ module TaskerCore
         exec("delete", queue, sql, [q(queue), integer(msg_id, "msg_id")])[0]["deleted"] == "t"
       end
 
-      def exec(operation, queue, sql, params)
-        connection.exec_params(sql, params)
+      def exec(operation, queue, sql, params, prepared: nil)
+        prepared ? Prepared.exec(connection, prepared, sql, params) : connection.exec_params(sql, params)
       rescue PG::Error => e
         raise DatabaseError, "pgmq #{operation} on queue #{queue.inspect} failed: #{self.class.describe(e)}"
       end

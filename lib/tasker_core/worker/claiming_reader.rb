@@ -15,29 +15,16 @@ module TaskerCore
 
     # Reads step messages and claims their steps in ONE statement: one round trip and one
     # commit for a whole batch, instead of a read and a claim per step. The read is
-    # tasker_read's (priority order with aging, SKIP LOCKED), written against the queue table
-    # so that, prepared once per connection, its plan is cached.
+    # PgmqClient's prioritized read (priority order with aging, SKIP LOCKED), prepared once
+    # per connection so that its plan is cached.
     class ClaimingReader
       def initialize(queue:, worker_id:)
         @queue = Messaging::QueueNames.validate!(queue)
         @worker_id = worker_id
         @statement = "tasker_read_claim_#{@queue}"
-        table = Messaging::QueueNames.table(@queue)
-        @sql = <<~SQL
-          WITH picked AS (
-              SELECT q.msg_id FROM #{table} q
-               WHERE q.vt <= clock_timestamp()
-               ORDER BY tasker_virtual_time(q.enqueued_at, q.message), q.msg_id
-               LIMIT $2
-                 FOR UPDATE SKIP LOCKED),
-          updated AS (
-              UPDATE #{table} m
-                 SET last_read_at = clock_timestamp(), vt = clock_timestamp() + make_interval(secs => $1), read_ct = m.read_ct + 1
-                FROM picked WHERE m.msg_id = picked.msg_id
-              RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message)
+        @sql = Messaging::PgmqClient.prioritized_read_sql(@queue, select: <<~SQL)
           SELECT u.msg_id, u.read_ct, u.enqueued_at, u.vt, u.message, c.claimed, c.step_state, c.task_context, c.parent_results
             FROM updated u CROSS JOIN LATERAL tasker_claim_message(u.message, $3) c
-           ORDER BY tasker_virtual_time(u.enqueued_at, u.message), u.msg_id
         SQL
       end
 
