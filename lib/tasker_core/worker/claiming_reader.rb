@@ -8,31 +8,47 @@ require_relative "../messaging/queue_names"
 
 module TaskerCore
   module Worker
-    # What the read-and-claim said of a step message's step. `claimed` is nil when the body
-    # names no step and attempt (the message is set aside), false when the step is not
-    # claimable (finished, another attempt, the task is no longer running).
-    Claim = Struct.new(:claimed, :step_state, :task_context, :parent_results, keyword_init: true)
+    # What the database said of a step message (tasker_claim_message). `verdict` is
+    # "claimed" (the step is now in_progress: run it), "invalid" (malformed), "mismatch"
+    # (its identity disagrees with the step's row) or "ignored" (unknown step, another
+    # attempt, finished step, task not running); `reason` says why for all but "claimed".
+    Claim = Struct.new(:verdict, :reason, :step_state, :task_context, :parent_results, :task_uuid,
+                       keyword_init: true) do
+      def claimed?
+        verdict == "claimed"
+      end
+    end
 
     # Reads step messages and claims their steps in ONE statement: one round trip and one
     # commit for a whole batch, instead of a read and a claim per step. The read is
     # PgmqClient's prioritized read (priority order with aging, SKIP LOCKED), prepared once
     # per connection so that its plan is cached.
+    #
+    # Each message is judged on its own in SQL, so no message can fail the batch: only the
+    # bodies of claimed steps (lean, flat, checked) are transferred and parsed.
     class ClaimingReader
+      # A step message is all envelope: no payload travels in it.
+      MAX_STEP_MESSAGE_BYTES = 64 * 1024
+
       def initialize(queue:, worker_id:)
         @queue = Messaging::QueueNames.validate!(queue)
         @worker_id = worker_id
         @statement = "tasker_read_claim_#{@queue}"
         @sql = Messaging::PgmqClient.prioritized_read_sql(@queue, select: <<~SQL)
-          SELECT u.msg_id, u.read_ct, u.enqueued_at, u.vt, u.message, c.claimed, c.step_state, c.task_context, c.parent_results
-            FROM updated u CROSS JOIN LATERAL tasker_claim_message(u.message, $3) c
+          SELECT u.msg_id, u.read_ct, u.enqueued_at, u.vt, CASE WHEN c.verdict = 'claimed' THEN u.message END AS message,
+                 c.verdict, c.reason, c.step_state, c.task_context, c.parent_results,
+                 tasker_message_task_uuid(u.message) AS task_uuid
+            FROM updated u CROSS JOIN LATERAL tasker_claim_message(u.message, $3, $4, $5) c
         SQL
       end
 
       # Returns [[Messaging::Message, Claim], ...] in priority order.
       def read(conn, vt:, qty:)
-        Messaging::Prepared.exec(conn, @statement, @sql, [vt, qty, @worker_id]).map do |row|
-          claim = Claim.new(claimed: row["claimed"] && row["claimed"] == "t", step_state: row["step_state"],
-                            task_context: json(row["task_context"]), parent_results: json(row["parent_results"]))
+        params = [vt, qty, @queue, @worker_id, MAX_STEP_MESSAGE_BYTES]
+        Messaging::Prepared.exec(conn, @statement, @sql, params).map do |row|
+          claim = Claim.new(verdict: row["verdict"], reason: row["reason"], step_state: row["step_state"],
+                            task_context: json(row["task_context"]), parent_results: json(row["parent_results"]),
+                            task_uuid: row["task_uuid"])
           [Messaging::PgmqClient.message_from(row), claim]
         end
       rescue PG::Error => e

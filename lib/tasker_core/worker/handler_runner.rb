@@ -59,19 +59,31 @@ module TaskerCore
         failure(e, retryable: false)
       end
 
+      # The JSON-value rules shared with the core (Types::JsonValue): what passes is what
+      # PostgreSQL stores and every reader parses, so a bad value fails this step only.
       def serialize(value)
-        [:success, JSON.parse(JSON.generate(value))]
-      rescue StandardError => e
+        [:success, Types::JsonValue.normalize(value, "results")]
+      rescue Types::JsonValue::Invalid => e
         error = PermanentError.new(
-          "handler #{value.class} result is not JSON-serializable (#{e.class}: #{e.message}); " \
+          "handler output cannot be stored: #{e.message}; " \
           "return Hashes, Arrays, Strings, finite numbers, true, false or nil"
         )
         failure(error, retryable: false)
       end
 
       def failure(error, retryable:, retry_after: nil)
-        [:failure, Types::StepError.from_exception(error, retryable: retryable, retry_after: retry_after,
-                                                          message: Logging.mask_url(error.message.to_s))]
+        backtrace = Array(error.backtrace).first(Types::StepError::BACKTRACE_LINES).map { |line| storable_text(line) }
+        [:failure, Types::StepError.new(error_class: error.class.name || error.class.inspect,
+                                        message: storable_text(error.message), retryable: retryable,
+                                        retry_after: retry_after, backtrace: backtrace)]
+      end
+
+      # An exception's text as something the failure can carry: valid UTF-8 (invalid bytes
+      # replaced), no NUL (jsonb cannot store it; shown as \0), credentials masked.
+      def storable_text(text)
+        text = text.to_s.dup.force_encoding(Encoding::UTF_8)
+        text = text.scrub("\uFFFD") unless text.valid_encoding?
+        Logging.mask_url(text.gsub("\0") { "\\0" })
       end
 
       def build(step, (status, payload), started_at)

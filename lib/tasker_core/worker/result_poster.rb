@@ -6,6 +6,7 @@ require_relative "../errors"
 require_relative "../messaging/pgmq_client"
 require_relative "../messaging/prepared"
 require_relative "../messaging/queue_names"
+require_relative "../types/step_error"
 
 module TaskerCore
   module Worker
@@ -41,12 +42,27 @@ module TaskerCore
       MAX_BATCH = 100
       ARRAY = PG::TextEncoder::Array.new
 
-      # outcome: true (posted), false (redelivered meanwhile) or an exception.
-      Entry = Struct.new(:queue, :message, :result, :outcome) do
+      # outcome: true (posted), false (redelivered meanwhile) or an exception. `json` is
+      # what is sent: the result, or the failure that replaced a result PostgreSQL refused.
+      Entry = Struct.new(:queue, :message, :result, :json, :outcome) do
         def done?
           !outcome.nil?
         end
+
+        def replaced?
+          !result.success? && result.error.error_class == UNSTORABLE
+        end
+
+        # The step fails for good with a reason that itself can be stored, so the task
+        # moves on (a retry would produce the same output).
+        def replace_with_failure(why)
+          error = Types::StepError.new(error_class: UNSTORABLE, message: "handler output cannot be stored: #{why}",
+                                       retryable: false)
+          self.result = result.with(status: "failure", results: nil, error: error)
+          self.json = JSON.generate(result.to_h)
+        end
       end
+      UNSTORABLE = "TaskerCore::UnstorableResult"
 
       def initialize(db:)
         @db = db
@@ -64,7 +80,7 @@ module TaskerCore
       # message was redelivered since it was read (its current holder reports instead).
       # Raises DatabaseError when the statement failed (nothing was posted).
       def post(queue, message, result)
-        entry = Entry.new(queue, message, JSON.generate(result.to_h), nil)
+        entry = Entry.new(queue, message, result, JSON.generate(result.to_h), nil)
         @mutex.synchronize { @pending << entry }
         until entry.done?
           batch = take_batch_or_wait(entry)
@@ -103,20 +119,42 @@ module TaskerCore
         end
       end
 
+      # A statement that fails for one result never fails the others: the batch is posted
+      # again one result at a time, and a result PostgreSQL cannot store (a data error, e.g.
+      # a NUL in a string) becomes a failure of its own step.
       def post_queue(queue, entries)
-        params = [ARRAY.encode(entries.map { |e| e.message.msg_id }),
-                  ARRAY.encode(entries.map { |e| e.message.read_ct }), ARRAY.encode(entries.map(&:result))]
-        sql = format(SQL, table: Messaging::QueueNames.table(queue))
-        @batches += 1
-        posted = @db.with do |conn|
-          Messaging::Prepared.exec(conn, "tasker_post_results_#{queue}", sql, params).map { |row| Integer(row["msg_id"]) }
-        end
+        posted = run_post(queue, entries)
         entries.each { |e| e.outcome = posted.include?(e.message.msg_id) }
       rescue PG::Error => e
-        # Raised here so that the DatabaseError keeps the PG::Error as its cause.
-        fail_all(entries) { raise DatabaseError, "posting results failed: #{Messaging::PgmqClient.describe(e)}" }
+        if Messaging::PgmqClient.connection_error?(e)
+          fail_all(entries) { raise DatabaseError, "posting results failed: #{Messaging::PgmqClient.describe(e)}" }
+        elsif entries.size > 1
+          entries.each { |entry| post_queue(queue, [entry]) }
+        else
+          post_unstorable(queue, entries.first, e)
+        end
       rescue StandardError => e
         fail_all(entries) { raise e }
+      end
+
+      def run_post(queue, entries)
+        params = [ARRAY.encode(entries.map { |e| e.message.msg_id }),
+                  ARRAY.encode(entries.map { |e| e.message.read_ct }), ARRAY.encode(entries.map(&:json))]
+        sql = format(SQL, table: Messaging::QueueNames.table(queue))
+        @batches += 1
+        @db.with do |conn|
+          Messaging::Prepared.exec(conn, "tasker_post_results_#{queue}", sql, params).map { |row| Integer(row["msg_id"]) }
+        end
+      end
+
+      def post_unstorable(queue, entry, error)
+        why = Messaging::PgmqClient.describe(error)
+        unless error.is_a?(PG::DataException) && !entry.replaced?
+          return fail_all([entry]) { raise DatabaseError, "posting a result failed: #{why}" }
+        end
+
+        entry.replace_with_failure(why)
+        post_queue(queue, [entry])
       end
 
       def fail_all(entries)

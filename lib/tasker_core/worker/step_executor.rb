@@ -10,14 +10,18 @@ require_relative "handler_runner"
 
 module TaskerCore
   module Worker
-    # One step message, start to finish, once its step was claimed with the read
-    # (ClaimingReader): run its handler, then post the result, which deletes the message in
-    # the same statement (guarded by read_ct; see ResultPoster).
+    # One step message, start to finish, once the read judged it (ClaimingReader): run the
+    # handler of a claimed step, then post the result, which deletes the message in the same
+    # statement (guarded by read_ct; see ResultPoster). Any other message is set aside with
+    # the database's reason: nothing is deleted without a trace.
     # Returns :success, :failure, :skipped (not claimable), :invalid or :redelivered.
     class StepExecutor
       ANCESTORS_SQL = "SELECT tasker_step_ancestor_results($1::uuid) AS results"
-      DEAD_LETTER_SQL = "INSERT INTO tasker_dead_letters (queue_name, msg_id, read_ct, task_uuid, kind, reason, message) " \
-                        "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7::jsonb)"
+      # The one definition of a dead letter, shared with the orchestrator (see the migrations).
+      DEAD_LETTER_SQL = "SELECT tasker_dead_letter($1, $2::bigint, $3, $4, $5::uuid, $6::int)"
+      # Dead-letter kind of each verdict that runs nothing.
+      SET_ASIDE_KINDS = { "invalid" => "invalid_step_message", "mismatch" => "step_mismatch",
+                          "ignored" => "ignored_step_message" }.freeze
       COMMIT_ATTEMPTS = 3
 
       def initialize(namespace:, db:, poster:, worker_id:, max_message_bytes:, registry: Handlers::Registry,
@@ -37,17 +41,10 @@ module TaskerCore
 
       # claim: the Worker::Claim read with the message.
       def execute(message, claim)
-        if message.read_ct > @max_reads
-          dead_letter(message, "read #{message.read_ct} times without being processed (limit #{@max_reads}): " \
-                               "its handler keeps killing the worker", kind: "poison_message")
-          return :invalid
-        end
-        step = parse(message) or return :invalid
-        if claim.claimed.nil?
-          dead_letter(message, "step_uuid and attempt do not name a claimable step")
-          return :invalid
-        end
-        return skip(message, step, claim) unless claim.claimed
+        return set_aside(message, claim) unless claim.claimed?
+
+        step = parse(message, claim) or return :invalid
+        return poisoned(message, step) if message.read_ct > @max_reads
 
         result = while_held(message) do
           @runner.run(step, HandlerRunner::Claim.new(task_context: claim.task_context, parent_results: claim.parent_results))
@@ -62,35 +59,51 @@ module TaskerCore
         @heartbeat ? @heartbeat.covering(@queue, message, &block) : yield
       end
 
-      def parse(message)
+      # The database checked the claimed message's shape; this check is Ruby's own types.
+      def parse(message, claim)
         Types::StepMessage.from_json_hash(message.message)
       rescue ValidationError => e
-        dead_letter(message, e.message)
+        dead_letter(message, claim.task_uuid, e.message)
         nil
       end
 
-      # Archived with a dead letter row, never dropped: a malformed step message means a
-      # producer bug worth inspecting.
-      def dead_letter(message, reason, kind: "invalid_step_message")
-        body = message.message
-        task_uuid = body.is_a?(Hash) ? body["task_uuid"] : nil
-        task_uuid = nil unless task_uuid.is_a?(String) && task_uuid.match?(Types::Primitives::UUID_FORMAT)
-        with_client do |client|
-          client.transaction do
-            client.connection.exec_params(DEAD_LETTER_SQL, [@queue, message.msg_id, message.read_ct, task_uuid,
-                                                            kind, reason, JSON.generate(body)])
-            client.archive(@queue, message.msg_id)
-          end
-        end
-        @log.error(msg: "step message set aside", kind: kind, msg_id: message.msg_id, reason: reason)
+      def set_aside(message, claim)
+        kind = SET_ASIDE_KINDS.fetch(claim.verdict, "invalid_step_message")
+        dead_letter(message, claim.task_uuid, claim.reason || "step message not claimable", kind: kind)
+        kind == "ignored_step_message" ? :skipped : :invalid
       end
 
-      def skip(message, step, claim)
-        deleted = with_client { |client| client.delete(@queue, message.msg_id, read_ct: message.read_ct) }
-        @log.info(msg: "step not claimable, message dropped without running the handler",
-                  step_uuid: step.step_uuid, step_name: step.step_name, attempt: step.attempt,
-                  step_state: claim.step_state, msg_id: message.msg_id, deleted: deleted)
-        :skipped
+      # Its handler killed the worker max_reads times: the step fails for good (a retry would
+      # run the same code), in the transaction that sets the message aside, so the task
+      # moves on instead of waiting for a message that will never be run.
+      def poisoned(message, step)
+        reason = "read #{message.read_ct} times without being processed (limit #{@max_reads}): " \
+                 "its handler keeps killing the worker"
+        error = Types::StepError.new(error_class: "TaskerCore::PoisonMessage", message: reason, retryable: false)
+        result = Types::StepResult.failure(step, error: error, worker_id: @worker_id, started_at: Time.now)
+        with_client do |client|
+          client.transaction do
+            insert_dead_letter(client, message, step.task_uuid, reason, "poison_message")
+            client.send(Messaging::QueueNames::STEP_RESULTS, result.to_h)
+          end
+        end
+        @log.error(msg: "step message set aside", kind: "poison_message", msg_id: message.msg_id, reason: reason)
+        :invalid
+      end
+
+      # Archived with a dead letter row, never dropped: a message that runs nothing is worth
+      # inspecting (a producer bug, a forgery, a cancelled task's leftover).
+      def dead_letter(message, task_uuid, reason, kind: "invalid_step_message")
+        with_client { |client| insert_dead_letter(client, message, task_uuid, reason, kind) }
+        level = kind == "ignored_step_message" ? :info : :error
+        @log.public_send(level, msg: "step message set aside", kind: kind, msg_id: message.msg_id, reason: reason)
+      end
+
+      def insert_dead_letter(client, message, task_uuid, reason, kind)
+        params = [@queue, message.msg_id, kind, reason, task_uuid, ClaimingReader::MAX_STEP_MESSAGE_BYTES]
+        client.connection.exec_params(DEAD_LETTER_SQL, params)
+      rescue PG::Error => e
+        raise DatabaseError, "setting aside message #{message.msg_id} failed: #{Messaging::PgmqClient.describe(e)}"
       end
 
       def commit(message, step, result)

@@ -3,7 +3,8 @@
 //! `TaskerCore::Types::JsonValue` and a spec fails when the two drift.
 //!
 //! - nested at most `MAX_JSON_DEPTH` levels (a payload: a request's context, a step's
-//!   results); a message, whose payload sits one level inside it, at most one more. Deeper
+//!   results); a whole message at most `MAX_MESSAGE_DEPTH` (an envelope allowance, as for
+//!   bytes, so that a payload just over its limit is refused naming the payload). Deeper
 //!   documents break recursive parsers (serde_json stops at 128, Ruby's JSON at 100);
 //! - no NUL character in a string or key (jsonb cannot store U+0000);
 //! - every number with a fraction or exponent is a finite double (Ruby would read `1e309`
@@ -13,8 +14,9 @@ use serde_json::Value;
 
 /// Deepest nesting of a payload (`{}` is 1, `{"a": [1]}` is 2).
 pub const MAX_JSON_DEPTH: usize = 64;
-/// Deepest nesting of a whole message: its payload sits one level inside it.
-pub const MAX_MESSAGE_DEPTH: usize = MAX_JSON_DEPTH + 1;
+/// Deepest nesting of a whole message read in full; its payload sits one or two levels
+/// inside it. Below serde_json's recursion limit (128) and Ruby's default (100).
+pub const MAX_MESSAGE_DEPTH: usize = MAX_JSON_DEPTH + 8;
 
 /// The nesting depth of a JSON text, found without parsing (no recursion, so any depth is
 /// safe to measure). Brackets inside strings do not count. Stops counting past `cap`.
@@ -105,7 +107,8 @@ fn check_number(n: &serde_json::Number, path: &str) -> Result<(), String> {
     if is_integer || text.parse::<f64>().is_ok_and(f64::is_finite) {
         return Ok(());
     }
-    Err(format!("{path} is {text}, beyond the range of a double"))
+    let shown: String = if text.len() > 40 { format!("{}…", &text[..40]) } else { text };
+    Err(format!("{path} is {shown}, beyond the range of a double"))
 }
 
 #[cfg(test)]

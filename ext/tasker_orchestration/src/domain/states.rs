@@ -10,6 +10,9 @@ pub enum StateError {
     Illegal { machine: &'static str, from: String, to: String },
     #[error("unknown {machine} state {0:?}", machine = .1)]
     Unknown(String, &'static str),
+    /// A change the state machines would allow step by step, refused for the task as a whole.
+    #[error("{0}")]
+    Refused(String),
 }
 
 macro_rules! states {

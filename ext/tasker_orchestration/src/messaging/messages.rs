@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::MessagingError;
 use crate::domain::identifiers::{is_handler_class, is_name, is_namespace, is_version};
+use crate::domain::json_rules;
 
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// Namespace of idempotency-key task uuids (Ruby's Types::TaskRequest uses the same).
@@ -126,8 +127,21 @@ impl TaskRequest {
         self.run_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.to_utc())
     }
 
+    /// Decodes a request. A request with an idempotency key may leave `task_uuid` out: the
+    /// core derives it from the key.
     pub fn from_value(value: &Value) -> Result<Self, MessagingError> {
-        let request: Self = decode(Self::KIND, value)?;
+        let derived = match value.as_object() {
+            Some(object) if !object.contains_key("task_uuid") => object.get("idempotency_key").and_then(Value::as_str),
+            _ => None,
+        };
+        let request: Self = match derived {
+            Some(key) => {
+                let mut value = value.clone();
+                value["task_uuid"] = Self::idempotent_uuid(key).to_string().into();
+                decode(Self::KIND, &value)?
+            }
+            None => decode(Self::KIND, value)?,
+        };
         request.validate()?;
         Ok(request)
     }
@@ -146,12 +160,24 @@ impl TaskRequest {
         if !self.context.is_object() {
             return Err(bad("context must be a JSON object".into()));
         }
-        if self.idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY) {
-            return Err(bad(format!("idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} bytes")));
+        json_rules::check(&self.context, "context").map_err(bad)?;
+        if let Some(key) = &self.idempotency_key {
+            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
+                return Err(bad(format!("idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} bytes")));
+            }
+            let expected = Self::idempotent_uuid(key);
+            if self.task_uuid != expected {
+                return Err(bad(format!(
+                    "task_uuid {} is not the UUIDv5 of its idempotency_key (expected {expected}; or leave task_uuid out)",
+                    self.task_uuid
+                )));
+            }
         }
-        if let Some(run_at) = &self.run_at {
-            if chrono::DateTime::parse_from_rfc3339(run_at).is_err() {
-                return Err(bad(format!("run_at {:?} is not an RFC 3339 time", truncate(run_at))));
+        for (field, time) in [("run_at", &self.run_at), ("requested_at", &self.requested_at)] {
+            if let Some(time) = time {
+                if chrono::DateTime::parse_from_rfc3339(time).is_err() {
+                    return Err(bad(format!("{field} {:?} is not an RFC 3339 time", truncate(time))));
+                }
             }
         }
         Ok(())
@@ -175,6 +201,7 @@ impl StepResult {
 
     pub fn from_value(value: &Value) -> Result<Self, MessagingError> {
         let result: Self = decode(Self::KIND, value)?;
+        json_rules::check(&result.results, "results").map_err(|p| malformed(Self::KIND, p))?;
         if result.status == ResultStatus::Failure && result.error.is_none() {
             return Err(malformed(Self::KIND, "a failure needs an error object"));
         }

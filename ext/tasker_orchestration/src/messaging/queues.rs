@@ -8,6 +8,7 @@ use sqlx::{PgConnection, PgExecutor, Row};
 
 use super::MessagingError;
 use crate::domain::identifiers::{is_namespace, is_queue_name, MAX_NAMESPACE, MAX_QUEUE_NAME, QUEUE_SUFFIX};
+use crate::domain::json_rules::{self, MAX_JSON_DEPTH, MAX_MESSAGE_DEPTH};
 
 pub const TASK_REQUESTS: &str = "task_requests";
 pub const STEP_RESULTS: &str = "step_results";
@@ -54,17 +55,39 @@ impl QueueName {
     }
 }
 
-/// A message as read: `message` is None when it was larger than the reader's limit (it is
-/// then not transferred at all) or had no body; `size` is None for no body. `task_uuid` is
-/// what the message names as its task, read in SQL so that even an oversized message can
-/// be traced to its task.
+/// A message as read. Each is decoded on its own, so no message can fail the read of its
+/// batch: `message` is None when the body was too large to be transferred, nested too deep
+/// to be parsed safely, or null, and `unreadable` then says which (None for no body).
+/// `task_uuid` is what the message names as its task, read in SQL so that even a message
+/// that cannot be decoded is traced to its task.
 #[derive(Debug, Clone)]
 pub struct QueueMessage {
     pub msg_id: i64,
     pub read_ct: i32,
-    pub size: Option<usize>,
     pub message: Option<Value>,
+    pub unreadable: Option<String>,
     pub task_uuid: Option<uuid::Uuid>,
+}
+
+impl QueueMessage {
+    /// Decodes a body read as text (`size` bytes, None when not transferred) in isolation:
+    /// depth is measured before parsing, so no document can reach a parser's recursion limit.
+    fn from_text(msg_id: i64, read_ct: i32, size: Option<usize>, text: Option<&str>, max_bytes: usize) -> Self {
+        let unreadable = |why: String| (None, Some(why));
+        let (message, unreadable) = match (text, size) {
+            (None, None) => (None, None),
+            (None, Some(size)) => unreadable(format!("message of {size} bytes exceeds the limit of {max_bytes} bytes")),
+            (Some(text), _) if json_rules::text_depth(text, MAX_MESSAGE_DEPTH) > MAX_MESSAGE_DEPTH => {
+                unreadable(format!("message is nested deeper than {MAX_MESSAGE_DEPTH} levels (a payload may nest {MAX_JSON_DEPTH})"))
+            }
+            (Some(text), _) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Null) => (None, None),
+                Ok(value) => (Some(value), None),
+                Err(e) => unreadable(format!("message cannot be decoded: {e}")),
+            },
+        };
+        Self { msg_id, read_ct, message, unreadable, task_uuid: None }
+    }
 }
 
 /// Creates the queue (idempotent) and prepares it: the index `tasker_read` orders by, the
@@ -124,8 +147,8 @@ pub async fn read<'e>(
               FROM picked WHERE m.msg_id = picked.msg_id
             RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.message)
          SELECT msg_id, read_ct, octet_length(message::text) AS size,
-                CASE WHEN octet_length(message::text) <= $3 THEN message END AS message,
-                CASE WHEN jsonb_typeof(message) = 'object' THEN left(message->>'task_uuid', 36) END AS task_uuid
+                CASE WHEN octet_length(message::text) <= $3 THEN message::text END AS message,
+                tasker_message_task_uuid(message) AS task_uuid
            FROM updated
           ORDER BY tasker_virtual_time(enqueued_at, message), msg_id"
     );
@@ -137,13 +160,11 @@ pub async fn read<'e>(
         .await?;
     rows.into_iter()
         .map(|row| {
-            Ok(QueueMessage {
-                msg_id: row.try_get("msg_id")?,
-                read_ct: row.try_get("read_ct")?,
-                size: row.try_get::<Option<i32>, _>("size")?.map(|s| s.max(0) as usize),
-                message: row.try_get::<Option<Json<Value>>, _>("message")?.map(|j| j.0),
-                task_uuid: row.try_get::<Option<String>, _>("task_uuid")?.and_then(|u| u.parse().ok()),
-            })
+            let size = row.try_get::<Option<i32>, _>("size")?.map(|s| s.max(0) as usize);
+            let text: Option<String> = row.try_get("message")?;
+            let mut message = QueueMessage::from_text(row.try_get("msg_id")?, row.try_get("read_ct")?, size, text.as_deref(), max_bytes);
+            message.task_uuid = row.try_get("task_uuid")?;
+            Ok(message)
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(MessagingError::from)

@@ -2,14 +2,13 @@
 //! `tasker_dead_letters`, and the message itself moved to the queue's pgmq archive.
 
 use serde_json::Value;
-use sqlx::types::Json;
 use sqlx::PgConnection;
 use tracing::warn;
 use uuid::Uuid;
 
 use super::OrchestrationError;
 use crate::config::ENVELOPE_BYTES;
-use crate::messaging::queues::{self, QueueMessage, QueueName};
+use crate::messaging::queues::{QueueMessage, QueueName};
 
 /// Why a message was set aside. `kind` is stable (tests and operators filter on it).
 #[derive(Debug, Clone)]
@@ -25,13 +24,17 @@ impl DeadLetter {
     }
 }
 
-/// Records `letter` and archives the message, in the caller's transaction.
+/// Records `letter` and archives the message, in the caller's transaction, through
+/// `tasker_dead_letter` (the one definition, shared with the Ruby workers). The letter keeps
+/// the body when a reader would transfer it (`payload_limit` plus the envelope allowance).
 pub async fn set_aside(
     tx: &mut PgConnection,
     queue: &QueueName,
     message: &QueueMessage,
     letter: &DeadLetter,
+    payload_limit: usize,
 ) -> Result<(), OrchestrationError> {
+    let max_read_bytes = payload_limit.saturating_add(ENVELOPE_BYTES);
     warn!(
         component = "orchestration.dead_letters",
         queue = queue.as_str(),
@@ -40,38 +43,28 @@ pub async fn set_aside(
         reason = letter.reason.as_str(),
         "message set aside"
     );
-    sqlx::query(
-        "INSERT INTO tasker_dead_letters (queue_name, msg_id, read_ct, task_uuid, kind, reason, message)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(queue.as_str())
-    .bind(message.msg_id)
-    .bind(message.read_ct)
-    .bind(letter.task_uuid)
-    .bind(letter.kind)
-    .bind(&letter.reason)
-    .bind(message.message.as_ref().map(Json))
-    .execute(&mut *tx)
-    .await?;
-    queues::archive(&mut *tx, queue, message.msg_id).await?;
+    sqlx::query("SELECT tasker_dead_letter($1, $2, $3, $4, $5, $6)")
+        .bind(queue.as_str())
+        .bind(message.msg_id)
+        .bind(letter.kind)
+        .bind(&letter.reason)
+        .bind(letter.task_uuid)
+        .bind(i32::try_from(max_read_bytes).unwrap_or(i32::MAX))
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
 /// Decodes a message body with `decode`, or says why it must be set aside as `kind`: too
-/// large to have been transferred, or not of the expected shape.
+/// large to have been transferred, nested too deep, or not of the expected shape.
 fn decode_or_letter<T, E: std::fmt::Display>(
     message: &QueueMessage,
     kind: &'static str,
-    max_read_bytes: usize,
     decode: impl FnOnce(&Value) -> Result<T, E>,
 ) -> Result<T, DeadLetter> {
-    let body = match (&message.message, message.size) {
-        (Some(body), _) => body,
-        (None, None) => return Err(DeadLetter::new(kind, "message has no body (null)", message.task_uuid)),
-        (None, Some(size)) => {
-            let reason = format!("message of {size} bytes exceeds the limit of {max_read_bytes} bytes");
-            return Err(DeadLetter::new(kind, reason, message.task_uuid));
-        }
+    let Some(body) = &message.message else {
+        let reason = message.unreadable.clone().unwrap_or_else(|| "message has no body (null)".into());
+        return Err(DeadLetter::new(kind, reason, message.task_uuid));
     };
     decode(body).map_err(|e| DeadLetter::new(kind, e.to_string(), message.task_uuid))
 }
@@ -85,7 +78,7 @@ pub fn decode_within_limit<T, E: std::fmt::Display>(
     decode: impl FnOnce(&Value) -> Result<T, E>,
     payload: impl FnOnce(&T) -> (&'static str, &Value, Uuid),
 ) -> Result<T, DeadLetter> {
-    let decoded = decode_or_letter(message, kind, payload_limit + ENVELOPE_BYTES, decode)?;
+    let decoded = decode_or_letter(message, kind, decode)?;
     let (what, body, task_uuid) = payload(&decoded);
     check_payload(kind, what, body, payload_limit, task_uuid)?;
     Ok(decoded)

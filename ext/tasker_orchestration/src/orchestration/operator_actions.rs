@@ -10,7 +10,9 @@ use uuid::Uuid;
 use super::finalization::finalize_if_done;
 use super::transitions::{move_steps, move_task, StepChange, StepMove};
 use super::{dispatch, OrchestrationError, TaskRef};
+use crate::domain::json_rules;
 use crate::domain::states::{StateError, StepState, TaskState};
+use crate::messaging::MessagingError;
 
 /// Cancels a task that has not finished: every step not yet final is cancelled (queued
 /// messages then fail their claim; a late result of a running step is recorded and ignored).
@@ -58,10 +60,16 @@ pub async fn retry(pool: &PgPool, task_uuid: Uuid) -> Result<Value, Orchestratio
 }
 
 /// Marks a step `resolved_manually` with `results`, which its dependents then receive as if
-/// the step had completed. A task in error resumes when that unblocks work.
+/// the step had completed. A task in error resumes when that unblocks work. A finished task
+/// (complete, cancelled, resolved) is history: its steps are not rewritten.
 pub async fn resolve_step(pool: &PgPool, task_uuid: Uuid, step_name: &str, results: &Value) -> Result<Value, OrchestrationError> {
+    json_rules::check(results, "results").map_err(|problem| MessagingError::Malformed { kind: "resolve_step", problem })?;
     let mut tx = pool.begin().await?;
     let mut task = lock_task(&mut tx, task_uuid).await?;
+    if task.state.is_final() {
+        let why = format!("task {task_uuid} is {}: resolve_step applies to a task in progress or in error", task.state);
+        return Err(StateError::Refused(why).into());
+    }
     let row = sqlx::query("SELECT id, state FROM tasker_workflow_steps WHERE task_id = $1 AND name = $2 FOR UPDATE")
         .bind(task.id)
         .bind(step_name)

@@ -77,13 +77,13 @@ pub async fn handle_batch(
     let mut touched = std::collections::BTreeMap::new();
     for (message, decoded) in messages.iter().zip(&decoded) {
         let outcome = match decoded {
-            Err(letter) => set_aside(&mut tx, queue, message, letter.clone()).await?,
+            Err(letter) => set_aside(&mut tx, queue, message, letter.clone(), payload_limit).await?,
             Ok(result) => match accept(&mut tx, result, &mut locked, &mut completions).await? {
                 Accepted::Applied { task_id, step_state } => {
                     touched.insert(task_id, outcomes.len());
                     ResultOutcome::Applied { step_state, task_state: None, dispatched: 0 }
                 }
-                Accepted::Ignored(letter) => set_aside(&mut tx, queue, message, letter).await?,
+                Accepted::Ignored(letter) => set_aside(&mut tx, queue, message, letter, payload_limit).await?,
             },
         };
         outcomes.push(outcome);
@@ -156,8 +156,14 @@ async fn lock_rows(tx: &mut PgConnection, step_uuids: &[Uuid]) -> Result<Locked,
     Ok(locked)
 }
 
-async fn set_aside(tx: &mut PgConnection, queue: &QueueName, message: &QueueMessage, letter: DeadLetter) -> Result<ResultOutcome, OrchestrationError> {
-    dead_letters::set_aside(tx, queue, message, &letter).await?;
+async fn set_aside(
+    tx: &mut PgConnection,
+    queue: &QueueName,
+    message: &QueueMessage,
+    letter: DeadLetter,
+    payload_limit: usize,
+) -> Result<ResultOutcome, OrchestrationError> {
+    dead_letters::set_aside(tx, queue, message, &letter, payload_limit).await?;
     Ok(ResultOutcome::SetAside { kind: letter.kind, reason: letter.reason })
 }
 

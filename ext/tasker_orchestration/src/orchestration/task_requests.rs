@@ -18,9 +18,20 @@ use crate::messaging::queues::{self, QueueMessage, QueueName};
 #[derive(Debug, Clone, PartialEq)]
 pub enum RequestOutcome {
     Created { task_uuid: Uuid, steps: usize },
-    /// The task already exists (redelivery, or the idempotency key was used before).
+    /// The task already exists with the same template and context (the idempotency key or
+    /// the uuid was used before): the request is archived, nothing else changes.
     Duplicate { task_uuid: Uuid },
+    /// Rejected, or an `idempotency_conflict` (same key or uuid, another template or context).
     Rejected { kind: &'static str, reason: String },
+}
+
+/// The task a request's uuid or idempotency key already names, compared with the request.
+struct Existing {
+    uuid: Uuid,
+    same: bool,
+    template: String,
+    digest: String,
+    request_digest: String,
 }
 
 /// `payload_limit`: the largest context accepted (a message may exceed it by the envelope
@@ -31,8 +42,8 @@ pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, pa
         ("context", &r.context, r.task_uuid)
     });
     let outcome = match decoded {
-        Err(letter) => reject(&mut tx, queue, message, letter).await?,
-        Ok(request) => create_or_reject(&mut tx, queue, message, &request).await?,
+        Err(letter) => reject(&mut tx, queue, message, letter, payload_limit).await?,
+        Ok(request) => create_or_reject(&mut tx, queue, message, &request, payload_limit).await?,
     };
     tx.commit().await?;
     if let RequestOutcome::Created { task_uuid, steps } = &outcome {
@@ -41,9 +52,41 @@ pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, pa
     Ok(outcome)
 }
 
-async fn reject(tx: &mut PgConnection, queue: &QueueName, message: &QueueMessage, letter: DeadLetter) -> Result<RequestOutcome, OrchestrationError> {
-    dead_letters::set_aside(tx, queue, message, &letter).await?;
+async fn reject(
+    tx: &mut PgConnection,
+    queue: &QueueName,
+    message: &QueueMessage,
+    letter: DeadLetter,
+    payload_limit: usize,
+) -> Result<RequestOutcome, OrchestrationError> {
+    dead_letters::set_aside(tx, queue, message, &letter, payload_limit).await?;
     Ok(RequestOutcome::Rejected { kind: letter.kind, reason: letter.reason })
+}
+
+/// A repeat of a known task: archived (a trace, no dead letter) when it asks for the same
+/// thing, an `idempotency_conflict` naming both contexts' digests when it does not.
+async fn repeated(
+    tx: &mut PgConnection,
+    queue: &QueueName,
+    message: &QueueMessage,
+    request: &TaskRequest,
+    existing: Existing,
+    payload_limit: usize,
+) -> Result<RequestOutcome, OrchestrationError> {
+    if existing.same {
+        queues::archive(&mut *tx, queue, message.msg_id).await?;
+        return Ok(RequestOutcome::Duplicate { task_uuid: existing.uuid });
+    }
+    let named = match &request.idempotency_key {
+        Some(key) => format!("idempotency key {:?}", key.chars().take(80).collect::<String>()),
+        None => format!("task uuid {}", request.task_uuid),
+    };
+    let reason = format!(
+        "{named} already names task {} ({} with context sha256:{}); this request asks for {}/{}@{} with context sha256:{}",
+        existing.uuid, existing.template, existing.digest, request.namespace, request.name, request.version, existing.request_digest
+    );
+    let letter = DeadLetter::new("idempotency_conflict", reason, Some(existing.uuid));
+    reject(tx, queue, message, letter, payload_limit).await
 }
 
 async fn create_or_reject(
@@ -51,27 +94,28 @@ async fn create_or_reject(
     queue: &QueueName,
     message: &QueueMessage,
     request: &TaskRequest,
+    payload_limit: usize,
 ) -> Result<RequestOutcome, OrchestrationError> {
     if let Some(existing) = existing_task(tx, request).await? {
-        queues::delete(&mut *tx, queue, message.msg_id).await?;
-        return Ok(RequestOutcome::Duplicate { task_uuid: existing });
+        return repeated(tx, queue, message, request, existing, payload_limit).await;
     }
     let rejected = |reason: String| DeadLetter::new("rejected_request", reason, Some(request.task_uuid));
     let Some(registered) = template_registry::find(tx, &request.namespace, &request.name, &request.version).await? else {
         let known = template_registry::known_versions(tx, &request.namespace, &request.name).await?;
         let hint = if known.is_empty() { String::new() } else { format!(" (registered versions: {})", known.join(", ")) };
         let reason = format!("unknown template {}/{}@{}{hint}", request.namespace, request.name, request.version);
-        return reject(tx, queue, message, rejected(reason)).await;
+        return reject(tx, queue, message, rejected(reason), payload_limit).await;
     };
     if let Some(schema) = &registered.template.input_schema {
         if let Err(problem) = input_schema::validate(schema, &request.context) {
-            return reject(tx, queue, message, rejected(format!("invalid context: {problem}"))).await;
+            return reject(tx, queue, message, rejected(format!("invalid context: {problem}")), payload_limit).await;
         }
     }
     let Some(task_id) = insert_task(tx, request, registered.named_task_id, registered.template.steps.len()).await? else {
-        // Lost a race with another request for the same uuid or idempotency key.
-        queues::delete(&mut *tx, queue, message.msg_id).await?;
-        return Ok(RequestOutcome::Duplicate { task_uuid: request.task_uuid });
+        // Lost a race with another request for the same uuid or idempotency key: the
+        // winner has committed (ON CONFLICT waited for it), so compare with its task.
+        let existing = existing_task(tx, request).await?.ok_or_else(|| OrchestrationError::NotFound(format!("task {} vanished", request.task_uuid)))?;
+        return repeated(tx, queue, message, request, existing, payload_limit).await;
     };
     move_task(tx, task_id, None, TaskState::Pending, "created", &json!({"msg_id": message.msg_id})).await?;
     let root_ids = insert_steps(tx, task_id, &registered).await?;
@@ -84,15 +128,36 @@ async fn create_or_reject(
     Ok(RequestOutcome::Created { task_uuid: request.task_uuid, steps })
 }
 
-async fn existing_task(tx: &mut PgConnection, request: &TaskRequest) -> Result<Option<Uuid>, OrchestrationError> {
-    let existing = sqlx::query_scalar(
-        "SELECT uuid FROM tasker_tasks WHERE uuid = $1 OR (idempotency_key IS NOT NULL AND idempotency_key = $2) LIMIT 1",
+/// Digests are of jsonb's own text (keys in a canonical order), the expression the Ruby
+/// client uses too, so a conflict reported on either side names the same digests.
+async fn existing_task(tx: &mut PgConnection, request: &TaskRequest) -> Result<Option<Existing>, OrchestrationError> {
+    let row = sqlx::query(
+        "SELECT t.uuid, ns.name || '/' || nt.name || '@' || nt.version AS template,
+                (ns.name = $3 AND nt.name = $4 AND nt.version = $5 AND t.context = $6
+                 AND t.idempotency_key IS NOT DISTINCT FROM $2) AS same,
+                encode(sha256(convert_to(t.context::text, 'UTF8')), 'hex') AS digest,
+                encode(sha256(convert_to($6::jsonb::text, 'UTF8')), 'hex') AS request_digest
+           FROM tasker_tasks t JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
+           JOIN tasker_namespaces ns ON ns.id = nt.namespace_id
+          WHERE t.uuid = $1 OR (t.idempotency_key IS NOT NULL AND t.idempotency_key = $2)
+          LIMIT 1",
     )
     .bind(request.task_uuid)
     .bind(&request.idempotency_key)
+    .bind(&request.namespace)
+    .bind(&request.name)
+    .bind(&request.version)
+    .bind(sqlx::types::Json(&request.context))
     .fetch_optional(&mut *tx)
     .await?;
-    Ok(existing)
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Existing {
+        uuid: row.try_get("uuid")?,
+        same: row.try_get("same")?,
+        template: row.try_get("template")?,
+        digest: row.try_get("digest")?,
+        request_digest: row.try_get("request_digest")?,
+    }))
 }
 
 async fn insert_task(tx: &mut PgConnection, request: &TaskRequest, named_task_id: i64, steps: usize) -> Result<Option<i64>, OrchestrationError> {

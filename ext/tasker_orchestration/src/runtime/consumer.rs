@@ -174,7 +174,7 @@ async fn set_aside_poison(ctx: &LoopContext, queue: &QueueName, message: &QueueM
     let reason = format!("read {} times without being processed (limit {})", message.read_ct, ctx.config.max_reads);
     let letter = DeadLetter::new("poison_message", reason, message.task_uuid);
     let mut tx = ctx.pool.begin().await?;
-    dead_letters::set_aside(&mut tx, queue, message, &letter).await?;
+    dead_letters::set_aside(&mut tx, queue, message, &letter, ctx.config.max_message_bytes).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,0 +1,167 @@
+-- Per-message isolation: no message can fail the read of its batch, and the database, not a
+-- step message, decides what runs.
+
+-- Any JSON priority orders a message; none can make its INSERT fail. jsonb numbers are
+-- numerics, so the cast cannot overflow (1e309 used to overflow the cast to double and
+-- made the send itself fail). Same results as before for every value that could be sent.
+CREATE OR REPLACE FUNCTION tasker_virtual_time(p_enqueued_at TIMESTAMPTZ, p_message JSONB)
+RETURNS DOUBLE PRECISION
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT extract(epoch FROM p_enqueued_at)::double precision
+         - CASE WHEN jsonb_typeof(p_message -> 'priority') = 'number'
+                THEN greatest(-1000000, least(1000000, (p_message -> 'priority')::numeric))::double precision
+                ELSE 0 END;
+$$;
+
+-- The one way a message is set aside, for the orchestrator (Rust) and the workers (Ruby):
+-- a dead letter with the reason, copied from the queue row (its read_ct, and its body when
+-- within p_max_bytes), and the message moved to the queue's pgmq archive. Returns false when
+-- the message is no longer in the queue (another reader dealt with it).
+CREATE FUNCTION tasker_dead_letter(p_queue TEXT, p_msg_id BIGINT, p_kind TEXT, p_reason TEXT,
+                                   p_task_uuid UUID, p_max_bytes INT)
+RETURNS BOOLEAN
+LANGUAGE plpgsql AS $$
+DECLARE
+    m RECORD;
+BEGIN
+    IF p_queue !~ '^[a-z][a-z0-9_]{0,46}$' THEN
+        RAISE EXCEPTION 'invalid queue name %', p_queue USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('SELECT read_ct, message, octet_length(message::text) AS size FROM pgmq.%I WHERE msg_id = $1',
+                   'q_' || p_queue)
+       INTO m USING p_msg_id;
+    IF m IS NULL THEN
+        RETURN false;
+    END IF;
+    INSERT INTO tasker_dead_letters (queue_name, msg_id, read_ct, task_uuid, kind, reason, message)
+    VALUES (p_queue, p_msg_id, m.read_ct, COALESCE(p_task_uuid, tasker_message_task_uuid(m.message)), p_kind,
+            p_reason, CASE WHEN m.size <= p_max_bytes THEN m.message END);
+    PERFORM pgmq.archive(p_queue, p_msg_id);
+    RETURN true;
+END;
+$$;
+
+-- The task uuid a message names, when it names one, so even a message that cannot be
+-- decoded is traced to its task.
+CREATE FUNCTION tasker_message_task_uuid(p_message JSONB)
+RETURNS UUID
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(p_message) = 'object'
+                 AND p_message ->> 'task_uuid' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                THEN (p_message ->> 'task_uuid')::uuid END;
+$$;
+
+-- What is wrong with the shape of a step message, or NULL. A step message is lean and
+-- flat: every field a string or a number, so it has no depth to worry about.
+CREATE FUNCTION tasker_step_message_problem(p_message JSONB, p_max_bytes INT)
+RETURNS TEXT
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    size INT := octet_length(p_message::text);
+    nested TEXT;
+    field TEXT;
+BEGIN
+    IF size > p_max_bytes THEN
+        RETURN format('step message of %s bytes exceeds the limit of %s bytes', size, p_max_bytes);
+    END IF;
+    IF jsonb_typeof(p_message) IS DISTINCT FROM 'object' OR p_message ->> 'kind' IS DISTINCT FROM 'step' THEN
+        RETURN 'malformed step: expected an object with "kind": "step"';
+    END IF;
+    SELECT e.key INTO nested FROM jsonb_each(p_message) e WHERE jsonb_typeof(e.value) IN ('object', 'array') LIMIT 1;
+    IF nested IS NOT NULL THEN
+        RETURN format('malformed step: %s must be a string or a number, not nested JSON', left(nested, 80));
+    END IF;
+    FOREACH field IN ARRAY ARRAY['task_uuid', 'step_uuid', 'step_name', 'handler', 'namespace', 'task_name',
+                                 'task_version'] LOOP
+        IF jsonb_typeof(p_message -> field) IS DISTINCT FROM 'string' THEN
+            RETURN format('malformed step: missing field `%s` (a string)', field);
+        END IF;
+    END LOOP;
+    IF p_message ->> 'task_uuid' !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+       OR p_message ->> 'step_uuid' !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        RETURN 'malformed step: task_uuid and step_uuid must be UUIDs';
+    END IF;
+    IF jsonb_typeof(p_message -> 'attempt') IS DISTINCT FROM 'number' OR p_message ->> 'attempt' !~ '^[1-9][0-9]{0,8}$' THEN
+        RETURN 'malformed step: attempt must be an integer from 1 to 999999999';
+    END IF;
+    IF jsonb_typeof(p_message -> 'priority') NOT IN ('null', 'number')
+       OR (jsonb_typeof(p_message -> 'priority') = 'number'
+           AND (p_message ->> 'priority' !~ '^-?[0-9]{1,10}$'
+                OR (p_message -> 'priority')::numeric NOT BETWEEN -2147483648 AND 2147483647)) THEN
+        RETURN 'malformed step: priority must be an integer in the int4 range';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+-- The worker's claim of one step message, called per message by its read statement
+-- (TaskerCore::Worker::ClaimingReader). The message only names a step: its identity (task,
+-- step name, handler, namespace, template, and the queue it was read from) must agree with
+-- the step's row and its task, or nothing runs. verdict:
+--   claimed  the step is now in_progress (recorded); task_context and parent_results given
+--   invalid  the message is malformed (reason)           -> dead letter invalid_step_message
+--   mismatch its identity disagrees with the database   -> dead letter step_mismatch
+--   ignored  unknown step, another attempt, finished step, task not running
+--                                                       -> dead letter ignored_step_message
+DROP FUNCTION tasker_claim_message(JSONB, TEXT);
+CREATE FUNCTION tasker_claim_message(p_message JSONB, p_queue TEXT, p_worker TEXT, p_max_bytes INT)
+RETURNS TABLE (verdict TEXT, reason TEXT, step_state TEXT, task_context JSONB, parent_results JSONB)
+LANGUAGE plpgsql AS $$
+DECLARE
+    problem TEXT := tasker_step_message_problem(p_message, p_max_bytes);
+    s RECORD;
+    c RECORD;
+    wrong TEXT[] := '{}';
+BEGIN
+    IF problem IS NOT NULL THEN
+        RETURN QUERY SELECT 'invalid'::TEXT, problem, NULL::TEXT, NULL::JSONB, NULL::JSONB;
+        RETURN;
+    END IF;
+    SELECT st.name, st.handler, st.state, st.attempts, t.uuid AS task_uuid, t.state AS task_state,
+           ns.name AS namespace, nt.name AS task_name, nt.version AS task_version
+      INTO s
+      FROM tasker_workflow_steps st
+      JOIN tasker_tasks t ON t.id = st.task_id
+      JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
+      JOIN tasker_namespaces ns ON ns.id = nt.namespace_id
+     WHERE st.uuid = (p_message ->> 'step_uuid')::uuid
+       FOR UPDATE OF st;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'ignored'::TEXT, format('unknown step %s', p_message ->> 'step_uuid'),
+                            NULL::TEXT, NULL::JSONB, NULL::JSONB;
+        RETURN;
+    END IF;
+    IF (p_message ->> 'task_uuid')::uuid <> s.task_uuid THEN
+        wrong := wrong || format('task_uuid %s (the step belongs to task %s)', p_message ->> 'task_uuid', s.task_uuid);
+    END IF;
+    IF p_message ->> 'step_name' <> s.name THEN
+        wrong := wrong || format('step_name %s (the step is %s)', left(p_message ->> 'step_name', 80), s.name);
+    END IF;
+    IF p_message ->> 'handler' <> s.handler THEN
+        wrong := wrong || format('handler %s (the step runs %s)', left(p_message ->> 'handler', 200), s.handler);
+    END IF;
+    IF p_message ->> 'namespace' <> s.namespace OR p_message ->> 'task_name' <> s.task_name
+       OR p_message ->> 'task_version' <> s.task_version THEN
+        wrong := wrong || format('template %s/%s@%s (the task is %s/%s@%s)', left(p_message ->> 'namespace', 80),
+                                 left(p_message ->> 'task_name', 80), left(p_message ->> 'task_version', 80),
+                                 s.namespace, s.task_name, s.task_version);
+    END IF;
+    IF p_queue <> s.namespace || '_queue' THEN
+        wrong := wrong || format('read from queue %s (the task''s queue is %s_queue)', p_queue, s.namespace);
+    END IF;
+    IF cardinality(wrong) > 0 THEN
+        RETURN QUERY SELECT 'mismatch'::TEXT, 'step message disagrees with the database: ' || array_to_string(wrong, '; '),
+                            s.state, NULL::JSONB, NULL::JSONB;
+        RETURN;
+    END IF;
+    SELECT * INTO c FROM tasker_claim_step((p_message ->> 'step_uuid')::uuid, (p_message ->> 'attempt')::int, p_worker);
+    IF NOT c.claimed THEN
+        RETURN QUERY SELECT 'ignored'::TEXT,
+                            format('attempt %s of step %s is not claimable: the step is %s at attempt %s, the task is %s',
+                                   p_message ->> 'attempt', s.name, s.state, s.attempts, s.task_state),
+                            c.step_state, NULL::JSONB, NULL::JSONB;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT 'claimed'::TEXT, NULL::TEXT, c.step_state, c.task_context, c.parent_results;
+END;
+$$;
