@@ -53,17 +53,16 @@ RSpec.describe "hostile input: handlers" do
   it "[20] fails a step whose handler returns NaN, permanently, saying the result is not JSON" do
     expect_permanent_failure(run_hostile("nan_result"), "compute",
                              error_class: "TaskerCore::PermanentError",
-                             message: "handler Hash result is not JSON-serializable (JSON::GeneratorError: " \
-                                      "1003: NaN not allowed in JSON); return Hashes, Arrays, Strings, finite numbers, " \
-                                      "true, false or nil")
+                             message: "handler output cannot be stored: results.ratio is NaN, which JSON cannot " \
+                                      "represent; return Hashes, Arrays, Strings, finite numbers, true, false or nil")
   end
 
   it "[20] fails a step whose handler returns an object whose to_json raises, permanently" do
     expect_permanent_failure(run_hostile("unserializable_result"), "compute",
                              error_class: "TaskerCore::PermanentError",
-                             message: "handler HostileWorkflows::Opaque result is not JSON-serializable (ArgumentError: " \
-                                      "Opaque cannot be serialized); return Hashes, Arrays, Strings, finite numbers, " \
-                                      "true, false or nil")
+                             message: "handler output cannot be stored: results is a HostileWorkflows::Opaque, " \
+                                      "not a JSON value (Hash, Array, String, number, true, false, nil); return Hashes, " \
+                                      "Arrays, Strings, finite numbers, true, false or nil")
   end
 
   it "[21] fails a step whose handler raises NotImplementedError (not a StandardError), permanently" do

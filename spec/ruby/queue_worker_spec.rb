@@ -160,7 +160,7 @@ RSpec.describe TaskerCore::QueueWorker do
     "SpecHandlers::Permanent" => ["TaskerCore::PermanentError", false, nil, "card declined"],
     "SpecHandlers::Crash" => ["RuntimeError", true, nil, "lost connection to postgres://svc:***@api/x"],
     "SpecHandlers::Missing" => ["TaskerCore::TemplateError", false, nil, /SpecHandlers::Missing is not defined/],
-    "SpecHandlers::NotJson" => ["TaskerCore::PermanentError", false, nil, /not JSON-serializable/],
+    "SpecHandlers::NotJson" => ["TaskerCore::PermanentError", false, nil, /cannot be stored: results.x is NaN/],
     "SpecHandlers::Unimplemented" => ["NotImplementedError", false, nil, /must implement #call/]
   }.each do |handler, (error_class, retryable, retry_after, message)|
     it "reports #{handler} as a failure (#{error_class}, retryable: #{retryable})" do
@@ -188,18 +188,23 @@ RSpec.describe TaskerCore::QueueWorker do
     expect(result["error"]["message"]).to match(/more than orchestrator.max_message_bytes \(600\)/)
   end
 
-  it "drops a stale message without running the handler" do
+  it "keeps a stale message as a dead letter without running the handler" do
     fixture = fixture_with("SpecHandlers::Square", attempts: 2)
     worker = start_worker(fixture)
-    send_step(fixture, attempt: 1)
+    msg_id = send_step(fixture, attempt: 1)
 
     eventually { worker.stats[:skipped] == 1 }
     expect(queue_rows(fixture)).to be_empty
+    letter = conn.exec_params("SELECT kind, reason FROM tasker_dead_letters WHERE msg_id = $1 AND queue_name = $2",
+                              [msg_id, "#{fixture.namespace}_queue"]).first
+    expect(letter).to eq("kind" => "ignored_step_message",
+                         "reason" => "attempt 1 of step only_step is not claimable: the step is enqueued at attempt 2, " \
+                                     "the task is in_progress")
     expect(result_for(fixture.steps["only_step"][:uuid])).to be_nil
     expect(WorkflowFixture.step_row(conn, fixture.steps["only_step"][:uuid])["state"]).to eq("enqueued")
   end
 
-  it "drops the message when the task is no longer running" do
+  it "keeps the message as a dead letter when the task is no longer running" do
     fixture = WorkflowFixture.create(conn, task_state: "cancelled",
                                            steps: [{ name: "only_step", handler: "SpecHandlers::Square", state: "enqueued" }])
     pgmq.create("#{fixture.namespace}_queue")
@@ -220,7 +225,7 @@ RSpec.describe TaskerCore::QueueWorker do
     letter = conn.exec_params("SELECT * FROM tasker_dead_letters WHERE msg_id = $1 AND queue_name = $2",
                               [msg_id, "#{fixture.namespace}_queue"]).first
     expect(letter).to include("kind" => "invalid_step_message", "task_uuid" => fixture.task_uuid)
-    expect(letter["reason"]).to match(/StepMessage.attempt must be an Integer >= 1/)
+    expect(letter["reason"]).to eq("malformed step: attempt must be an integer from 1 to 999999999")
     archived = conn.exec("SELECT count(*) FROM pgmq.#{PG::Connection.quote_ident("a_#{fixture.namespace}_queue")}")
     expect(archived.getvalue(0, 0)).to eq("1")
   end

@@ -41,19 +41,23 @@ RSpec.describe "worker batching" do
       f.steps.each_key { |name| pgmq.send(queue(f), f.step_message(name)) }
       read = db.with { |c| described_class.new(queue: queue(f), worker_id: "w1").read(c, vt: 30, qty: 10) }
       expect(read.size).to eq(2)
-      expect(read.map { |_, claim| [claim.claimed, claim.step_state, claim.task_context, claim.parent_results] })
-        .to all(eq([true, "in_progress", { "n" => 3 }, {}]))
+      expect(read.map { |_, claim| [claim.verdict, claim.step_state, claim.task_context, claim.parent_results] })
+        .to all(eq(["claimed", "in_progress", { "n" => 3 }, {}]))
       expect(f.steps.values.map { |s| WorkflowFixture.step_row(conn, s[:uuid])["state"] }).to all(eq("in_progress"))
       expect(read.map { |message, _| message.read_ct }).to all(eq(1))
     end
 
-    it "claims nothing for a body that names no step, and refuses finished steps" do
+    it "claims nothing for a body that names no step, and refuses finished steps, saying why" do
       f = fixture(1, state: "complete")
       pgmq.send(queue(f), f.step_message("step_0"))
       pgmq.send(queue(f), { "kind" => "step", "step_uuid" => "not-a-uuid", "attempt" => 1 })
       pgmq.send(queue(f), f.step_message("step_0").merge("kind" => "task_request"))
       claims = db.with { |c| described_class.new(queue: queue(f), worker_id: "w1").read(c, vt: 30, qty: 10) }.map(&:last)
-      expect(claims.map(&:claimed)).to eq([false, nil, nil])
+      expect(claims.map(&:verdict)).to eq(%w[ignored invalid invalid])
+      expect(claims.map(&:reason)).to eq(
+        ["attempt 1 of step step_0 is not claimable: the step is complete at attempt 1, the task is in_progress",
+         "malformed step: missing field `task_uuid` (a string)", 'malformed step: expected an object with "kind": "step"']
+      )
       expect(claims.first.step_state).to eq("complete")
       expect(WorkflowFixture.step_row(conn, f.steps["step_0"][:uuid])["state"]).to eq("complete")
     end

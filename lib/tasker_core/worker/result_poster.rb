@@ -150,7 +150,7 @@ module TaskerCore
       def post_unstorable(queue, entry, error)
         why = Messaging::PgmqClient.describe(error)
         unless error.is_a?(PG::DataException) && !entry.replaced?
-          return fail_all([entry]) { raise DatabaseError, "posting a result failed: #{why}" }
+          return fail_all([entry]) { raise DatabaseError, "posting results failed: #{why}" }
         end
 
         entry.replace_with_failure(why)

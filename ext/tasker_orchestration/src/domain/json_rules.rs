@@ -8,12 +8,15 @@
 //!   documents break recursive parsers (serde_json stops at 128, Ruby's JSON at 100);
 //! - no NUL character in a string or key (jsonb cannot store U+0000);
 //! - every number with a fraction or exponent is a finite double (Ruby would read `1e309`
-//!   as Infinity, which it cannot write back). Integers of any size are fine.
+//!   as Infinity, which it cannot write back). Integers may be of any size jsonb stores:
+//!   up to `MAX_INTEGER_DIGITS` digits.
 
 use serde_json::Value;
 
 /// Deepest nesting of a payload (`{}` is 1, `{"a": [1]}` is 2).
 pub const MAX_JSON_DEPTH: usize = 64;
+/// Most digits of an integer: PostgreSQL's numeric, which jsonb uses, stores no more.
+pub const MAX_INTEGER_DIGITS: usize = 131_072;
 /// Deepest nesting of a whole message read in full; its payload sits one or two levels
 /// inside it. Below serde_json's recursion limit (128) and Ruby's default (100).
 pub const MAX_MESSAGE_DEPTH: usize = MAX_JSON_DEPTH + 8;
@@ -103,12 +106,17 @@ fn nested(path: &mut String, step: &str, item: &Value) -> Result<(), String> {
 
 fn check_number(n: &serde_json::Number, path: &str) -> Result<(), String> {
     let text = n.to_string();
-    let is_integer = !text.contains(['.', 'e', 'E']);
-    if is_integer || text.parse::<f64>().is_ok_and(f64::is_finite) {
-        return Ok(());
+    let shown = || if text.len() > 40 { format!("{}…", &text[..40]) } else { text.clone() };
+    if text.contains(['.', 'e', 'E']) {
+        if text.parse::<f64>().is_ok_and(f64::is_finite) {
+            return Ok(());
+        }
+        return Err(format!("{path} is {}, beyond the range of a double", shown()));
     }
-    let shown: String = if text.len() > 40 { format!("{}…", &text[..40]) } else { text };
-    Err(format!("{path} is {shown}, beyond the range of a double"))
+    if text.trim_start_matches('-').len() > MAX_INTEGER_DIGITS {
+        return Err(format!("{path} is an integer of more than {MAX_INTEGER_DIGITS} digits"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -146,5 +154,7 @@ mod tests {
         let big_int: Value = serde_json::from_str(r#"{"x": 184467440737095516161844674407370955161}"#).unwrap();
         assert!(check(&big_int, "context").is_ok());
         assert!(check(&json!({"x": 1.5e300}), "context").is_ok());
+        let too_long: Value = serde_json::from_str(&format!("[{}]", "9".repeat(MAX_INTEGER_DIGITS + 1))).unwrap();
+        assert_eq!(check(&too_long, "results").unwrap_err(), "results[0] is an integer of more than 131072 digits");
     }
 }

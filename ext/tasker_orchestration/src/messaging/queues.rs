@@ -81,7 +81,6 @@ impl QueueMessage {
                 unreadable(format!("message is nested deeper than {MAX_MESSAGE_DEPTH} levels (a payload may nest {MAX_JSON_DEPTH})"))
             }
             (Some(text), _) => match serde_json::from_str::<Value>(text) {
-                Ok(Value::Null) => (None, None),
                 Ok(value) => (Some(value), None),
                 Err(e) => unreadable(format!("message cannot be decoded: {e}")),
             },
