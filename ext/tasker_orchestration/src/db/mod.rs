@@ -5,7 +5,7 @@
 mod bootstrap;
 mod vacuum;
 
-pub use bootstrap::bootstrap;
+pub use bootstrap::{bootstrap, installed_pgmq, PgmqInstall, EMBEDDED_PGMQ_VERSION};
 pub use vacuum::vacuum_bloated;
 
 use std::time::Duration;
