@@ -97,6 +97,42 @@ RSpec.describe "worker batching" do
         .to eq(["2"])
     end
 
+    # PostgreSQL refuses one value of a batch (as jsonb refuses U+0000): a trigger raises a
+    # data exception for it, the way the database itself would.
+    it "posts the rest of a batch one by one when PostgreSQL refuses one result, failing only that step" do
+      conn.exec(<<~SQL)
+        CREATE FUNCTION spec_refuse_result() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.message -> 'results' = '"refused"'::jsonb THEN
+            RAISE EXCEPTION 'this value cannot be stored' USING ERRCODE = 'data_exception';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER spec_refuse BEFORE INSERT ON pgmq.q_step_results FOR EACH ROW EXECUTE FUNCTION spec_refuse_result();
+      SQL
+      f = fixture(6)
+      f.steps.each_key { |name| pgmq.send(queue(f), f.step_message(name)) }
+      read = pgmq.read(queue(f), vt: 30, qty: 6)
+      go = Concurrent::CountDownLatch.new(1)
+      threads = read.each_with_index.map do |message, i|
+        Thread.new do
+          go.wait(5)
+          poster.post(queue(f), message, result(message.message, i.zero? ? "refused" : "fine"))
+        end
+      end
+      go.count_down
+      expect(threads.map(&:value)).to all(be(true))
+      posted = results_for(f)
+      expect(posted.map { |r| r["status"] }.tally).to eq("success" => 5, "failure" => 1)
+      refused = posted.find { |r| r["status"] == "failure" }
+      expect(refused["step_name"]).to eq(read.first.message["step_name"])
+      expect(refused["error"]).to include("class" => "TaskerCore::UnstorableResult", "retryable" => false,
+                                          "message" => "handler output cannot be stored: this value cannot be stored")
+      expect(pgmq.metrics(queue(f))["queue_length"]).to eq(0)
+    ensure
+      conn.exec("DROP TRIGGER IF EXISTS spec_refuse ON pgmq.q_step_results; DROP FUNCTION IF EXISTS spec_refuse_result()")
+    end
+
     it "tells the waiting thread when posting fails, and goes on posting" do
       f = fixture(1)
       pgmq.send(queue(f), f.step_message("step_0"))
