@@ -269,3 +269,14 @@ async fn resolve_step_leaves_a_finished_task_alone() {
     assert!(err.to_string().contains("results.a contains a NUL character"), "{err}");
     db.drop_db().await;
 }
+
+#[test]
+fn the_native_boundary_applies_the_same_rules_before_parsing() {
+    let deep = format!(r#"{{"namespace": "linear_workflow", "context": {{"x": {}}}}}"#, nested(10_000));
+    let err = tasker_orchestration::prepare_request(&deep, LIMIT).unwrap_err().to_string();
+    assert!(err.contains("request is nested deeper than 72 levels (a context may nest 64)"), "{err}");
+    let nul = r#"{"namespace": "linear_workflow", "name": "mathematical_sequence", "version": "1.0.0",
+                  "context": {"a": ["x\u0000"]}}"#;
+    let err = tasker_orchestration::prepare_request(nul, LIMIT).unwrap_err().to_string();
+    assert!(err.contains("context.a[0] contains a NUL character"), "{err}");
+}

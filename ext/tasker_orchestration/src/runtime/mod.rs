@@ -194,12 +194,17 @@ impl Drop for Orchestrator {
 }
 
 /// Validates a task request arriving as JSON across the native boundary, trusting nothing:
-/// size first, then syntax, then shape. Fills in `kind`, `task_uuid` (UUIDv5 of the
+/// size first, then depth (before any parser sees it), then syntax, then shape. Fills in `kind`, `task_uuid` (UUIDv5 of the
 /// idempotency key when there is one) and `requested_at` when missing.
 pub fn prepare_request(request_json: &str, payload_limit: usize) -> Result<(Value, TaskRequest), RuntimeError> {
     let limit = payload_limit.saturating_add(crate::config::ENVELOPE_BYTES);
     if request_json.len() > limit {
         return Err(MessagingError::TooLarge { size: request_json.len(), limit }.into());
+    }
+    use crate::domain::json_rules::{text_depth, MAX_JSON_DEPTH, MAX_MESSAGE_DEPTH};
+    if text_depth(request_json, MAX_MESSAGE_DEPTH) > MAX_MESSAGE_DEPTH {
+        let problem = format!("request is nested deeper than {MAX_MESSAGE_DEPTH} levels (a context may nest {MAX_JSON_DEPTH})");
+        return Err(MessagingError::Malformed { kind: TaskRequest::KIND, problem }.into());
     }
     let mut value: Value = serde_json::from_str(request_json)
         .map_err(|e| MessagingError::Malformed { kind: TaskRequest::KIND, problem: e.to_string() })?;
