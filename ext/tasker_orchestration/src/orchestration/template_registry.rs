@@ -90,7 +90,7 @@ pub async fn register(pool: &PgPool, template: &TaskTemplate) -> Result<i64, Orc
     .await?;
     let named_task_id: i64 = row.try_get("id")?;
     upsert_named_steps(&mut tx, named_task_id, template).await?;
-    queues::create(&mut *tx, &queue).await?;
+    queues::create(&mut tx, &queue).await?;
     tx.commit().await?;
     info!(component = "orchestration.templates", template = template.key(), "template registered");
     Ok(named_task_id)

@@ -32,12 +32,12 @@ pub async fn run(pool: PgPool, config: OrchestratorConfig, cancel: CancellationT
             let now_handled = stats.messages_handled();
             let busy = now_handled != handled;
             handled = now_handled;
-            if busy || last_vacuum.map_or(true, |at| at.elapsed() >= idle_every) {
+            if busy || last_vacuum.is_none_or(|at| at.elapsed() >= idle_every) {
                 last_vacuum = Some(Instant::now());
                 vacuum(&pool, &stats).await;
             }
         }
-        if prune_every.is_some_and(|every| last_prune.map_or(true, |at| at.elapsed() >= every)) {
+        if prune_every.is_some_and(|every| last_prune.is_none_or(|at| at.elapsed() >= every)) {
             last_prune = Some(Instant::now());
             prune(&pool, &config, &stats).await;
         }
