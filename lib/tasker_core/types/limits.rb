@@ -1,0 +1,19 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  module Types
+    # Ruby's copies of the Rust core's limits, usable without the native extension.
+    # spec/native/limits_spec.rb fails when one drifts from the core's value
+    # (TaskerCore::Native._limits_private).
+    module Limits
+      # Deepest nesting of a payload, a request's context or a step's results ({} is 1).
+      MAX_JSON_DEPTH = 64
+      # A message holds its payload one level down.
+      MAX_MESSAGE_DEPTH = MAX_JSON_DEPTH + 1
+      # Room a message may take beyond orchestrator.max_message_bytes for its own fields.
+      ENVELOPE_BYTES = 65_536
+      # The core stores the key as text and counts bytes, not characters.
+      MAX_IDEMPOTENCY_KEY_BYTES = 255
+    end
+  end
+end
