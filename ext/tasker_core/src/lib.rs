@@ -3,6 +3,7 @@
 //! exceptions of the `TaskerCore::Error` hierarchy (classes defined in Ruby).
 
 mod errors;
+mod limits;
 mod nogvl;
 mod operator_handle;
 mod orchestrator_handle;
@@ -16,5 +17,6 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     orchestrator_handle::define(ruby, native)?;
     operator_handle::define(ruby, native)?;
     templates::define(native)?;
+    limits::define(native)?;
     Ok(())
 }
