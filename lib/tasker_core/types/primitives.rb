@@ -3,6 +3,7 @@
 require "time"
 require "dry-types"
 require_relative "../messaging/queue_names"
+require_relative "rfc3339"
 
 module TaskerCore
   module Types
@@ -16,17 +17,15 @@ module TaskerCore
       SEMVER_FORMAT = /\A\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\z/.freeze
       HANDLER_FORMAT = /\A[A-Z][A-Za-z0-9_]*(::[A-Z][A-Za-z0-9_]*)*\z/.freeze
       INT4 = (-2**31..2**31 - 1).freeze
+      TIME_RULE = "an RFC 3339 time (ISO8601 with a 4-digit year, seconds and an offset, e.g. 2026-01-01T12:00:00Z)"
 
-      # Times are carried as ISO8601 strings; a Time given in Ruby is written in UTC with µs
-      # (latencies between steps are a few milliseconds).
-      def self.iso8601(value)
-        return value.getutc.iso8601(6) if value.is_a?(::Time)
-        return value unless value.is_a?(::String)
+      # Times are carried as RFC 3339 strings the core can parse (see Rfc3339); a Time given
+      # in Ruby is written in UTC with µs (latencies between steps are a few milliseconds).
+      def self.rfc3339(value)
+        text = value.is_a?(::Time) ? value.getutc.iso8601(6) : value
+        return text if !text.is_a?(::String) || Rfc3339.valid?(text)
 
-        ::Time.iso8601(value)
-        value
-      rescue ArgumentError
-        raise ArgumentError, "#{value.inspect} is not an ISO8601 time"
+        raise ArgumentError, "#{text.inspect} is not an RFC 3339 time the core can read"
       end
 
       Uuid = Strict::String
@@ -38,7 +37,7 @@ module TaskerCore
       HandlerName = Strict::String.constrained(format: HANDLER_FORMAT, max_size: 255)
       Attempt = Strict::Integer.constrained(gteq: 1, lteq: INT4.max)
       Priority = Strict::Integer.constrained(gteq: INT4.min, lteq: INT4.max).default(0)
-      Timestamp = Strict::String.constructor { |v| Primitives.iso8601(v) }
+      Timestamp = Strict::String.constructor { |v| Primitives.rfc3339(v) }
       # Seconds, whole or fractional.
       Seconds = Strict::Integer.constrained(gteq: 0) | Strict::Float.constrained(gteq: 0)
       # Values of these two are normalized by Base (JsonValue) before the type check.

@@ -23,8 +23,8 @@ module TaskerCore
       attribute :error, ErrorType, rule: "must be nil, a StepError or its Hash"
       attribute :worker_id, Primitives::Strict::String.constrained(min_size: 1, max_size: 255),
                 rule: "must be a String of 1 to 255 characters"
-      attribute :started_at, Primitives::Timestamp, rule: "must be an ISO8601 time"
-      attribute :finished_at, Primitives::Timestamp, rule: "must be an ISO8601 time"
+      attribute :started_at, Primitives::Timestamp, rule: "must be #{Primitives::TIME_RULE}"
+      attribute :finished_at, Primitives::Timestamp, rule: "must be #{Primitives::TIME_RULE}"
 
       class << self
         def success(step, results:, worker_id:, started_at:, finished_at: Time.now)
