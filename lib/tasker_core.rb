@@ -15,9 +15,14 @@ module TaskerCore
     #   priority:        higher runs first; waiting work gains 1 point per second (no starvation)
     #   idempotency_key: a repeated key returns the same task's uuid, and one task is created
     #   run_at / delay:  the task is created at once, its first steps run at that time
-    def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil)
+    #                    (run_at: a Time or RFC 3339 string up to year 9999; delay: seconds >= 0)
+    #   on_conflict:     :record (default) sends a repeated key with another template or
+    #                    context, and the orchestrator records the conflict as a dead letter;
+    #                    :raise refuses it here with IdempotencyConflict, sending nothing
+    def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil,
+                on_conflict: :record)
       Client.enqueue(namespace: namespace, name: name, version: version, context: context, priority: priority,
-                     idempotency_key: idempotency_key, run_at: run_at, delay: delay)
+                     idempotency_key: idempotency_key, run_at: run_at, delay: delay, on_conflict: on_conflict)
     end
 
     # Operator actions, each recorded as transitions (see TaskerCore::Operator).

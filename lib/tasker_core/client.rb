@@ -10,6 +10,8 @@ require_relative "messaging/pgmq_client"
 require_relative "messaging/queue_names"
 require_relative "types/primitives"
 require_relative "types/task_request"
+require_relative "client/idempotency_check"
+require_relative "client/stored_json"
 
 module TaskerCore
   # Talks to the database directly (pg gem), so it works in a process that runs no
@@ -19,10 +21,15 @@ module TaskerCore
     POOL_SIZE = 5
     TIMESTAMP = PG::TextDecoder::TimestampWithTimeZone.new
 
+    ON_CONFLICT = %i[record raise].freeze
+
+    # Results and errors travel as text inside the aggregate, each parsed on its own
+    # (StoredJson), so one value too deep for Ruby's parser leaves the others readable.
     TASK_SQL = <<~SQL
       SELECT t.uuid, t.state, n.name AS namespace, nt.name, nt.version, t.context, t.created_at, t.completed_at,
              COALESCE((SELECT json_object_agg(s.name, json_build_object(
-                                'state', s.state, 'results', s.results, 'attempts', s.attempts, 'error', s.last_error)
+                                'state', s.state, 'results', s.results::text, 'attempts', s.attempts,
+                                'error', s.last_error::text)
                                 ORDER BY s.id)
                          FROM tasker_workflow_steps s WHERE s.task_id = t.id), '{}'::json) AS steps
         FROM tasker_tasks t
@@ -52,21 +59,38 @@ module TaskerCore
 
     # Sends a TaskRequest to `task_requests`; returns the task's uuid at once. A repeated
     # idempotency key yields the same uuid (and the orchestrator creates the task once).
-    def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil)
+    # on_conflict: :record sends a repeat that asks for another template or context anyway
+    # (the orchestrator records it as an idempotency_conflict dead letter); :raise looks the
+    # task up first and raises IdempotencyConflict instead of sending (see IdempotencyCheck
+    # for the race it cannot close).
+    def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil,
+                on_conflict: :record)
+      check_on_conflict(on_conflict)
       request = Types::TaskRequest.build(namespace: namespace, name: name, version: version, context: context,
                                          priority: priority, idempotency_key: idempotency_key,
                                          run_at: run_at, delay: delay)
       check_size(request)
-      with_connection do |conn|
-        Messaging::PgmqClient.new(conn).send(Messaging::QueueNames::TASK_REQUESTS, request.to_h)
-      rescue DatabaseError => e
-        raise unless MISSING_QUEUE_ERRORS.any? { |klass| e.cause.is_a?(klass) }
-
-        raise DatabaseError,
-              "queue #{Messaging::QueueNames::TASK_REQUESTS} does not exist in #{TaskerCore.config.masked_database_url}: " \
-              "the orchestrator has never started against this database"
-      end
+      with_connection { |conn| send_request(conn, request, on_conflict) }
       request.task_uuid
+    end
+
+    def send_request(conn, request, on_conflict)
+      return if on_conflict == :raise && request.idempotency_key && IdempotencyCheck.already_created?(conn, request)
+
+      Messaging::PgmqClient.new(conn).send(Messaging::QueueNames::TASK_REQUESTS, request.to_h)
+    rescue DatabaseError => e
+      raise unless MISSING_QUEUE_ERRORS.any? { |klass| e.cause.is_a?(klass) }
+
+      raise DatabaseError,
+            "queue #{Messaging::QueueNames::TASK_REQUESTS} does not exist in #{TaskerCore.config.masked_database_url}: " \
+            "the orchestrator has never started against this database"
+    end
+
+    def check_on_conflict(on_conflict)
+      return if ON_CONFLICT.include?(on_conflict)
+
+      raise ValidationError.new("on_conflict must be :record or :raise, got #{on_conflict.inspect}",
+                                field: "on_conflict")
     end
 
     # The orchestrator would reject it anyway; say so here, where the caller can act.
@@ -111,13 +135,7 @@ module TaskerCore
         raise ValidationError.new("limit must be an Integer from 1 to 10000, got #{limit.inspect}", field: "limit")
       end
 
-      query(DEAD_LETTERS_SQL, [limit]).map do |row|
-        {
-          "id" => Integer(row["id"]), "queue_name" => row["queue_name"], "msg_id" => int(row["msg_id"]),
-          "read_ct" => int(row["read_ct"]), "task_uuid" => row["task_uuid"], "kind" => row["kind"],
-          "reason" => row["reason"], "message" => json(row["message"]), "created_at" => time(row["created_at"])
-        }
-      end
+      query(DEAD_LETTERS_SQL, [limit]).map { |row| dead_letter_hash(row) }
     end
 
     # Closes the client's connections (they reopen on next use); for tests and forks.
@@ -132,12 +150,31 @@ module TaskerCore
       raise TaskRejected.new(nil, reason: row["reason"], task_uuid: uuid) if row
     end
 
+    # A message too deep for Ruby comes back as nil with "message_error" (see StoredJson).
+    def dead_letter_hash(row)
+      letter = { "id" => Integer(row["id"]), "queue_name" => row["queue_name"], "msg_id" => int(row["msg_id"]),
+                 "read_ct" => int(row["read_ct"]), "task_uuid" => row["task_uuid"], "kind" => row["kind"],
+                 "reason" => row["reason"] }
+      StoredJson.put(letter, "message", row["message"],
+                     "the queue's pgmq archive pgmq.a_#{row['queue_name']} (msg_id #{row['msg_id']})")
+      letter.merge("created_at" => time(row["created_at"]))
+    end
+
     def task_hash(row)
-      {
-        "uuid" => row["uuid"], "state" => row["state"], "namespace" => row["namespace"], "name" => row["name"],
-        "version" => row["version"], "context" => json(row["context"]), "created_at" => time(row["created_at"]),
-        "completed_at" => time(row["completed_at"]), "steps" => json(row["steps"])
-      }
+      task = { "uuid" => row["uuid"], "state" => row["state"], "namespace" => row["namespace"], "name" => row["name"],
+               "version" => row["version"] }
+      StoredJson.put(task, "context", row["context"], "tasker_tasks.context of task #{row['uuid']}")
+      task.merge!("created_at" => time(row["created_at"]), "completed_at" => time(row["completed_at"]))
+      task.merge("steps" => JSON.parse(row["steps"]).to_h { |name, step| [name, step_hash(name, step)] })
+    end
+
+    # The step's results and error arrive as JSON texts (TASK_SQL).
+    def step_hash(name, step)
+      kept_in = "tasker_workflow_steps of step #{name}"
+      hash = { "state" => step["state"] }
+      StoredJson.put(hash, "results", step["results"], "#{kept_in} (results)")
+      hash["attempts"] = step["attempts"]
+      StoredJson.put(hash, "error", step["error"], "#{kept_in} (last_error)")
     end
 
     # Runs a statement on the client's pool (used by SqlFunctions); rows as string hashes.
@@ -163,10 +200,6 @@ module TaskerCore
       raise ValidationError.new("task uuid must be a UUID string, got #{uuid.inspect}", field: "uuid")
     end
 
-    def json(text)
-      text && JSON.parse(text)
-    end
-
     def int(text)
       text && Integer(text)
     end
@@ -176,6 +209,7 @@ module TaskerCore
       text && TIMESTAMP.decode(text).getutc.iso8601(3)
     end
 
-    private_class_method :check_size, :check_rejection, :task_hash, :with_connection, :check_uuid, :json, :int, :time
+    private_class_method :send_request, :check_on_conflict, :check_size, :check_rejection, :dead_letter_hash,
+                         :task_hash, :step_hash, :with_connection, :check_uuid, :int, :time
   end
 end

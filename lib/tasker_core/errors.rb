@@ -49,6 +49,21 @@ module TaskerCore
     end
   end
 
+  # enqueue(on_conflict: :raise): the idempotency key already names a task created for
+  # another template or context. Digests are "sha256:<hex>" of each context's jsonb text,
+  # as in the orchestrator's idempotency_conflict dead letters.
+  class IdempotencyConflict < Error
+    attr_reader :idempotency_key, :task_uuid, :existing_digest, :requested_digest
+
+    def initialize(message = nil, idempotency_key: nil, task_uuid: nil, existing_digest: nil, requested_digest: nil)
+      @idempotency_key = idempotency_key
+      @task_uuid = task_uuid
+      @existing_digest = existing_digest
+      @requested_digest = requested_digest
+      super(message || "idempotency key #{idempotency_key.inspect} already names task #{task_uuid} for another request")
+    end
+  end
+
   # Raised by a step handler: the step failed but may succeed on a later attempt.
   class RetryableError < Error
     # Seconds to wait before the next attempt, or nil to use the step's backoff.
