@@ -80,12 +80,15 @@ RSpec.describe "TaskerCore.enqueue(idempotency_key:, on_conflict:)" do
     expect(TaskerCore.wait(uuid, timeout: 15)["state"]).to eq("complete")
   end
 
-  it "by default (:record) sends the conflicting repeat and leaves it to the orchestrator; the task is unchanged" do
+  it "by default (:record) sends the repeat; the orchestrator's dead letter names the digests :raise names" do
     uuid = first_task({ "even_number" => 2 })
+    raised = conflict_on(**template, context: { "even_number" => 4 })
     sent_before = requests_sent
     expect(TaskerCore.enqueue(**template, context: { "even_number" => 4 }, idempotency_key: key)).to eq(uuid)
     expect(requests_sent).to eq(sent_before + 1)
-    wait_for { TaskerSpec::Database.query("SELECT count(*) FROM pgmq.q_task_requests").first["count"] == "0" }
+    letter = wait_for { TaskerCore.dead_letters.find { |l| l["kind"] == "idempotency_conflict" && l["task_uuid"] == uuid } }
+    expect(letter["reason"]).to include(raised.existing_digest, raised.requested_digest, key)
+    expect(raised.message).to start_with(letter["reason"])
     expect(TaskerCore.task(uuid)["context"]).to eq("even_number" => 2)
   end
 

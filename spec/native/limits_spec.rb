@@ -8,13 +8,14 @@ RSpec.describe "the core's limits and JSON rules, mirrored in Ruby" do
   let(:native) { JSON.parse(TaskerCore::Native._limits_private) }
 
   it "has every Ruby constant equal to the core's value" do
-    expect(native).to include("max_json_depth", "max_message_depth", "envelope_bytes", "max_idempotency_key_bytes",
-                              "max_message_bytes")
+    expect(native).to include("max_json_depth", "max_message_depth", "max_integer_digits", "envelope_bytes",
+                              "max_idempotency_key_bytes", "max_message_bytes")
     limits = TaskerCore::Types::Limits
     expect(limits::MAX_JSON_DEPTH).to eq(native["max_json_depth"])
     expect(TaskerCore::Types::JsonValue::MAX_DEPTH).to eq(native["max_json_depth"])
     expect(limits::MAX_MESSAGE_DEPTH).to eq(native["max_message_depth"])
     expect(TaskerCore::Types::JsonValue::MAX_MESSAGE_DEPTH).to eq(native["max_message_depth"])
+    expect(limits::MAX_INTEGER_DIGITS).to eq(native["max_integer_digits"])
     expect(limits::ENVELOPE_BYTES).to eq(native["envelope_bytes"])
     expect(limits::MAX_IDEMPOTENCY_KEY_BYTES).to eq(native["max_idempotency_key_bytes"])
     expect(TaskerCore::Config::ORCHESTRATOR_DEFAULTS[:max_message_bytes]).to eq(native["max_message_bytes"])
@@ -29,6 +30,7 @@ RSpec.describe "the core's limits and JSON rules, mirrored in Ruby" do
       "NUL in a nested string" => { "a" => [1, { "b" => "x\u0000y" }] },
       "NUL in a key" => { "k\u0000" => 1 }, "NUL in a nested key" => { "x" => [{ "k\u0000" => 1 }] },
       "the first of two problems" => { "a" => "\u0000", "b\u0000" => 1 },
+      "the longest integer" => { "n" => [10**131_072 - 1] }, "an integer one digit longer" => { "n" => [-10**131_072] },
       "acceptable" => { "big" => 2**70, "f" => 1.5e300, "s" => "ok", "n" => nil, "t" => [true, false] }
     }
   end

@@ -22,12 +22,12 @@ RSpec.describe TaskerCore::Types::JsonValue do
 
   it "allows a payload nested 64 levels ({} is 1) and refuses 65, in the core's words" do
     expect(described_class::MAX_DEPTH).to eq(64)
-    expect(described_class::MAX_MESSAGE_DEPTH).to eq(65)
+    expect(described_class::MAX_MESSAGE_DEPTH).to eq(72)
     expect(described_class.normalize(nested_arrays(64), "context")).to eq(nested_arrays(64))
     expect(described_class.normalize(nested_hashes(64), "context")).to eq(nested_hashes(64))
     expect(invalid(nested_arrays(65))).to eq("context is nested deeper than 64 levels")
     expect(invalid(nested_hashes(65), "results")).to eq("results is nested deeper than 64 levels")
-    expect(described_class.normalize(nested_arrays(65), "value", max_depth: 65)).to eq(nested_arrays(65))
+    expect(described_class.normalize(nested_arrays(65), "value", max_depth: 72)).to eq(nested_arrays(65))
   end
 
   it "measures depth without deep recursion: 100,000 levels, and a value that contains itself" do
@@ -50,6 +50,11 @@ RSpec.describe TaskerCore::Types::JsonValue do
     expect(invalid({ "t" => Time.now })).to match(/\Acontext\.t is a Time, not a JSON value/)
     expect(invalid({ "s" => "\xff".b })).to eq("context.s is not valid UTF-8 text")
     expect(described_class.normalize({ big: 2**70, f: 1.5e300, s: :sym })).to eq("big" => 2**70, "f" => 1.5e300, "s" => "sym")
+  end
+
+  it "allows integers of up to 131072 digits (PostgreSQL's numeric) and refuses longer ones" do
+    expect(described_class.normalize([10**131_072 - 1], "results")).to eq([10**131_072 - 1])
+    expect(invalid({ "n" => [1, -10**131_072] })).to eq("context.n[1] is an integer of more than 131072 digits")
   end
 end
 

@@ -6,7 +6,9 @@
 use magnus::{function, Error, RModule, Ruby};
 use serde_json::{json, Value};
 use tasker_orchestration::config::{OrchestratorConfig, ENVELOPE_BYTES};
-use tasker_orchestration::domain::json_rules::{self, MAX_JSON_DEPTH, MAX_MESSAGE_DEPTH};
+use tasker_orchestration::domain::json_rules::{
+    self, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH, MAX_MESSAGE_DEPTH,
+};
 use tasker_orchestration::messaging::messages::MAX_IDEMPOTENCY_KEY;
 
 use crate::errors::{from_panic, ruby_error};
@@ -22,6 +24,7 @@ fn limits() -> String {
     json!({
         "max_json_depth": MAX_JSON_DEPTH,
         "max_message_depth": MAX_MESSAGE_DEPTH,
+        "max_integer_digits": MAX_INTEGER_DIGITS,
         "envelope_bytes": ENVELOPE_BYTES,
         "max_idempotency_key_bytes": MAX_IDEMPOTENCY_KEY,
         "max_message_bytes": OrchestratorConfig::default().max_message_bytes,

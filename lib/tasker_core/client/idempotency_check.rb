@@ -15,16 +15,21 @@ module TaskerCore
     # records the later request as an idempotency_conflict dead letter, with the same
     # digests (the core computes them with the same expression).
     module IdempotencyCheck
-      # Contexts are compared and digested by PostgreSQL (jsonb equality and text form),
-      # so key order and spacing do not matter and digests match the core's.
+      # The orchestrator's own question (task_requests.rs, existing_task): the task the
+      # uuid or the key names, and whether it is this request. Contexts are compared and
+      # digested by PostgreSQL (jsonb equality and jsonb's text), so key order and spacing
+      # do not matter and the digests are the ones in the orchestrator's dead letter.
       LOOKUP_SQL = <<~SQL
-        SELECT t.uuid, n.name AS namespace, nt.name, nt.version, t.context = $2::jsonb AS same_context,
+        SELECT t.uuid, n.name || '/' || nt.name || '@' || nt.version AS template,
+               (n.name = $3 AND nt.name = $4 AND nt.version = $5 AND t.context = $6::jsonb
+                AND t.idempotency_key IS NOT DISTINCT FROM $2) AS same,
                encode(sha256(convert_to(t.context::text, 'UTF8')), 'hex') AS existing_digest,
-               encode(sha256(convert_to($2::jsonb::text, 'UTF8')), 'hex') AS requested_digest
+               encode(sha256(convert_to($6::jsonb::text, 'UTF8')), 'hex') AS requested_digest
           FROM tasker_tasks t
           JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
           JOIN tasker_namespaces n ON n.id = nt.namespace_id
-         WHERE t.uuid = $1::uuid
+         WHERE t.uuid = $1::uuid OR (t.idempotency_key IS NOT NULL AND t.idempotency_key = $2)
+         LIMIT 1
       SQL
 
       module_function
@@ -32,26 +37,25 @@ module TaskerCore
       # true: the task exists exactly as requested (nothing to send); false: no such task
       # yet (send). Raises IdempotencyConflict when it exists as another request.
       def already_created?(conn, request)
-        row = conn.exec_params(LOOKUP_SQL, [request.task_uuid, JSON.generate(request.context)]).first
+        params = [request.task_uuid, request.idempotency_key, request.namespace, request.name, request.version,
+                  JSON.generate(request.context)]
+        row = conn.exec_params(LOOKUP_SQL, params).first
         return false unless row
-        return true if template_key(row) == template_key(request.to_h) && row["same_context"] == "t"
+        return true if row["same"] == "t"
 
         raise conflict(row, request)
       rescue PG::Error => e
         raise DatabaseError, "idempotency key lookup failed: #{Messaging::PgmqClient.describe(e)}"
       end
 
-      def template_key(fields)
-        "#{fields['namespace']}/#{fields['name']}@#{fields['version']}"
-      end
-
+      # Worded as the orchestrator's idempotency_conflict reason, plus what happened here.
       def conflict(row, request)
         existing = "sha256:#{row['existing_digest']}"
         requested = "sha256:#{row['requested_digest']}"
         IdempotencyConflict.new(
           "idempotency key #{request.idempotency_key.inspect} already names task #{row['uuid']} " \
-          "(#{template_key(row)}, context #{existing}), not this request (#{template_key(request.to_h)}, " \
-          "context #{requested}); nothing was sent",
+          "(#{row['template']} with context #{existing}); this request asks for " \
+          "#{request.namespace}/#{request.name}@#{request.version} with context #{requested}; nothing was sent",
           idempotency_key: request.idempotency_key, task_uuid: row["uuid"],
           existing_digest: existing, requested_digest: requested
         )

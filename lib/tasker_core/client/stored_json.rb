@@ -15,11 +15,16 @@ module TaskerCore
       def put(hash, key, text, kept_in)
         hash[key] = text && JSON.parse(text)
         hash
-      rescue JSON::ParserError => e # NestingError included
+      rescue JSON::ParserError => e
         hash[key] = nil
-        hash["#{key}_error"] = "#{key} cannot be read by Ruby's JSON parser (#{e.message[0, 120]}); " \
-                               "it stays in #{kept_in}"
+        hash["#{key}_error"] = "#{key} #{why(e)}; it stays in #{kept_in}"
         hash
+      end
+
+      def why(error)
+        return "is nested deeper than Ruby's JSON parser reads (#{error.message})" if error.is_a?(JSON::NestingError)
+
+        "cannot be parsed by Ruby's JSON parser (#{error.message[0, 120]})"
       end
     end
   end

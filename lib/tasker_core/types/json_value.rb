@@ -9,7 +9,8 @@ module TaskerCore
     #
     # Mirrors the Rust core's one definition of an acceptable JSON value
     # (ext/tasker_orchestration/src/domain/json_rules.rs), in the same words: nested at most
-    # MAX_DEPTH levels, no NUL in a string or key (jsonb cannot store it), finite floats.
+    # MAX_DEPTH levels, no NUL in a string or key (jsonb cannot store it), finite floats,
+    # integers of at most MAX_INTEGER_DIGITS digits.
     # Also refuses what only Ruby can hold: other classes, text that is not UTF-8.
     module JsonValue
       # Raised with the path of the first value JSON cannot carry.
@@ -17,6 +18,10 @@ module TaskerCore
 
       MAX_DEPTH = Limits::MAX_JSON_DEPTH
       MAX_MESSAGE_DEPTH = Limits::MAX_MESSAGE_DEPTH
+      MAX_INTEGER_DIGITS = Limits::MAX_INTEGER_DIGITS
+      # Below this many bits an integer cannot have more than MAX_INTEGER_DIGITS digits
+      # (10**131072 has 435,412), so the digits of ordinary integers are never counted.
+      INTEGER_BITS_CHECKED = (MAX_INTEGER_DIGITS * Math.log2(10)).floor
       NUL = "\u0000"
 
       module_function
@@ -53,7 +58,8 @@ module TaskerCore
         when Array then value.each_with_index.map { |item, i| copy(item, "#{path}[#{i}]") }.freeze
         when String then text(value, path)
         when Symbol then text(value.to_s, path)
-        when Integer, TrueClass, FalseClass, NilClass then value
+        when Integer then integer(value, path)
+        when TrueClass, FalseClass, NilClass then value
         when Float then finite(value, path)
         else
           raise Invalid, "#{path} is a #{value.class}, not a JSON value (Hash, Array, String, number, true, false, nil)"
@@ -84,6 +90,14 @@ module TaskerCore
         raise Invalid, "#{path} contains a NUL character" if text.include?(NUL)
 
         text
+      end
+
+      def integer(int, path)
+        if int.bit_length >= INTEGER_BITS_CHECKED && int.abs.to_s.length > MAX_INTEGER_DIGITS
+          raise Invalid, "#{path} is an integer of more than #{MAX_INTEGER_DIGITS} digits"
+        end
+
+        int
       end
 
       def finite(float, path)

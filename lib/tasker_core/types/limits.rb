@@ -8,8 +8,11 @@ module TaskerCore
     module Limits
       # Deepest nesting of a payload, a request's context or a step's results ({} is 1).
       MAX_JSON_DEPTH = 64
-      # A message holds its payload one level down.
-      MAX_MESSAGE_DEPTH = MAX_JSON_DEPTH + 1
+      # A whole message: its payload sits a level or two inside, with room to spare (an
+      # envelope allowance, as for bytes), so a payload too deep is refused by its name.
+      MAX_MESSAGE_DEPTH = MAX_JSON_DEPTH + 8
+      # Most digits of an integer: PostgreSQL's numeric, which jsonb uses, stores no more.
+      MAX_INTEGER_DIGITS = 131_072
       # Room a message may take beyond orchestrator.max_message_bytes for its own fields.
       ENVELOPE_BYTES = 65_536
       # The core stores the key as text and counts bytes, not characters.
