@@ -5,6 +5,7 @@ require_relative "../errors"
 require_relative "../messaging/pgmq_client"
 require_relative "../messaging/prepared"
 require_relative "../messaging/queue_names"
+require_relative "../types/limits"
 
 module TaskerCore
   module Worker
@@ -28,7 +29,7 @@ module TaskerCore
     # bodies of claimed steps (lean, flat, checked) are transferred and parsed.
     class ClaimingReader
       # A step message is all envelope: no payload travels in it.
-      MAX_STEP_MESSAGE_BYTES = 64 * 1024
+      MAX_STEP_MESSAGE_BYTES = Types::Limits::ENVELOPE_BYTES
 
       def initialize(queue:, worker_id:)
         @queue = Messaging::QueueNames.validate!(queue)

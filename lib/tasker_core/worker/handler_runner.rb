@@ -113,9 +113,11 @@ module TaskerCore
                                namespace: step.namespace, name: step.task_name, version: step.task_version)
       end
 
+      # Results by step name: each payload sits one level inside.
       def sequence(step, claim)
-        Handlers::Sequence.new(Types::JsonValue.normalize(claim.parent_results || {}),
-                               fetch_ancestors: -> { Types::JsonValue.normalize(@fetch_ancestors.call(step.step_uuid)) })
+        by_name = ->(results) { Types::JsonValue.normalize(results, max_depth: Types::Limits::MAX_MESSAGE_DEPTH) }
+        Handlers::Sequence.new(by_name.call(claim.parent_results || {}),
+                               fetch_ancestors: -> { by_name.call(@fetch_ancestors.call(step.step_uuid)) })
       end
 
       def step_view(step)
