@@ -11,7 +11,8 @@
 #   TASKER_FUZZ_MESSAGES=5000 TASKER_ENV=test DATABASE_URL=postgres://postgres@localhost/tasker_test_fuzz \
 #     rspec spec/hostile/queue_fuzz_spec.rb
 # Replay a failure: add TASKER_FUZZ_SEED=<the seed its message prints>, with the same TASKER_FUZZ_MESSAGES.
-# Only some classes (their names are in the report): TASKER_FUZZ_CLASSES=deep_nesting,forged_handler.
+# Only some classes (their names are in the report): TASKER_FUZZ_CLASSES=deep_nesting,forged_handler;
+# all but some: TASKER_FUZZ_CLASSES=-deep_nesting,-deep_payload. More examples per rule: TASKER_FUZZ_EXAMPLES=20.
 
 require_relative "hostile_helper"
 require_relative "fuzz/run"

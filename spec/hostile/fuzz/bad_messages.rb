@@ -21,8 +21,8 @@ module QueueFuzz
       TASK_REQUESTS => %w[priority_out_of_range requested_at_not_a_time run_at_not_a_time idempotency_uuid_mismatch
                           idempotency_other_content uuid_reused_other_content unknown_template invalid_context
                           injection],
-      STEP_RESULTS => %w[unknown_step result_for_finished_step result_stale_attempt result_names_other_task
-                         result_names_other_step huge_number_results],
+      STEP_RESULTS => %w[unknown_step result_for_finished_step result_stale_attempt result_next_attempt
+                         result_names_other_task result_names_other_step huge_number_results],
       BadFields::STEP => %w[unknown_step finished_step finished_step_other_attempt]
     }.freeze
 

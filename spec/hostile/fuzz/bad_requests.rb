@@ -59,8 +59,9 @@ module QueueFuzz
     def other_context(request)
       context = request["context"]
       return { "even_number" => context["even_number"] + 2 } if context.key?("even_number")
+      return { "order" => { "quantity" => context["order"]["quantity"] + 1 } } if context.key?("order")
 
-      { "order" => { "quantity" => context["order"]["quantity"] + 1 } }
+      context.merge("changed" => true)
     end
 
     def build_unknown_template(_queue, base)

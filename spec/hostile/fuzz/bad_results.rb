@@ -18,10 +18,10 @@ module QueueFuzz
       [JSON.generate(base.merge("status" => "failure", "results" => nil, "error" => error))]
     end
 
-    def finished_result(changes = {})
-      step = pick(@realm.finished_steps)
+    # A result as the worker that finished `step` sent it (a warm-up step, complete).
+    def finished_result(step = pick(@realm.finished_steps))
       @look.result("task_uuid" => step["task_uuid"], "step_uuid" => step["step_uuid"],
-                   "step_name" => step["step_name"], "attempt" => step["attempt"]).merge(changes)
+                   "step_name" => step["step_name"], "attempt" => step["attempt"])
     end
 
     # A second result for a step that already completed (it must keep its first result).
@@ -29,7 +29,14 @@ module QueueFuzz
       [splice(finished_result, "results", @jt.value(depth: 3))]
     end
 
+    # An attempt before the one the step finished at (the flaky warm-up step's 1 or 2).
     def build_result_stale_attempt(_queue, _base)
+      step = pick(@realm.finished_steps.select { |s| s["attempt"] > 1 })
+      result = finished_result(step)
+      [JSON.generate(result.merge("attempt" => field_value("attempt", @random.rand(1...step["attempt"]))))]
+    end
+
+    def build_result_next_attempt(_queue, _base)
       result = finished_result
       [JSON.generate(result.merge("attempt" => result["attempt"] + 1))]
     end

@@ -20,13 +20,14 @@ module QueueFuzz
       @random = random
       @look = look_alikes
       @specs = chosen_specs(only)
-      @warm_up = [linear(:warm_up, keyed: true), linear(:warm_up, keyed: true), echo(:warm_up, keyed: true),
-                  echo(:warm_up, keyed: true)]
+      @warm_up = [task(:linear, :warm_up, keyed: true), task(:linear, :warm_up, keyed: true),
+                  task(:echo, :warm_up, keyed: true), task(:echo, :warm_up, keyed: true),
+                  task(:flaky, :warm_up, keyed: true)] # its step finishes at attempt 3: older ones are stale
       specs = bad_specs(count)
       @rounds = []
       @rounds << Round.new(valid: round_task, bad: specs.shift(@random.rand(1..4))) until specs.empty?
       @held = @rounds.flat_map(&:bad).select { |cls, _| Forgeries::CLASSES.include?(cls) }.map do |cls, queue|
-        Forgeries.source_queue(cls, queue) == "linear_workflow_queue" ? linear(:held) : echo(:held)
+        task(Forgeries.source_queue(cls, queue) == "linear_workflow_queue" ? :linear : :echo, :held)
       end
     end
 
@@ -62,15 +63,13 @@ module QueueFuzz
 
     def round_task
       keyed = @random.rand < 0.2
-      @random.rand < 0.6 ? linear(:round, keyed: keyed) : echo(:round, keyed: keyed)
+      task(@random.rand < 0.6 ? :linear : :echo, :round, keyed: keyed)
     end
 
-    def linear(role, keyed: false)
-      ValidTask.linear(even_number: 2 * @random.rand(1..500), role: role, **identity(keyed))
-    end
-
-    def echo(role, keyed: false)
-      ValidTask.echo(quantity: @random.rand(1..1000), role: role, **identity(keyed))
+    # A linear task squares an even number; an echo task echoes a quantity.
+    def task(template, role, keyed: false)
+      input = template == :linear ? 2 * @random.rand(1..500) : @random.rand(1..1000)
+      ValidTask.new(template: template, input: input, role: role, **identity(keyed))
     end
 
     # With a key the uuid is UUIDv5 of it, as TaskerCore.enqueue computes it.

@@ -5,10 +5,10 @@ require "pg"
 require "set"
 
 module QueueFuzz
-  # Reads, in bulk, what became of messages and tasks: dead letters (without their message
-  # column, which may be nested deeper than Ruby's JSON parses), live and archived pgmq rows,
-  # task and step rows. Everything is read in SQL, nothing through a parser of the code
-  # under test.
+  # Reads, in bulk, what became of the messages and tasks of one run: dead letters (without
+  # their message column, which may be nested deeper than Ruby's JSON parses), live and
+  # archived pgmq rows, task and step rows. All in SQL, nothing through the code under test.
+  # Only what came after the run began counts (the suite's earlier specs share the queues).
   class QueueState
     FINAL_STATES = TaskerCore::Client::FINAL_STATES
 
@@ -23,17 +23,20 @@ module QueueFuzz
     SQL
     DEAD_LETTERS_SQL = "SELECT queue_name, msg_id, read_ct, kind, reason FROM tasker_dead_letters WHERE id > $1"
 
-    def self.last_dead_letter_id
-      TaskerSpec::Database.query("SELECT coalesce(max(id), 0) AS id FROM tasker_dead_letters").first["id"].to_i
-    end
-
-    def initialize(dead_letters_after:)
-      @dead_letters_after = dead_letters_after
+    # Marks where the run begins: the last dead letter and each queue's last msg_id.
+    def initialize
+      @dead_letters_after = count("SELECT coalesce(max(id), 0) AS count FROM tasker_dead_letters")
+      @msg_ids_after = QUEUES.to_h do |queue|
+        [queue, count("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS count " \
+                      "FROM pgmq.#{table('q', queue, suffix: '_msg_id_seq')}")]
+      end
     end
 
     # True when every listed task reached a final state and no queue holds a message.
     def settled?(task_uuids)
-      live = QUEUES.sum { |queue| count("SELECT count(*) FROM pgmq.#{table('q', queue)}") }
+      live = QUEUES.sum do |queue|
+        count("SELECT count(*) FROM pgmq.#{table('q', queue)} WHERE msg_id > $1", [@msg_ids_after[queue]])
+      end
       live.zero? && count("SELECT count(*) FROM tasker_tasks WHERE uuid = ANY($1::uuid[]) AND state = ANY($2)",
                           [array(task_uuids), array(FINAL_STATES)]) == task_uuids.size
     end
@@ -44,11 +47,12 @@ module QueueFuzz
                           .to_h { |row| [[row["queue_name"], Integer(row["msg_id"])], row] }
     end
 
-    # { queue => { msg_id => { "read_ct", "preview" } } } of every message still in a queue.
+    # { queue => { msg_id => { "read_ct", "preview" } } } of the run's messages still in a queue.
     def live
       QUEUES.to_h do |queue|
         rows = TaskerSpec::Database.query("SELECT msg_id, read_ct, left(message::text, #{PREVIEW_CHARS}) AS preview " \
-                                          "FROM pgmq.#{table('q', queue)} ORDER BY msg_id")
+                                          "FROM pgmq.#{table('q', queue)} WHERE msg_id > $1 ORDER BY msg_id",
+                                          [@msg_ids_after[queue]])
         [queue, rows.to_h { |row| [Integer(row["msg_id"]), row] }]
       end
     end
@@ -88,8 +92,8 @@ module QueueFuzz
 
     private
 
-    def table(prefix, queue)
-      PG::Connection.quote_ident("#{prefix}_#{TaskerCore::Messaging::QueueNames.validate!(queue)}")
+    def table(prefix, queue, suffix: "")
+      PG::Connection.quote_ident("#{prefix}_#{TaskerCore::Messaging::QueueNames.validate!(queue)}#{suffix}")
     end
 
     def count(sql, params = [])

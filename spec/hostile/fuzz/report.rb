@@ -7,7 +7,8 @@ module QueueFuzz
   # grouped by generated class and queue, with a few of the messages (queue#msg_id, size,
   # a 200-character preview) or tasks that broke it.
   class Report
-    EXAMPLES = 2
+    # Messages or tasks shown per broken rule and class (TASKER_FUZZ_EXAMPLES for more).
+    EXAMPLES = Integer(ENV.fetch("TASKER_FUZZ_EXAMPLES", "2"))
 
     # counters: what the orchestrator and the worker counted during the run (deltas).
     def initialize(seed:, count:, bad:, rounds:, violations:, elapsed:, counters: {})
@@ -21,7 +22,7 @@ module QueueFuzz
     end
 
     def to_s
-      [header, counters, refusals, clean, *groups].compact.join("\n")
+      [header, counters, refusals, clean, "broken rules (class -> queue: rule: how many):", *groups].compact.join("\n")
     end
 
     private
@@ -60,9 +61,9 @@ module QueueFuzz
     end
 
     def groups
-      sent = @bad.select(&:sent?).group_by { |message| [message.cls, message.queue] }.transform_values(&:size)
+      generated = @bad.group_by { |message| [message.cls, message.queue] }.transform_values(&:size)
       @violations.group_by { |v| [v.cls, v.queue, v.rule] }.sort.map do |(cls, queue, rule), list|
-        of = sent[[cls, queue]] ? " of #{sent[[cls, queue]]} sent" : ""
+        of = generated[[cls, queue]] ? " of #{generated[[cls, queue]]} generated" : ""
         examples = list.first(EXAMPLES).map { |v| "      #{v.subject}#{v.detail ? " -- #{v.detail}" : ''}" }
         ["  #{cls} -> #{queue}: #{rule}: #{list.size}#{of}", *examples].join("\n")
       end

@@ -39,7 +39,7 @@ module QueueFuzz
     def call
       started = monotonic
       before = counters
-      @state = QueueState.new(dead_letters_after: QueueState.last_dead_letter_id)
+      @state = QueueState.new
       TaskerSpec::Database.with_connection { |conn| fuzz(Sender.new(conn)) }
       settle(deadline: monotonic + 20 + (@count * 0.05))
       deltas = counter_deltas(before)

@@ -56,8 +56,12 @@ module QueueFuzz
         add("a valid task's step has a wrong result", valid,
             "#{name}: expected #{JSON.generate(expected)[0, 80]}, got #{step['results'].to_s[0, 80]}")
       end
-      if step["claims"].to_i > 1
-        add("a step was claimed more than once (its handler ran again)", valid,
+      if step["attempts"].to_i != valid.expected_attempts
+        add("a step took another number of attempts (a handler that does not fail failed)", valid,
+            "#{name}: attempts #{step['attempts']}, expected #{valid.expected_attempts}")
+      end
+      if step["claims"].to_i > step["attempts"].to_i
+        add("a step was claimed more than once in an attempt (its handler ran again)", valid,
             "#{name}: claims #{step['claims']}, attempts #{step['attempts']}")
       end
       return if step["state"] != "complete" || step["completions"].to_i == 1

@@ -3,26 +3,31 @@
 require "json"
 
 module QueueFuzz
-  # A task the fuzzer asks for properly, and the step results its handlers compute
-  # (examples/handlers/linear_workflow.rb squares four times; HostileWorkflows::Echo echoes).
+  # What each template the fuzzer asks for computes (examples/handlers/linear_workflow.rb
+  # squares four times; HostileWorkflows::Echo echoes; SpecWorkflows::FailTwice succeeds on
+  # its third attempt), and in how many attempts.
+  TEMPLATES = {
+    linear: { namespace: "linear_workflow", name: "mathematical_sequence", attempts: 1,
+              context: ->(n) { { "even_number" => n } },
+              results: ->(n) { (1..4).to_h { |i| ["linear_step_#{i}", n**(2**i)] } } },
+    echo: { namespace: "hostile_workflows", name: "hostile_echo", attempts: 1,
+            context: ->(q) { { "order" => { "quantity" => q } } },
+            results: ->(q) { { "echo" => { "step" => "echo", "order" => { "quantity" => q } } } } },
+    flaky: { namespace: "spec_workflows", name: "flaky", attempts: 3,
+             context: ->(_) { {} }, results: ->(_) { { "flaky_step" => { "succeeded_on" => 3 } } } }
+  }.freeze
+
+  # A task the fuzzer asks for properly.
   #   role  :warm_up (finished before the fuzzing: its steps are the "finished" targets),
   #         :held (its first step message kept invisible until a forgery of it is sent),
   #         :round (sent in the same transaction as bad messages)
   ValidTask = Struct.new(:uuid, :template, :input, :role, :idempotency_key, :genuine, keyword_init: true) do
-    def self.linear(uuid:, even_number:, role:, idempotency_key: nil)
-      new(uuid: uuid, template: :linear, input: even_number, role: role, idempotency_key: idempotency_key)
-    end
-
-    def self.echo(uuid:, quantity:, role:, idempotency_key: nil)
-      new(uuid: uuid, template: :echo, input: quantity, role: role, idempotency_key: idempotency_key)
-    end
-
     def namespace
-      template == :linear ? "linear_workflow" : "hostile_workflows"
+      TEMPLATES.fetch(template)[:namespace]
     end
 
     def name
-      template == :linear ? "mathematical_sequence" : "hostile_echo"
+      TEMPLATES.fetch(template)[:name]
     end
 
     def queue
@@ -30,13 +35,16 @@ module QueueFuzz
     end
 
     def context
-      template == :linear ? { "even_number" => input } : { "order" => { "quantity" => input } }
+      TEMPLATES.fetch(template)[:context].call(input)
     end
 
     def expected_results
-      return { "echo" => { "step" => "echo", "order" => { "quantity" => input } } } if template == :echo
+      TEMPLATES.fetch(template)[:results].call(input)
+    end
 
-      (1..4).to_h { |i| ["linear_step_#{i}", input**(2**i)] }
+    # Attempts every step takes: its handlers fail only where the template says so.
+    def expected_attempts
+      TEMPLATES.fetch(template)[:attempts]
     end
 
     def label
