@@ -118,7 +118,7 @@ module QueueFuzz
       return format("\\u%04X", code) if code < 0x10000
 
       high, low = surrogates(code)
-      format("\\u%04x\\u%04x", high, low)
+      format("\\u%<high>04x\\u%<low>04x", high: high, low: low)
     end
 
     def surrogates(code)

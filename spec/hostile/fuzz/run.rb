@@ -53,22 +53,29 @@ module QueueFuzz
 
     private
 
+    # A forgery's genuine message is released in the forgery's own transaction (both arrive
+    # together) or, at random, in the next round's (the forgery arrives first, while its step
+    # is enqueued and nothing else names it).
     def fuzz(sender)
       realm = warm_up(sender)
       hold(sender)
       bad_messages = BadMessages.new(@json_text, @look, realm)
       forgeries = Forgeries.new(@random, @look, realm.task_uuids)
       targets = @plan.held.dup
+      later = []
       @plan.rounds.each do |round|
         messages = round.bad.map do |cls, queue|
           Forgeries::CLASSES.include?(cls) ? forgeries.build(cls, queue, targets.shift) : bad_messages.build(cls, queue)
         end
-        sender.round(request(round.valid), messages, messages.filter_map(&:target))
+        now, next_round = messages.filter_map(&:target).partition { @random.rand < 0.5 }
+        sender.round(request(round.valid), messages, later + now)
+        later = next_round
         @bad.concat(messages)
       end
     ensure
-      # A run cut short must not leave held messages invisible for an hour to later specs.
-      targets&.each { |task| sender.release(task) if task.genuine }
+      # Released now (and, for a run cut short, so are those never forged): nothing stays
+      # invisible for an hour to later specs.
+      [*later, *targets].each { |task| sender.release(task) if task.genuine }
     end
 
     def warm_up(sender)
