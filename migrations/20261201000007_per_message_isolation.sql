@@ -94,6 +94,59 @@ BEGIN
 END;
 $$;
 
+-- The message a running step was claimed under: a copy of a step message under another
+-- msg_id (a forged twin, a producer's duplicate) must not run the step a second time while
+-- it runs. Its own redelivery (same msg_id, after a worker died) still claims it again.
+ALTER TABLE tasker_workflow_steps ADD COLUMN claimed_msg_id BIGINT;
+
+DROP FUNCTION tasker_claim_step(UUID, INT, TEXT);
+CREATE FUNCTION tasker_claim_step(p_step_uuid UUID, p_attempt INT, p_worker TEXT, p_msg_id BIGINT DEFAULT NULL)
+RETURNS TABLE (claimed BOOLEAN, step_state TEXT, task_uuid UUID, task_context JSONB, parent_results JSONB)
+LANGUAGE plpgsql AS $$
+DECLARE
+    s tasker_workflow_steps%ROWTYPE;
+    t tasker_tasks%ROWTYPE;
+BEGIN
+    SELECT * INTO s FROM tasker_workflow_steps WHERE uuid = p_step_uuid FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT false, NULL::TEXT, NULL::UUID, NULL::JSONB, NULL::JSONB;
+        RETURN;
+    END IF;
+    SELECT * INTO t FROM tasker_tasks WHERE id = s.task_id;
+    IF s.attempts <> p_attempt
+       OR s.state NOT IN ('enqueued', 'in_progress', 'waiting_for_retry')
+       OR t.state <> 'in_progress'
+       OR (s.state = 'in_progress' AND s.claimed_msg_id IS DISTINCT FROM p_msg_id AND p_msg_id IS NOT NULL
+           AND s.claimed_msg_id IS NOT NULL) THEN
+        RETURN QUERY SELECT false, s.state, t.uuid, NULL::JSONB, NULL::JSONB;
+        RETURN;
+    END IF;
+
+    IF s.state = 'waiting_for_retry' THEN
+        -- The delayed message became visible: the retry is now enqueued.
+        INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
+        VALUES (s.id, 'waiting_for_retry', 'enqueued', s.attempts, 'retry_due', '{}'::jsonb);
+        s.state := 'enqueued';
+    END IF;
+    IF s.state = 'enqueued' THEN
+        INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
+        VALUES (s.id, 'enqueued', 'in_progress', s.attempts, 'claimed', jsonb_build_object('worker', p_worker));
+    END IF;
+    -- An in_progress step is claimed again when its message is redelivered after a worker
+    -- died: no state change, but the claim is counted.
+    UPDATE tasker_workflow_steps SET state = 'in_progress', claims = claims + 1, claimed_msg_id = p_msg_id,
+                                     updated_at = now()
+     WHERE id = s.id;
+
+    RETURN QUERY
+    SELECT true, 'in_progress'::TEXT, t.uuid, t.context,
+           COALESCE((SELECT jsonb_object_agg(p.name, p.results)
+                       FROM tasker_workflow_steps p
+                      WHERE p.id = ANY (ARRAY(SELECT e.from_step_id FROM tasker_step_edges e WHERE e.to_step_id = s.id))),
+                    '{}'::jsonb);
+END;
+$$;
+
 -- The worker's claim of one step message, called per message by its read statement
 -- (TaskerCore::Worker::ClaimingReader). The message only names a step: its identity (task,
 -- step name, handler, namespace, template, and the queue it was read from) must agree with
@@ -104,7 +157,7 @@ $$;
 --   ignored  unknown step, another attempt, finished step, task not running
 --                                                       -> dead letter ignored_step_message
 DROP FUNCTION tasker_claim_message(JSONB, TEXT);
-CREATE FUNCTION tasker_claim_message(p_message JSONB, p_queue TEXT, p_worker TEXT, p_max_bytes INT)
+CREATE FUNCTION tasker_claim_message(p_message JSONB, p_queue TEXT, p_worker TEXT, p_max_bytes INT, p_msg_id BIGINT)
 RETURNS TABLE (verdict TEXT, reason TEXT, step_state TEXT, task_context JSONB, parent_results JSONB)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -117,7 +170,7 @@ BEGIN
         RETURN QUERY SELECT 'invalid'::TEXT, problem, NULL::TEXT, NULL::JSONB, NULL::JSONB;
         RETURN;
     END IF;
-    SELECT st.name, st.handler, st.state, st.attempts, t.uuid AS task_uuid, t.state AS task_state,
+    SELECT st.name, st.handler, st.state, st.attempts, st.claimed_msg_id, t.uuid AS task_uuid, t.state AS task_state,
            ns.name AS namespace, nt.name AS task_name, nt.version AS task_version
       INTO s
       FROM tasker_workflow_steps st
@@ -154,7 +207,15 @@ BEGIN
                             s.state, NULL::JSONB, NULL::JSONB;
         RETURN;
     END IF;
-    SELECT * INTO c FROM tasker_claim_step((p_message ->> 'step_uuid')::uuid, (p_message ->> 'attempt')::int, p_worker);
+    IF s.state = 'in_progress' AND s.claimed_msg_id <> p_msg_id AND (p_message ->> 'attempt')::int = s.attempts THEN
+        RETURN QUERY SELECT 'ignored'::TEXT,
+                            format('attempt %s of step %s is already running under message %s', s.attempts, s.name,
+                                   s.claimed_msg_id),
+                            s.state, NULL::JSONB, NULL::JSONB;
+        RETURN;
+    END IF;
+    SELECT * INTO c FROM tasker_claim_step((p_message ->> 'step_uuid')::uuid, (p_message ->> 'attempt')::int, p_worker,
+                                           p_msg_id);
     IF NOT c.claimed THEN
         RETURN QUERY SELECT 'ignored'::TEXT,
                             format('attempt %s of step %s is not claimable: the step is %s at attempt %s, the task is %s',

@@ -70,7 +70,7 @@ RSpec.describe "hostile input: per-message isolation" do
     it "is set aside on step_results while the valid result read with it is applied" do
       uuid, step = probe_task("deep-result")
       claim = TaskerSpec::Database.query(<<~SQL, [JSON.generate(step)]).first
-        SELECT verdict FROM tasker_claim_message($1::jsonb, 'priority_workflow_queue', 'spec-worker', 65536)
+        SELECT verdict FROM tasker_claim_message($1::jsonb, 'priority_workflow_queue', 'spec-worker', 65536, 0)
       SQL
       expect(claim["verdict"]).to eq("claimed")
       TaskerSpec::Database.query("DELETE FROM pgmq.q_priority_workflow_queue WHERE message->>'task_uuid' = $1", [uuid])
@@ -98,6 +98,10 @@ RSpec.describe "hostile input: per-message isolation" do
   it "[2] rejects a context nested past the shared limit, and every reader still works" do
     request = task_request("context" => { "even_number" => 2, "deep" => JSON.parse(nested(110), max_nesting: false) })
     msg_id = send_raw("task_requests", JSON.generate(request, max_nesting: false))
+    expect_kept("task_requests", msg_id, kind: "rejected_request",
+                                         reason: "message is nested deeper than 72 levels (a payload may nest 64)")
+    just_over = task_request("context" => { "even_number" => 2, "deep" => JSON.parse(nested(64)) })
+    msg_id = send_raw("task_requests", JSON.generate(just_over))
     expect_kept("task_requests", msg_id, kind: "rejected_request",
                                          reason: "malformed task_request: context is nested deeper than 64 levels")
     expect(rejection(request["task_uuid"]).reason).to match(/nested deeper than/)

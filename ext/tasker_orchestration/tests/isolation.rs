@@ -206,7 +206,7 @@ async fn requested_at_must_be_a_time() {
 
 /// The claim of a step message as the worker's read makes it: (verdict, reason).
 async fn claim(db: &TestDb, message: &Value, queue: &str) -> (String, Option<String>) {
-    let row = sqlx::query("SELECT verdict, reason FROM tasker_claim_message($1, $2, 'w', 65536)")
+    let row = sqlx::query("SELECT verdict, reason FROM tasker_claim_message($1, $2, 'w', 65536, 1)")
         .bind(sqlx::types::Json(message))
         .bind(queue)
         .fetch_one(&db.pool)
@@ -251,6 +251,17 @@ async fn the_claim_trusts_the_database_not_the_message() {
     assert_eq!(got, "mismatch");
     assert!(why.unwrap().contains("read from queue other_queue (the task's queue is linear_workflow_queue)"));
     assert_eq!(db.step_state("linear_step_1").await, (StepState::Enqueued.as_str().into(), 1), "no forgery claimed the step");
+    assert_eq!(claim(&db, &genuine, queue).await.0, "claimed");
+    // A copy under another msg_id does not run the step again while it runs; the genuine
+    // message's own redelivery (same msg_id) claims it again.
+    let twin = sqlx::query("SELECT verdict, reason FROM tasker_claim_message($1, $2, 'w', 65536, 2)")
+        .bind(sqlx::types::Json(&genuine))
+        .bind(queue)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(twin.get::<String, _>("verdict"), "ignored");
+    assert_eq!(twin.get::<String, _>("reason"), "attempt 1 of step linear_step_1 is already running under message 1");
     assert_eq!(claim(&db, &genuine, queue).await.0, "claimed");
     db.drop_db().await;
 }

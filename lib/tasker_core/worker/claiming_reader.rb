@@ -39,7 +39,7 @@ module TaskerCore
           SELECT u.msg_id, u.read_ct, u.enqueued_at, u.vt, CASE WHEN c.verdict = 'claimed' THEN u.message END AS message,
                  c.verdict, c.reason, c.step_state, c.task_context, c.parent_results,
                  tasker_message_task_uuid(u.message) AS task_uuid
-            FROM updated u CROSS JOIN LATERAL tasker_claim_message(u.message, $3, $4, $5) c
+            FROM updated u CROSS JOIN LATERAL tasker_claim_message(u.message, $3, $4, $5, u.msg_id) c
         SQL
       end
 
