@@ -29,6 +29,34 @@ module HostileHelpers
     end
   end
 
+  # Sends JSON texts in ONE transaction, so the next read returns them together; returns
+  # their msg_ids.
+  def send_together(queue, texts)
+    TaskerSpec::Database.with_connection do |conn|
+      conn.transaction do
+        texts.map { |text| Integer(conn.exec_params("SELECT pgmq.send($1, $2::jsonb) AS id", [queue, text])[0]["id"]) }
+      end
+    end
+  end
+
+  # A task of priority_workflow, which no worker of the shared runtime serves, so its step
+  # message waits in the queue: [task uuid, the genuine step message].
+  def waiting_step(label)
+    uuid = TaskerCore.enqueue(namespace: "priority_workflow", name: "priority_probe", version: "1.0.0",
+                              context: { "label" => label })
+    row = wait_for(timeout: 10) do
+      TaskerSpec::Database.query("SELECT message::text AS m FROM pgmq.q_priority_workflow_queue " \
+                                 "WHERE message->>'task_uuid' = $1", [uuid]).first
+    end
+    [uuid, JSON.parse(row["m"])]
+  end
+
+  # The claims counted on a task's (only) step.
+  def step_claims(task_uuid)
+    TaskerSpec::Database.query("SELECT s.claims FROM tasker_workflow_steps s JOIN tasker_tasks t ON t.id = s.task_id " \
+                               "WHERE t.uuid = $1", [task_uuid]).first["claims"]
+  end
+
   # The dead letter of that message, through the public API (waits for it to appear).
   def dead_letter(queue, msg_id, timeout: 10)
     deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout

@@ -16,34 +16,8 @@ RSpec.describe "hostile input: per-message isolation" do
     "#{'[' * depth}#{']' * depth}"
   end
 
-  # Sends JSON texts in ONE transaction, so the next read returns them together.
-  def send_together(queue, texts)
-    TaskerSpec::Database.with_connection do |conn|
-      conn.transaction do
-        texts.map { |text| Integer(conn.exec_params("SELECT pgmq.send($1, $2::jsonb) AS id", [queue, text])[0]["id"]) }
-      end
-    end
-  end
-
   def expect_first_read(letter)
     expect(letter["read_ct"]).to eq(1), "set aside on read #{letter['read_ct']}: #{letter['reason']}"
-  end
-
-  def probe_task(label)
-    uuid = TaskerCore.enqueue(namespace: "priority_workflow", name: "priority_probe", version: "1.0.0",
-                              context: { "label" => label })
-    body = wait_for(timeout: 10) do
-      TaskerSpec::Database.query("SELECT message::text AS m FROM pgmq.q_priority_workflow_queue " \
-                                 "WHERE message->>'task_uuid' = $1", [uuid]).first
-    end
-    [uuid, JSON.parse(body["m"])]
-  end
-
-  def step_row(task_uuid)
-    TaskerSpec::Database.query(<<~SQL, [task_uuid]).first
-      SELECT s.uuid, s.state, s.attempts, s.claims FROM tasker_workflow_steps s
-        JOIN tasker_tasks t ON t.id = s.task_id WHERE t.uuid = $1
-    SQL
   end
 
   # A one-thread-per-message worker of priority_workflow (no worker of the shared runtime
@@ -68,7 +42,7 @@ RSpec.describe "hostile input: per-message isolation" do
     end
 
     it "is set aside on step_results while the valid result read with it is applied" do
-      uuid, step = probe_task("deep-result")
+      uuid, step = waiting_step("deep-result")
       claim = TaskerSpec::Database.query(<<~SQL, [JSON.generate(step)]).first
         SELECT verdict FROM tasker_claim_message($1::jsonb, 'priority_workflow_queue', 'spec-worker', 65536, 0)
       SQL
@@ -83,7 +57,7 @@ RSpec.describe "hostile input: per-message isolation" do
     end
 
     it "is set aside on a namespace queue while the genuine step read with it runs once" do
-      uuid, = probe_task("deep-step")
+      uuid, = waiting_step("deep-step")
       ids = send_together("priority_workflow_queue", [%({"kind":"step","x":#{nested(10_000)}}), nested(300)])
       with_probe_worker do
         expect(TaskerCore.wait(uuid, timeout: 15)["steps"]["record"]["results"]).to eq("deep-step")
@@ -91,7 +65,7 @@ RSpec.describe "hostile input: per-message isolation" do
           expect_first_read(expect_kept("priority_workflow_queue", id, kind: "invalid_step_message", reason: /malformed step/))
         end
       end
-      expect(step_row(uuid)).to include("state" => "complete", "claims" => "1")
+      expect(step_claims(uuid)).to eq("1")
     end
   end
 
@@ -133,7 +107,7 @@ RSpec.describe "hostile input: per-message isolation" do
 
   describe "[5][6] step messages the database disagrees with" do
     it "runs nothing for a forged message, keeps each with the mismatch named, and runs the genuine step once" do
-      uuid, genuine = probe_task("genuine")
+      uuid, genuine = waiting_step("genuine")
       forged = {
         genuine.merge("handler" => "HostileWorkflows::Spy") => ["step_mismatch", /handler HostileWorkflows::Spy \(the step runs SpecWorkflows::RecordOrder\)/],
         genuine.merge("task_uuid" => SecureRandom.uuid) => ["step_mismatch", /the step belongs to task #{uuid}/],
@@ -151,11 +125,11 @@ RSpec.describe "hostile input: per-message isolation" do
         end
       end
       expect(HostileWorkflows::Spy.calls).to eq(0)
-      expect(step_row(uuid)).to include("state" => "complete", "claims" => "1")
+      expect(step_claims(uuid)).to eq("1")
     end
 
     it "keeps a message for a step that is finished, instead of deleting it without a trace" do
-      uuid, genuine = probe_task("finished")
+      uuid, genuine = waiting_step("finished")
       with_probe_worker { TaskerCore.wait(uuid, timeout: 15) }
       msg_id = send_raw("priority_workflow_queue", JSON.generate(genuine))
       with_probe_worker do

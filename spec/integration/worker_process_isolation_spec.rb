@@ -16,35 +16,15 @@ RSpec.describe "a tasker-worker process facing bad step messages" do
 
   before { TaskerSpec::Runtime.ensure_started }
 
-  def genuine_step(label)
-    uuid = TaskerCore.enqueue(namespace: "priority_workflow", name: "priority_probe", version: "1.0.0",
-                              context: { "label" => label })
-    row = wait_for(timeout: 10) do
-      TaskerSpec::Database.query("SELECT message::text AS m FROM pgmq.q_priority_workflow_queue " \
-                                 "WHERE message->>'task_uuid' = $1", [uuid]).first
-    end
-    [uuid, JSON.parse(row["m"])]
-  end
-
-  def send_together(texts)
-    TaskerSpec::Database.with_connection do |conn|
-      conn.transaction do
-        texts.map do |text|
-          Integer(conn.exec_params("SELECT pgmq.send('priority_workflow_queue', $1::jsonb) AS id", [text])[0]["id"])
-        end
-      end
-    end
-  end
-
   it "sets each aside with its reason and runs the genuine step once" do
-    uuid, genuine = genuine_step("from-a-process")
+    uuid, genuine = waiting_step("from-a-process")
     bad = {
       JSON.generate(genuine.merge("handler" => "HostileWorkflows::Spy")) => ["step_mismatch", /handler HostileWorkflows::Spy/],
       JSON.generate(genuine.merge("task_uuid" => SecureRandom.uuid)) => ["step_mismatch", /the step belongs to task/],
       JSON.generate(genuine.merge("step_uuid" => SecureRandom.uuid)) => ["ignored_step_message", /\Aunknown step/],
       %({"kind":"step","deep":#{'[' * 10_000}#{']' * 10_000}}) => ["invalid_step_message", /nested JSON/]
     }
-    ids = send_together(bad.keys)
+    ids = send_together("priority_workflow_queue", bad.keys)
     log = Tempfile.new(["tasker-worker", ".log"])
     pid = Process.spawn(env, RbConfig.ruby, File.join(root, "exe", "tasker-worker"), "--namespaces", "priority_workflow",
                         "--require", File.join(root, "spec", "fixtures", "handlers.rb"), "--concurrency", "8",
@@ -55,9 +35,7 @@ RSpec.describe "a tasker-worker process facing bad step messages" do
       letter = expect_kept("priority_workflow_queue", id, kind: kind, reason: reason)
       expect(letter["read_ct"]).to eq(1)
     end
-    claims = TaskerSpec::Database.query("SELECT s.claims FROM tasker_workflow_steps s JOIN tasker_tasks t " \
-                                        "ON t.id = s.task_id WHERE t.uuid = $1", [uuid]).first["claims"]
-    expect(claims).to eq("1")
+    expect(step_claims(uuid)).to eq("1")
     Process.kill("TERM", pid)
     _, status = Process.wait2(pid)
     expect(status).to be_success, File.read(log.path)
