@@ -17,10 +17,38 @@ module TaskerCore
       "error" => ::Logger::ERROR, "fatal" => ::Logger::FATAL
     }.freeze
 
-    # scheme://user:password@ — the password is everything up to the last '@' before the host.
-    URL_CREDENTIALS = %r{([a-z][a-z0-9+.-]*://)([^:/@\s"']*):([^/\s"']*)@}i.freeze
-    # key=value connection strings: password=secret
-    CONNINFO_PASSWORD = /\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'"]+)/i.freeze
+    # Credential masking: the same rule as the Rust core's `masking::mask_credentials`,
+    # both checked against spec/fixtures/credential_masking.json, so a URL is masked the
+    # same way whichever side prints it. Over-masking is acceptable, under-masking never is.
+    # Whitespace and letters are spelled out in ASCII: Ruby's \s, \b and /i would also
+    # match Unicode forms (/password/i matches "paßword") that the Rust side does not.
+    MASK = "***"
+    SPACE = %q{[ \t\n\v\f\r]}
+    TOKEN_CHAR = %q{[^ \t\n\v\f\r"']} # a URL token or a bare value ends at whitespace or a quote
+    USER_CHAR = %q{[^ \t\n\v\f\r"':]}
+    PASSWORD_KEYS = %w[password passwd pgpassword sslpassword].freeze
+    PASSWORD_KEY = PASSWORD_KEYS.map { |key| key.chars.map { |c| "[#{c}#{c.upcase}]" }.join }.join("|")
+
+    # 1. URL userinfo: after `://` (or `:\/\/`, a JSON-escaped URL) the token runs to
+    # whitespace or a quote and the userinfo to the token's last `@`, so a password with an
+    # unencoded ? # @ / : is covered. Everything after the userinfo's first `:` becomes ***.
+    URL_PASSWORD = %r{(:(?://|\\/\\/))(#{USER_CHAR}*+):#{TOKEN_CHAR}*@}.freeze
+
+    # 2. A password key not after an ASCII letter or digit, `=` with optional whitespace
+    # around it, and a value, which becomes ***. An unterminated quote runs to the end.
+    PASSWORD_VALUE = /
+      (?<![A-Za-z0-9])
+      ((?:#{PASSWORD_KEY}) #{SPACE}*+ = #{SPACE}*+)
+      (?: '(?:[^'\\]|\\.?)*+'?+         # 'single quoted', backslash escapes
+        | "(?:[^"\\]|\\.?)*+"?+         # "double quoted", backslash escapes
+        | \\'(?:(?!\\').)*+(?:\\')?+    # \'escaped quotes\', as in JSON or #inspect
+        | \\"(?:(?!\\").)*+(?:\\")?+
+        | #{TOKEN_CHAR}*+               # bare
+      )
+    /mx.freeze
+
+    # Strings whose bytes are read as UTF-8 (scrubbed); other encodings are transcoded.
+    AS_UTF8_BYTES = [Encoding::UTF_8, Encoding::BINARY, Encoding::US_ASCII].freeze
 
     # Every logger writes through this proxy so `output=` also redirects loggers made
     # earlier. Without an explicit output it follows the current $stderr.
@@ -138,12 +166,14 @@ module TaskerCore
         LEVELS.fetch(@level_name)
       end
 
-      # Replaces the password of any `scheme://user:password@` URL (and `password=` pair) in str.
+      # Masks every credential in str (URL_PASSWORD, then PASSWORD_VALUE over its output);
+      # the rest is kept. Never raises on a String (a worker's failure report calls it on
+      # any error message): invalid bytes become U+FFFD first. Non-Strings come back as is.
       def mask_url(str)
         return str unless str.is_a?(String)
 
-        str.gsub(URL_CREDENTIALS) { "#{Regexp.last_match(1)}#{Regexp.last_match(2)}:***@" }
-           .gsub(CONNINFO_PASSWORD) { "#{Regexp.last_match(1)}***" }
+        utf8(str).gsub(URL_PASSWORD) { "#{Regexp.last_match(1)}#{Regexp.last_match(2)}:#{MASK}@" }
+                 .gsub(PASSWORD_VALUE) { "#{Regexp.last_match(1)}#{MASK}" }
       end
 
       # Masks every string inside a JSON-like value.
@@ -154,6 +184,18 @@ module TaskerCore
         when Array then value.map { |v| mask_value(v) }
         else value
         end
+      end
+
+      private
+
+      # A valid UTF-8 copy of str: error messages of C libraries come as binary or carry
+      # bytes of another locale, and a regex on a broken string raises.
+      def utf8(str)
+        return String.new(str, encoding: Encoding::UTF_8).scrub if AS_UTF8_BYTES.include?(str.encoding)
+
+        str.encode(Encoding::UTF_8, invalid: :replace, undef: :replace)
+      rescue EncodingError
+        String.new(str, encoding: Encoding::UTF_8).scrub
       end
     end
   end

@@ -2,38 +2,14 @@
 
 require "spec_helper"
 require "open3"
-require "tempfile"
 
 # Orchestrators and workers as separate OS processes, the way production runs them.
 RSpec.describe "standalone processes" do
   let(:root) { TaskerSpec::Database::ROOT }
-  let(:database) { "tasker_test_processes" }
-  let(:url) { URI(TaskerSpec::Database.url).tap { |u| u.path = "/#{database}" }.to_s }
+  let!(:url) { create_process_database("processes") }
   let(:env) { { "DATABASE_URL" => url, "TASKER_ENV" => "test", "RUBYLIB" => File.join(root, "lib") } }
 
-  before do
-    admin = PG.connect(TaskerSpec::Database.admin_url)
-    admin.exec("SET client_min_messages TO warning")
-    admin.exec("DROP DATABASE IF EXISTS #{database} WITH (FORCE)")
-    admin.exec("CREATE DATABASE #{database}")
-    admin.close
-  end
-
-  after do
-    @pids&.each do |pid|
-      Process.kill("KILL", pid)
-    rescue Errno::ESRCH
-      nil
-    end
-  end
-
-  def spawn_process(*args)
-    log = Tempfile.new([args.first, ".log"])
-    pid = Process.spawn(env, RbConfig.ruby, File.join(root, "exe", args.first), *args.drop(1),
-                        chdir: root, %i[out err] => log.path)
-    (@pids ||= []) << pid
-    [pid, log]
-  end
+  after { kill_spawned_processes }
 
   it "lets two orchestrators bootstrap an empty database at the same moment" do
     script = 'require "tasker_core"; o = TaskerCore::Orchestrator.start; o.stop(timeout: 5); print "ok"'
@@ -45,8 +21,8 @@ RSpec.describe "standalone processes" do
   end
 
   it "runs tasks through tasker-orchestrator and tasker-worker processes, and stops both on TERM" do
-    orchestrators = Array.new(2) { spawn_process("tasker-orchestrator") }
-    worker = spawn_process("tasker-worker", "--namespaces", "linear_workflow,diamond_workflow",
+    orchestrators = Array.new(2) { spawn_process(env, "tasker-orchestrator") }
+    worker = spawn_process(env, "tasker-worker", "--namespaces", "linear_workflow,diamond_workflow",
                            "--require", File.join(root, "examples", "handlers"), "--concurrency", "2")
     client = PG.connect(url)
     wait_for { client.exec("SELECT to_regclass('pgmq.q_diamond_workflow_queue') AS q").getvalue(0, 0) }
@@ -63,11 +39,8 @@ RSpec.describe "standalone processes" do
 
     [*orchestrators, worker].each { |pid, _log| Process.kill("TERM", pid) }
     [*orchestrators, worker].each do |pid, log|
-      _, exit_status = Process.wait2(pid)
-      log.rewind
-      expect(exit_status).to be_success, log.read
+      expect(wait_process(pid)).to be_success, File.read(log.path)
     end
-    @pids = []
   ensure
     client&.close
   end

@@ -95,5 +95,58 @@ RSpec.describe TaskerCore::Logging do
       end
       expect(described_class.mask_url(nil)).to be_nil
     end
+
+    # The table the Rust core's masking::mask_credentials is checked against too.
+    describe "the rule shared with the Rust core" do
+      let(:cases) { JSON.parse(File.read(File.expand_path("../fixtures/credential_masking.json", __dir__))) }
+
+      it "masks every case of spec/fixtures/credential_masking.json, leaving no secret" do
+        expect(cases.size).to be >= 30
+        cases.each do |c|
+          masked = described_class.mask_url(c["input"])
+          expect(masked).to eq(c["masked"]), "input: #{c['input'].inspect}, got #{masked.inspect}"
+          c["secrets"].each { |secret| expect(masked).not_to include(secret), "#{secret} left in #{masked.inspect}" }
+        end
+      end
+
+      it "changes nothing more when masking masked text" do
+        cases.each { |c| expect(described_class.mask_url(c["masked"])).to eq(c["masked"]) }
+      end
+    end
+
+    it "masks a string with invalid UTF-8 without raising, the bad bytes scrubbed first" do
+      broken = "could not connect to postgres://u:Bad5ecret@h/db: \xC9chec \xFF password=x\xC3"
+      expect(broken.valid_encoding?).to be(false)
+      masked = described_class.mask_url(broken)
+      expect(masked).to eq("could not connect to postgres://u:***@h/db: \uFFFDchec \uFFFD password=***")
+      expect(masked.encoding).to eq(Encoding::UTF_8)
+    end
+
+    it "reads a binary string as UTF-8 bytes" do
+      binary = "postgres://u:Bin5ecret@h/caf\u00e9 PGPASSWORD=Bin6ecret \xFF".b
+      expect(binary.encoding).to eq(Encoding::BINARY)
+      masked = described_class.mask_url(binary)
+      expect(masked).to eq("postgres://u:***@h/caf\u00e9 PGPASSWORD=*** \uFFFD")
+      expect(masked).to be_valid_encoding
+    end
+
+    it "transcodes other encodings, and never changes its argument" do
+      utf16 = "postgres://u:Wide5ecret@h/db".encode(Encoding::UTF_16LE)
+      expect(described_class.mask_url(utf16)).to eq("postgres://u:***@h/db")
+      latin1 = "password=L\xE4tin1 host=h".dup.force_encoding(Encoding::ISO_8859_1)
+      expect(described_class.mask_url(latin1)).to eq("password=*** host=h")
+      frozen = "postgres://u:Frozen5ecret@h/db"
+      expect(described_class.mask_url(frozen)).to eq("postgres://u:***@h/db")
+      expect(frozen).to eq("postgres://u:Frozen5ecret@h/db")
+    end
+
+    it "returns anything that is not a String unchanged" do
+      [nil, 42, :password, ["postgres://u:p@h"]].each { |value| expect(described_class.mask_url(value)).to be(value) }
+    end
+
+    it "keeps log lines writable when a message has invalid bytes" do
+      logger.info("cannot reach postgres://u:Log5ecret@h/db: \xFF")
+      expect(lines.last["msg"]).to eq("cannot reach postgres://u:***@h/db: \uFFFD")
+    end
   end
 end

@@ -2,7 +2,7 @@
 //! Every message is masked: no credential leaves through an exception.
 
 use magnus::{prelude::*, Error, ExceptionClass, RModule, Ruby};
-use tasker_orchestration::config::mask_url;
+use tasker_orchestration::masking::mask_credentials;
 use tasker_orchestration::messaging::MessagingError;
 use tasker_orchestration::orchestration::OrchestrationError;
 use tasker_orchestration::RuntimeError;
@@ -10,7 +10,7 @@ use tasker_orchestration::RuntimeError;
 /// Builds `TaskerCore::<class_name>` with `message`; falls back to RuntimeError if the Ruby
 /// side did not define the class (it always should).
 pub fn ruby_error(ruby: &Ruby, class_name: &str, message: &str) -> Error {
-    let message = mask_url(message);
+    let message = mask_credentials(message);
     let class = ruby
         .class_object()
         .const_get::<_, RModule>("TaskerCore")

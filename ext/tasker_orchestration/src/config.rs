@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::masking::mask_credentials;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid configuration JSON: {0}")]
@@ -100,7 +102,7 @@ impl CoreConfig {
         if !(self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
             return Err(ConfigError::Invalid(format!(
                 "database_url must be a postgres:// URL, got {}",
-                mask_url(&self.database_url)
+                mask_credentials(&self.database_url)
             )));
         }
         let o = &self.orchestrator;
@@ -121,31 +123,8 @@ impl CoreConfig {
     }
 
     pub fn masked_database_url(&self) -> String {
-        mask_url(&self.database_url)
+        mask_credentials(&self.database_url)
     }
-}
-
-/// Masks the password of every `scheme://user:password@` in `text`.
-pub fn mask_url(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(pos) = rest.find("://") {
-        let (head, tail) = rest.split_at(pos + 3);
-        out.push_str(head);
-        let authority_end = tail.find(['/', ' ', '"', '\'', '?', '#']).unwrap_or(tail.len());
-        let authority = &tail[..authority_end];
-        match (authority.rfind('@'), authority.find(':')) {
-            (Some(at), Some(colon)) if colon < at => {
-                out.push_str(&authority[..colon]);
-                out.push_str(":***");
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
-        }
-        rest = &tail[authority_end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -154,10 +133,14 @@ mod tests {
 
     #[test]
     fn masks_passwords_and_keeps_the_rest() {
-        assert_eq!(mask_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(mask_url("error at postgresql://a:b@c/d and x"), "error at postgresql://a:***@c/d and x");
-        assert_eq!(mask_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(mask_url("no url here"), "no url here");
+        let masked = |url: &str| {
+            let json = serde_json::json!({ "database_url": url }).to_string();
+            CoreConfig::from_json(&json).unwrap().masked_database_url()
+        };
+        assert_eq!(masked("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(masked("postgres://u@h/db?password=secret"), "postgres://u@h/db?password=***");
+        assert_eq!(masked("postgres://u:se?cr#et@h/db"), "postgres://u:***@h/db");
+        assert_eq!(masked("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]
@@ -165,6 +148,9 @@ mod tests {
         assert!(CoreConfig::from_json(r#"{"database_url":"postgres://x/y","nope":1}"#).is_err());
         let err = CoreConfig::from_json(r#"{"database_url":"mysql://u:pw@x/y"}"#).unwrap_err();
         assert!(!err.to_string().contains("pw"), "{err}");
+        let query = r#"{"database_url":"mysql://u@x/y?password=pw"}"#;
+        let err = CoreConfig::from_json(query).unwrap_err().to_string();
+        assert!(err.ends_with("mysql://u@x/y?password=***"), "{err}");
         assert!(CoreConfig::from_json(r#"{"database_url":"postgres://x/y"}"#).is_ok());
     }
 }

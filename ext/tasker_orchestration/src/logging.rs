@@ -1,6 +1,6 @@
 //! Structured logs: one JSON object per line, the same shape Ruby's TaskerCore::Logging writes:
 //! `{"ts":"…","level":"INFO","component":"orchestrator.results","msg":"…",…fields}`.
-//! Every rendered value passes through `mask_url`, so credentials never reach a log.
+//! Every rendered value passes through `mask_credentials`, so credentials never reach a log.
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -12,7 +12,7 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::Layer;
 
-use crate::config::mask_url;
+use crate::masking::mask_credentials;
 
 static INSTALLED: OnceLock<()> = OnceLock::new();
 
@@ -84,10 +84,12 @@ struct FieldCollector(Map<String, Value>);
 
 impl Visit for FieldCollector {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().into(), Value::String(mask_url(&format!("{value:?}"))));
+        let rendered = mask_credentials(&format!("{value:?}"));
+        self.0.insert(field.name().into(), Value::String(rendered));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), Value::String(mask_url(value)));
+        let rendered = mask_credentials(value);
+        self.0.insert(field.name().into(), Value::String(rendered));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.0.insert(field.name().into(), Value::from(value));
