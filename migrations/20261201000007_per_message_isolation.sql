@@ -226,3 +226,24 @@ BEGIN
     RETURN QUERY SELECT 'claimed'::TEXT, NULL::TEXT, c.step_state, c.task_context, c.parent_results;
 END;
 $$;
+
+-- The task a request's uuid or idempotency key already names, compared with the request:
+-- the one definition of an idempotent repeat, asked by the orchestrator (task_requests.rs)
+-- and by the Ruby client (enqueue on_conflict: :raise). Contexts are compared as jsonb and
+-- digested from jsonb's own text, so key order and spacing do not matter and both sides
+-- name the same digests.
+CREATE FUNCTION tasker_existing_task(p_uuid UUID, p_key TEXT, p_namespace TEXT, p_name TEXT, p_version TEXT,
+                                     p_context JSONB)
+RETURNS TABLE (uuid UUID, template TEXT, same BOOLEAN, existing_digest TEXT, requested_digest TEXT)
+LANGUAGE sql STABLE AS $$
+    SELECT t.uuid, ns.name || '/' || nt.name || '@' || nt.version,
+           (ns.name = p_namespace AND nt.name = p_name AND nt.version = p_version AND t.context = p_context
+            AND t.idempotency_key IS NOT DISTINCT FROM p_key),
+           encode(sha256(convert_to(t.context::text, 'UTF8')), 'hex'),
+           encode(sha256(convert_to(p_context::text, 'UTF8')), 'hex')
+      FROM tasker_tasks t
+      JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
+      JOIN tasker_namespaces ns ON ns.id = nt.namespace_id
+     WHERE t.uuid = p_uuid OR (t.idempotency_key IS NOT NULL AND t.idempotency_key = p_key)
+     LIMIT 1;
+$$;

@@ -15,22 +15,10 @@ module TaskerCore
     # records the later request as an idempotency_conflict dead letter, with the same
     # digests (the core computes them with the same expression).
     module IdempotencyCheck
-      # The orchestrator's own question (task_requests.rs, existing_task): the task the
-      # uuid or the key names, and whether it is this request. Contexts are compared and
-      # digested by PostgreSQL (jsonb equality and jsonb's text), so key order and spacing
-      # do not matter and the digests are the ones in the orchestrator's dead letter.
-      LOOKUP_SQL = <<~SQL
-        SELECT t.uuid, n.name || '/' || nt.name || '@' || nt.version AS template,
-               (n.name = $3 AND nt.name = $4 AND nt.version = $5 AND t.context = $6::jsonb
-                AND t.idempotency_key IS NOT DISTINCT FROM $2) AS same,
-               encode(sha256(convert_to(t.context::text, 'UTF8')), 'hex') AS existing_digest,
-               encode(sha256(convert_to($6::jsonb::text, 'UTF8')), 'hex') AS requested_digest
-          FROM tasker_tasks t
-          JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
-          JOIN tasker_namespaces n ON n.id = nt.namespace_id
-         WHERE t.uuid = $1::uuid OR (t.idempotency_key IS NOT NULL AND t.idempotency_key = $2)
-         LIMIT 1
-      SQL
+      # The orchestrator's own question, from the schema (tasker_existing_task): the task the
+      # uuid or the key names, whether it is this request, and both contexts' digests.
+      LOOKUP_SQL = "SELECT uuid, template, same, existing_digest, requested_digest " \
+                   "FROM tasker_existing_task($1::uuid, $2, $3, $4, $5, $6::jsonb)"
 
       module_function
 

@@ -128,19 +128,12 @@ async fn create_or_reject(
     Ok(RequestOutcome::Created { task_uuid: request.task_uuid, steps })
 }
 
-/// Digests are of jsonb's own text (keys in a canonical order), the expression the Ruby
-/// client uses too, so a conflict reported on either side names the same digests.
+/// Asks `tasker_existing_task`, the one definition of an idempotent repeat (the Ruby client
+/// asks it too, so both name the same digests).
 async fn existing_task(tx: &mut PgConnection, request: &TaskRequest) -> Result<Option<Existing>, OrchestrationError> {
     let row = sqlx::query(
-        "SELECT t.uuid, ns.name || '/' || nt.name || '@' || nt.version AS template,
-                (ns.name = $3 AND nt.name = $4 AND nt.version = $5 AND t.context = $6
-                 AND t.idempotency_key IS NOT DISTINCT FROM $2) AS same,
-                encode(sha256(convert_to(t.context::text, 'UTF8')), 'hex') AS digest,
-                encode(sha256(convert_to($6::jsonb::text, 'UTF8')), 'hex') AS request_digest
-           FROM tasker_tasks t JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
-           JOIN tasker_namespaces ns ON ns.id = nt.namespace_id
-          WHERE t.uuid = $1 OR (t.idempotency_key IS NOT NULL AND t.idempotency_key = $2)
-          LIMIT 1",
+        "SELECT uuid, template, same, existing_digest AS digest, requested_digest AS request_digest
+           FROM tasker_existing_task($1, $2, $3, $4, $5, $6)",
     )
     .bind(request.task_uuid)
     .bind(&request.idempotency_key)
