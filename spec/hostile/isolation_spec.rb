@@ -139,6 +139,23 @@ RSpec.describe "hostile input: per-message isolation" do
     end
   end
 
+  it "fails a step for good when its message keeps killing the worker, so the task moves on" do
+    uuid, = waiting_step("poison")
+    TaskerSpec::Database.query("UPDATE pgmq.q_priority_workflow_queue SET read_ct = 5 WHERE message->>'task_uuid' = $1",
+                               [uuid])
+    with_probe_worker do
+      task = TaskerCore.wait(uuid, timeout: 15)
+      expect(task["state"]).to eq("error")
+      expect(task["steps"]["record"]["error"]).to include(
+        "class" => "TaskerCore::PoisonMessage", "retryable" => false,
+        "message" => "read 6 times without being processed (limit 5): its handler keeps killing the worker"
+      )
+      letter = TaskerCore.dead_letters.find { |d| d["task_uuid"] == uuid && d["kind"] == "poison_message" }
+      expect(letter).to include("queue_name" => "priority_workflow_queue", "read_ct" => 6)
+      archived("priority_workflow_queue", letter["msg_id"])
+    end
+  end
+
   it "[7] records a repeated idempotency key with another context as a conflict naming both digests" do
     key = "isolation-#{SecureRandom.hex(4)}"
     args = { namespace: "linear_workflow", name: "mathematical_sequence", version: "1.0.0", idempotency_key: key }
