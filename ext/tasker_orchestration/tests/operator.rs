@@ -115,3 +115,35 @@ async fn reads_follow_priority_with_aging() {
     db.assert_counters_consistent().await;
     db.drop_db().await;
 }
+
+/// A refused action drops its transaction with the task's row locked. The operator's
+/// runtime must finish the rollback by itself, not at its next call (a current-thread
+/// runtime left the connection idle in transaction until the pool ran dry).
+#[test]
+fn a_refused_action_leaves_no_transaction_open() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(async {
+        let db = TestDb::new().await;
+        db.register(LINEAR_YAML).await;
+        db
+    });
+    let uuid = Uuid::now_v7();
+    rt.block_on(create(&db, &uuid.to_string()));
+    let config = tasker_orchestration::CoreConfig::from_json(&json!({"database_url": db.url}).to_string()).unwrap();
+    let operator = tasker_orchestration::Operator::connect(&config).unwrap();
+    operator.cancel(&uuid.to_string()).unwrap();
+    let refused = operator.resolve_step(&uuid.to_string(), "linear_step_1", "1").unwrap_err().to_string();
+    assert!(refused.contains("is cancelled: resolve_step applies"), "{refused}");
+    let open = |rt: &tokio::runtime::Runtime| -> i64 {
+        rt.block_on(db.scalar_i64(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'",
+        ))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while open(&rt) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(open(&rt), 0, "a connection was left idle in transaction");
+    drop(operator);
+    rt.block_on(db.drop_db());
+}

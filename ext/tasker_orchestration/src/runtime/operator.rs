@@ -1,5 +1,11 @@
 //! A small client for operator actions from any process (a Rails console, a web request):
-//! its own current-thread runtime and a two-connection pool, created at connect time.
+//! its own one-thread runtime and a two-connection pool, created at connect time.
+//!
+//! Multi-thread (with one worker), not current-thread: the pool finishes work in spawned
+//! tasks after a call returns (a dropped transaction's rollback, a connection going back to
+//! the pool). A current-thread runtime runs those only inside the next call, so a
+//! connection could stay checked out, idle in transaction and holding its row locks, until
+//! the pool ran dry (seen as "pool timed out" on a later call).
 
 use serde_json::Value;
 use sqlx::PgPool;
@@ -12,34 +18,42 @@ use crate::messaging::MessagingError;
 use crate::orchestration::{operator_actions, OrchestrationError};
 
 pub struct Operator {
-    runtime: tokio::runtime::Runtime,
-    // An Option so that Drop can release it inside the runtime's context.
+    // Options so that Drop can release them without blocking.
+    runtime: Option<tokio::runtime::Runtime>,
     pool: Option<PgPool>,
     pid: u32,
 }
 
 impl Operator {
     pub fn connect(config: &CoreConfig) -> Result<Self, RuntimeError> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("tasker-operator")
+            .enable_all()
+            .build()?;
         let pool = runtime.block_on(db::connect(&config.database_url, 2))?;
-        Ok(Self { runtime, pool: Some(pool), pid: std::process::id() })
+        Ok(Self { runtime: Some(runtime), pool: Some(pool), pid: std::process::id() })
     }
 
     pub fn cancel(&self, task_uuid: &str) -> Result<Value, RuntimeError> {
         let uuid = self.parse(task_uuid)?;
-        Ok(self.runtime.block_on(operator_actions::cancel(self.pool(), uuid))?)
+        Ok(self.runtime().block_on(operator_actions::cancel(self.pool(), uuid))?)
     }
 
     pub fn retry(&self, task_uuid: &str) -> Result<Value, RuntimeError> {
         let uuid = self.parse(task_uuid)?;
-        Ok(self.runtime.block_on(operator_actions::retry(self.pool(), uuid))?)
+        Ok(self.runtime().block_on(operator_actions::retry(self.pool(), uuid))?)
     }
 
     pub fn resolve_step(&self, task_uuid: &str, step_name: &str, results_json: &str) -> Result<Value, RuntimeError> {
         let uuid = self.parse(task_uuid)?;
         let results: Value = serde_json::from_str(results_json)
             .map_err(|e| MessagingError::Malformed { kind: "resolution", problem: e.to_string() })?;
-        Ok(self.runtime.block_on(operator_actions::resolve_step(self.pool(), uuid, step_name, &results))?)
+        Ok(self.runtime().block_on(operator_actions::resolve_step(self.pool(), uuid, step_name, &results))?)
+    }
+
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().expect("the runtime lives as long as the operator")
     }
 
     fn pool(&self) -> &PgPool {
@@ -59,9 +73,19 @@ impl Operator {
 
 impl Drop for Operator {
     /// Never blocks: this runs when Ruby frees the handle, possibly while the process exits.
-    /// The pool is released inside the runtime's context; its connections close with it.
+    /// The pool is released inside the runtime's context; its connections close with it. In
+    /// a forked child the runtime's thread is gone: both are leaked rather than touched.
     fn drop(&mut self) {
-        let _context = self.runtime.enter();
-        drop(self.pool.take());
+        let (Some(runtime), pool) = (self.runtime.take(), self.pool.take()) else { return };
+        if std::process::id() != self.pid {
+            std::mem::forget(pool);
+            std::mem::forget(runtime);
+            return;
+        }
+        {
+            let _context = runtime.enter();
+            drop(pool);
+        }
+        runtime.shutdown_background();
     }
 }
