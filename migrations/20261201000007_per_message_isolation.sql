@@ -227,6 +227,11 @@ BEGIN
 END;
 $$;
 
+-- Every reader runs the prioritized read as a static statement of its own language (the Rust
+-- core owns it: queues::prioritized_read_sql; Ruby's copy is checked against it). The
+-- dynamic-SQL function had no caller left.
+DROP FUNCTION tasker_read(TEXT, INT, INT);
+
 -- The task a request's uuid or idempotency key already names, compared with the request:
 -- the one definition of an idempotent repeat, asked by the orchestrator (task_requests.rs)
 -- and by the Ruby client (enqueue on_conflict: :raise). Contexts are compared as jsonb and

@@ -39,7 +39,7 @@ RSpec.describe "hostile input: the native boundary" do
   it "[22] refuses a 17 MiB request and a 2 MiB context at enqueue, sending nothing" do
     sent_before = TaskerSpec::Database.query("SELECT last_value FROM pgmq.q_task_requests_msg_id_seq").first["last_value"]
     expect { handle._enqueue_private("x" * seventeen_mib) }
-      .to raise_error(TaskerCore::ValidationError, "request JSON of #{seventeen_mib} bytes exceeds 16777216 bytes")
+      .to raise_error(TaskerCore::ValidationError, "message of #{seventeen_mib} bytes exceeds the limit of 1114112 bytes")
     big = JSON.generate(task_request("context" => { "pad" => "x" * (2 * 1024 * 1024) }))
     expect { handle._enqueue_private(big) }.to raise_error(TaskerCore::ValidationError, /exceeds the limit/)
     expect(TaskerSpec::Database.query("SELECT last_value FROM pgmq.q_task_requests_msg_id_seq").first["last_value"])
@@ -52,8 +52,16 @@ RSpec.describe "hostile input: the native boundary" do
     expect { handle._enqueue_private(nil) }.to raise_error(TypeError, /no implicit conversion of nil into String/)
   end
 
+  it "[22] refuses a resolution result over orchestrator.max_message_bytes before parsing it" do
+    uuid = SecureRandom.uuid
+    big = { "pad" => "x" * (1024 * 1024) }
+    size = JSON.generate(big).bytesize
+    expect { TaskerCore.resolve_step(uuid, "any", big) }
+      .to raise_error(TaskerCore::ValidationError, "result JSON of #{size} bytes exceeds 1048576 bytes")
+  end
+
   it "[22] refuses a 5 MiB template before parsing it" do
     expect { TaskerCore.validate_template("x" * (5 * 1024 * 1024)) }
-      .to raise_error(TaskerCore::TemplateError, "template of #{5 * 1024 * 1024} bytes exceeds 4194304")
+      .to raise_error(TaskerCore::TemplateError, "template of #{5 * 1024 * 1024} bytes exceeds 4194304 bytes")
   end
 end

@@ -41,6 +41,8 @@ fn class_for(error: &RuntimeError) -> &'static str {
             OrchestrationError::State(_) => "InvalidTransition",
             OrchestrationError::NotFound(_) => "TaskNotFound",
         },
+        RuntimeError::TooLarge { what: "template", .. } => "TemplateError",
+        RuntimeError::TooLarge { .. } => "ValidationError",
         RuntimeError::NotRunning | RuntimeError::ForkedChild { .. } | RuntimeError::Runtime(_) => "OrchestratorError",
     }
 }

@@ -2,13 +2,10 @@
 //! from any process. JSON strings in and out; the Ruby facade is `TaskerCore::Operator`.
 
 use magnus::{function, method, prelude::*, Error, RModule, Ruby};
+use tasker_orchestration::runtime::boundary::{check_size, MAX_CONFIG_JSON_BYTES};
 use tasker_orchestration::{CoreConfig, Operator};
 
-use crate::errors::ruby_error;
 use crate::nogvl::blocking;
-
-/// Results larger than this are refused before parsing.
-const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
 
 #[magnus::wrap(class = "TaskerCore::Native::OperatorHandle", free_immediately, size)]
 pub struct OperatorHandle {
@@ -25,7 +22,10 @@ pub fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
 }
 
 fn connect(ruby: &Ruby, config_json: String) -> Result<OperatorHandle, Error> {
-    let operator = blocking(ruby, move || Operator::connect(&CoreConfig::from_json(&config_json)?))?;
+    let operator = blocking(ruby, move || {
+        check_size("config JSON", &config_json, MAX_CONFIG_JSON_BYTES)?;
+        Operator::connect(&CoreConfig::from_json(&config_json)?)
+    })?;
     Ok(OperatorHandle { operator })
 }
 
@@ -39,9 +39,6 @@ impl OperatorHandle {
     }
 
     fn resolve_step(ruby: &Ruby, rb_self: &Self, task_uuid: String, step_name: String, results_json: String) -> Result<String, Error> {
-        if results_json.len() > MAX_RESULT_BYTES {
-            return Err(ruby_error(ruby, "ValidationError", &format!("result of {} bytes exceeds {MAX_RESULT_BYTES}", results_json.len())));
-        }
         Ok(blocking(ruby, || rb_self.operator.resolve_step(&task_uuid, &step_name, &results_json))?.to_string())
     }
 }

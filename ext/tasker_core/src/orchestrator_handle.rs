@@ -6,12 +6,10 @@ use std::time::Duration;
 
 use magnus::{function, method, prelude::*, Error, RModule, Ruby};
 use serde_json::json;
+use tasker_orchestration::runtime::boundary::{check_size, MAX_CONFIG_JSON_BYTES};
 use tasker_orchestration::{CoreConfig, Orchestrator, RuntimeError};
 
 use crate::nogvl::blocking;
-
-/// Config or request JSON larger than this is refused before parsing.
-const MAX_JSON_BYTES: usize = 16 * 1024 * 1024;
 
 #[magnus::wrap(class = "TaskerCore::Native::OrchestratorHandle", free_immediately, size)]
 pub struct OrchestratorHandle {
@@ -27,20 +25,11 @@ pub fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_size(ruby: &Ruby, what: &str, json: &str) -> Result<(), Error> {
-    if json.len() > MAX_JSON_BYTES {
-        return Err(crate::errors::ruby_error(
-            ruby,
-            "ValidationError",
-            &format!("{what} JSON of {} bytes exceeds {MAX_JSON_BYTES} bytes", json.len()),
-        ));
-    }
-    Ok(())
-}
-
 fn start(ruby: &Ruby, config_json: String) -> Result<OrchestratorHandle, Error> {
-    check_size(ruby, "config", &config_json)?;
-    let orchestrator = blocking(ruby, move || Orchestrator::start(CoreConfig::from_json(&config_json)?))?;
+    let orchestrator = blocking(ruby, move || {
+        check_size("config JSON", &config_json, MAX_CONFIG_JSON_BYTES)?;
+        Orchestrator::start(CoreConfig::from_json(&config_json)?)
+    })?;
     Ok(OrchestratorHandle { inner: Mutex::new(Some(orchestrator)) })
 }
 
@@ -63,7 +52,7 @@ impl OrchestratorHandle {
     }
 
     fn enqueue(ruby: &Ruby, rb_self: &Self, request_json: String) -> Result<String, Error> {
-        check_size(ruby, "request", &request_json)?;
+        // Its size is checked by the core first (the payload limit plus the envelope).
         let uuid = rb_self.with(ruby, |o| o.enqueue(&request_json))?;
         Ok(json!({"task_uuid": uuid}).to_string())
     }

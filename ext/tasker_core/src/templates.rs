@@ -4,12 +4,11 @@
 use magnus::{function, Error, RModule, Ruby};
 use serde_json::json;
 use tasker_orchestration::domain::template::TaskTemplate;
+use tasker_orchestration::runtime::boundary::{check_size, MAX_TEMPLATE_BYTES};
 
 use crate::errors::{from_panic, ruby_error};
 use crate::nogvl::nogvl;
 
-/// Templates larger than this are refused before parsing.
-const MAX_TEMPLATE_BYTES: usize = 4 * 1024 * 1024;
 
 pub fn define(native: RModule) -> Result<(), Error> {
     native.define_module_function("_validate_template_private", function!(validate_template, 1))?;
@@ -17,9 +16,7 @@ pub fn define(native: RModule) -> Result<(), Error> {
 }
 
 fn validate_template(ruby: &Ruby, yaml: String) -> Result<String, Error> {
-    if yaml.len() > MAX_TEMPLATE_BYTES {
-        return Err(ruby_error(ruby, "TemplateError", &format!("template of {} bytes exceeds {MAX_TEMPLATE_BYTES}", yaml.len())));
-    }
+    check_size("template", &yaml, MAX_TEMPLATE_BYTES).map_err(|e| crate::errors::from_runtime(ruby, &e))?;
     let parsed = nogvl(move || TaskTemplate::from_yaml(&yaml)).map_err(|p| from_panic(ruby, &p))?;
     let template = parsed.map_err(|e| ruby_error(ruby, "TemplateError", &e.to_string()))?;
     let order = template.topological_order().map_err(|e| ruby_error(ruby, "TemplateError", &e))?;

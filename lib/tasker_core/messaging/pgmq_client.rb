@@ -103,17 +103,18 @@ module TaskerCore
         messages(exec("read", queue, sql, [q(queue), seconds(vt, "vt"), positive(qty, "qty")]))
       end
 
-      # Like read, in priority order with aging (tasker_read, from tasker_core's schema):
-      # a message of priority p is ordered as though enqueued p seconds earlier.
+      # Like read, in priority order with aging: a message of priority p is ordered as though
+      # enqueued p seconds earlier (see prioritized_read_sql).
       def read_prioritized(queue, vt:, qty:)
         sql = self.class.prioritized_read_sql(q(queue))
         params = [seconds(vt, "vt"), positive(qty, "qty")]
         messages(exec("read", queue, sql, params, prepared: "tasker_read_#{queue}"))
       end
 
-      # The statement of tasker_read against one queue's table, to be prepared once per
-      # connection (the SQL function builds dynamic SQL, planned on every call). $1 is the
-      # visibility timeout in seconds, $2 how many; `select` reads the read rows as `u`.
+      # The prioritized read of one queue's table, to be prepared once per connection. $1 is
+      # the visibility timeout in seconds, $2 how many; `select` reads the read rows as `u`.
+      # The Rust core owns this statement (queues::prioritized_read_sql); this copy serves the
+      # pure-Ruby client and workers, and spec/native/statements_spec.rb fails when they drift.
       def self.prioritized_read_sql(queue, select: "SELECT #{MESSAGE_COLUMNS} FROM updated u")
         table = QueueNames.table(queue)
         <<~SQL

@@ -17,7 +17,7 @@ module TaskerCore
       attribute :namespace, Primitives::Namespace, rule: "must match ^[a-z][a-z0-9_]{0,40}$"
       attribute :task_name, Primitives::Name, rule: "must match ^[a-z][a-z0-9_]{0,62}$"
       attribute :task_version, Primitives::Semver, rule: "must be a semantic version like 1.0.0"
-      # The task's priority: workers read higher priority first, with aging (tasker_read).
+      # The task's priority: workers read higher priority first, with aging (the prioritized read).
       attribute :priority, Primitives::Priority, rule: "must be an Integer within the int4 range"
     end
   end

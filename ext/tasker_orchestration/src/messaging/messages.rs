@@ -45,7 +45,7 @@ pub struct StepMessage {
     pub namespace: String,
     pub task_name: String,
     pub task_version: String,
-    /// The task's priority; `tasker_read` orders by it, with aging.
+    /// The task's priority; the prioritized read orders by it, with aging.
     #[serde(default)]
     pub priority: i32,
 }

@@ -89,7 +89,7 @@ impl QueueMessage {
     }
 }
 
-/// Creates the queue (idempotent) and prepares it: the index `tasker_read` orders by, the
+/// Creates the queue (idempotent) and prepares it: the index the prioritized read orders by, the
 /// wake-up trigger (NOTIFY on `channel(queue)`), autovacuum settings.
 pub async fn create(db: &mut PgConnection, queue: &QueueName) -> Result<(), MessagingError> {
     sqlx::query("SELECT pgmq.create($1::text)").bind(queue.as_str()).execute(&mut *db).await?;
@@ -122,9 +122,33 @@ pub async fn send_batch<'e>(db: impl PgExecutor<'e>, queue: &QueueName, messages
     Ok(ids)
 }
 
+/// The prioritized read of one queue, the one definition of how every reader reads: up to
+/// `$2` visible messages in virtual-time order (priority with aging), skipping locked ones,
+/// hidden for `$1` seconds and counted in `read_ct`; `select` reads the read rows as `u`.
+/// Static per queue, so a prepared statement plans it once per connection. Ruby's workers
+/// run the same text (`PgmqClient.prioritized_read_sql`; spec/native checks they agree).
+pub fn prioritized_read_sql(queue: &QueueName, select: &str) -> String {
+    let table = queue.table();
+    format!(
+        "WITH picked AS (
+    SELECT q.msg_id FROM {table} q
+     WHERE q.vt <= clock_timestamp()
+     ORDER BY tasker_virtual_time(q.enqueued_at, q.message), q.msg_id
+     LIMIT $2
+       FOR UPDATE SKIP LOCKED),
+updated AS (
+    UPDATE {table} m
+       SET last_read_at = clock_timestamp(), vt = clock_timestamp() + make_interval(secs => $1), read_ct = m.read_ct + 1
+      FROM picked WHERE m.msg_id = picked.msg_id
+    RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message)
+{select}
+ ORDER BY tasker_virtual_time(u.enqueued_at, u.message), u.msg_id
+"
+    )
+}
+
 /// Reads up to `qty` messages, hiding them for `vt_s` seconds, in priority order with aging
-/// (the statement of `tasker_read`, static per queue so that its plan is cached). Messages
-/// over `max_bytes` come back without their body.
+/// (`prioritized_read_sql`). Messages over `max_bytes` come back without their body.
 pub async fn read<'e>(
     db: impl PgExecutor<'e>,
     queue: &QueueName,
@@ -132,24 +156,12 @@ pub async fn read<'e>(
     qty: i32,
     max_bytes: usize,
 ) -> Result<Vec<QueueMessage>, MessagingError> {
-    let table = queue.table();
-    let sql = format!(
-        "WITH picked AS (
-            SELECT q.msg_id FROM {table} q
-             WHERE q.vt <= clock_timestamp()
-             ORDER BY tasker_virtual_time(q.enqueued_at, q.message), q.msg_id
-             LIMIT $2
-               FOR UPDATE SKIP LOCKED),
-         updated AS (
-            UPDATE {table} m
-               SET last_read_at = clock_timestamp(), vt = clock_timestamp() + make_interval(secs => $1), read_ct = m.read_ct + 1
-              FROM picked WHERE m.msg_id = picked.msg_id
-            RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.message)
-         SELECT msg_id, read_ct, octet_length(message::text) AS size,
-                CASE WHEN octet_length(message::text) <= $3 THEN message::text END AS message,
-                tasker_message_task_uuid(message) AS task_uuid
-           FROM updated
-          ORDER BY tasker_virtual_time(enqueued_at, message), msg_id"
+    let sql = prioritized_read_sql(
+        queue,
+        "SELECT u.msg_id, u.read_ct, octet_length(u.message::text) AS size,
+        CASE WHEN octet_length(u.message::text) <= $3 THEN u.message::text END AS message,
+        tasker_message_task_uuid(u.message) AS task_uuid
+   FROM updated u",
     );
     let rows = sqlx::query(&sql)
         .bind(vt_s)

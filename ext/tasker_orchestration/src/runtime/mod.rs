@@ -2,6 +2,7 @@
 //! consumer loops, and idempotent stop with a drain deadline. No OS signal handlers live
 //! here: the embedding process owns signals and calls `stop`.
 
+pub mod boundary;
 mod consumer;
 mod maintenance;
 mod operator;
@@ -44,6 +45,9 @@ pub enum RuntimeError {
     ForkedChild { started: u32, current: u32 },
     #[error("cannot start the tokio runtime: {0}")]
     Runtime(#[from] std::io::Error),
+    /// Refused at the boundary before parsing (see `boundary`).
+    #[error("{what} of {size} bytes exceeds {limit} bytes")]
+    TooLarge { what: &'static str, size: usize, limit: usize },
 }
 
 pub struct Orchestrator {

@@ -22,6 +22,8 @@ pub struct Operator {
     runtime: Option<tokio::runtime::Runtime>,
     pool: Option<PgPool>,
     pid: u32,
+    /// The largest results resolve_step accepts (orchestrator.max_message_bytes).
+    payload_limit: usize,
 }
 
 impl Operator {
@@ -32,7 +34,8 @@ impl Operator {
             .enable_all()
             .build()?;
         let pool = runtime.block_on(db::connect(&config.database_url, 2))?;
-        Ok(Self { runtime: Some(runtime), pool: Some(pool), pid: std::process::id() })
+        let payload_limit = config.orchestrator.max_message_bytes;
+        Ok(Self { runtime: Some(runtime), pool: Some(pool), pid: std::process::id(), payload_limit })
     }
 
     pub fn cancel(&self, task_uuid: &str) -> Result<Value, RuntimeError> {
@@ -47,6 +50,7 @@ impl Operator {
 
     pub fn resolve_step(&self, task_uuid: &str, step_name: &str, results_json: &str) -> Result<Value, RuntimeError> {
         let uuid = self.parse(task_uuid)?;
+        super::boundary::check_size("result JSON", results_json, self.payload_limit)?;
         let results: Value = serde_json::from_str(results_json)
             .map_err(|e| MessagingError::Malformed { kind: "resolution", problem: e.to_string() })?;
         Ok(self.runtime().block_on(operator_actions::resolve_step(self.pool(), uuid, step_name, &results))?)
