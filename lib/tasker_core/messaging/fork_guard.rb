@@ -37,12 +37,6 @@ module TaskerCore
           end
         end
 
-        # Guards a connection opened elsewhere; returns it.
-        def track(conn)
-          @mutex.synchronize { @connections[conn] = true }
-          conn
-        end
-
         def register(owner)
           @mutex.synchronize { @owners[owner] = true }
           owner
