@@ -14,7 +14,7 @@ RSpec.describe TaskerCore::Messaging::ForkGuard do
     before = [backend_pid(guarded), backend_pid(pgmq.connection)]
 
     ending_with_exit_bang = lambda {
-      GC.start # frees the unreachable copies, as a long-lived child would
+      GC.start # whatever the child frees must not reach the parent either
       exit!(0)
     }
     [-> { exit 0 }, ending_with_exit_bang].each do |ending|
