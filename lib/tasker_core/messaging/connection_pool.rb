@@ -101,7 +101,7 @@ module TaskerCore
       end
 
       def connect_new(slot)
-        conn = PG.connect(@database_url, application_name: @application_name)
+        conn = ForkGuard.connect(@database_url, application_name: @application_name)
         @mutex.synchronize do
           @all.delete(slot)
           @all[conn] = true

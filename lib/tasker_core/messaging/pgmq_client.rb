@@ -4,6 +4,7 @@ require "json"
 require "pg"
 require_relative "../errors"
 require_relative "../logging"
+require_relative "fork_guard"
 require_relative "message"
 require_relative "prepared"
 require_relative "queue_names"
@@ -25,7 +26,7 @@ module TaskerCore
       CONNECTION_ERRORS = [PG::ConnectionBad, PG::UnableToSend].freeze
 
       def self.connect(database_url)
-        new(PG.connect(database_url))
+        new(ForkGuard.connect(database_url))
       rescue PG::Error => e
         raise DatabaseError, "could not connect to #{Logging.mask_url(database_url)}: #{describe(e)}"
       end

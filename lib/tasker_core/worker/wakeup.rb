@@ -2,6 +2,7 @@
 
 require "pg"
 require_relative "../logging"
+require_relative "../messaging/fork_guard"
 
 module TaskerCore
   module Worker
@@ -73,7 +74,8 @@ module TaskerCore
       end
 
       def listen_until_stopped
-        conn = PG.connect(@database_url, application_name: "tasker_core_listener")
+        # Guarded: a forked child must never say goodbye on the parent's LISTEN session.
+        conn = Messaging::ForkGuard.connect(@database_url, application_name: "tasker_core_listener")
         @wakeups.each_key { |channel| conn.exec("LISTEN #{conn.quote_ident(channel)}") }
         @wakeups.each_value(&:notify)
         until @stop_event.set?
