@@ -123,6 +123,15 @@ RSpec.describe TaskerCore::Config do
     end
   end
 
+  describe "the shipped example config" do
+    it "documents every worker setting with its default" do
+      shipped = YAML.safe_load_file(File.expand_path("../../config/tasker_core.yml", __dir__), aliases: true)
+      documented = shipped.fetch("development").fetch("worker").transform_keys(&:to_sym)
+      expect(documented).to eq(described_class::WORKER_DEFAULTS)
+      expect(documented.keys).to eq(described_class::WORKER_SETTINGS.keys)
+    end
+  end
+
   describe "setters" do
     it "validates every value" do
       config = described_class.new
