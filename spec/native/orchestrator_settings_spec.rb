@@ -26,7 +26,7 @@ RSpec.describe "the orchestrator's settings, owned by the core" do
 
   it "answers every effective value from the core and starts it with what was given" do
     config = TaskerCore::Config.new(orchestrator: { max_connections: 16, request_concurrency: 14 })
-    expect(TaskerCore::Config::OrchestratorSettings.native?).to be_truthy
+    expect(TaskerCore::Config::OrchestratorSettings.native?).to be(true)
     expect(config.orchestrator).to eq(defaults.merge(max_connections: 16, request_concurrency: 14))
     expect(TaskerCore::Config.orchestrator_settings).to eq(native)
     expect(JSON.parse(config.to_core_json)["orchestrator"]).to eq("max_connections" => 16, "request_concurrency" => 14)

@@ -15,7 +15,7 @@ module TaskerCore
       module_function
 
       def native?
-        defined?(TaskerCore::Native) && TaskerCore::Native.respond_to?(:_orchestrator_config_private)
+        defined?(TaskerCore::Native) ? TaskerCore::Native.respond_to?(:_orchestrator_config_private) : false
       end
 
       # {name => {default:, type:, minimum:, maximum:, doc:}}, in the core's order.
