@@ -1,9 +1,11 @@
 # frozen_string_literal: true
 
 require "json"
-require "yaml"
 require_relative "errors"
 require_relative "logging"
+require_relative "config/config_file"
+require_relative "config/orchestrator_settings"
+require_relative "config/worker_settings"
 
 module TaskerCore
   # Settings for the client, the workers and the Rust core.
@@ -11,35 +13,21 @@ module TaskerCore
   # Loaded from one YAML file with a section per environment (test, development,
   # production, ...). The environment comes from TASKER_ENV, then RAILS_ENV, else
   # "development"; DATABASE_URL overrides database_url. Anything not set keeps its default.
+  # The orchestrator's settings are the Rust core's (Config::OrchestratorSettings); the
+  # worker's are Ruby's (WORKER_SETTINGS).
   class Config
     DEFAULT_PATH = "config/tasker_core.yml"
     DEFAULT_ENV = "development"
     DEFAULT_DATABASE_URL = "postgres://postgres@localhost/tasker_development"
 
-    ORCHESTRATOR_DEFAULTS = {
-      poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50, request_concurrency: 4,
-      shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, listen: true, fallback_poll_ms: 5000,
-      archive_retention_hours: 168, maintenance_interval_s: 600, vacuum_interval_s: 10
-    }.freeze
-
-    WORKER_DEFAULTS = {
-      poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 10,
-      concurrency: 4, shutdown_timeout_s: 25, max_reads: 5, listen: true, fallback_poll_ms: 5000
-    }.freeze
-
-    # listen: wake on LISTEN/NOTIFY (turn off behind a transaction-mode pooler, which cannot
-    # LISTEN; readers then poll every poll_interval_ms). With it on, an idle reader still
-    # polls every fallback_poll_ms, because notifications can be lost.
-    BOOLEANS = %i[listen].freeze
-
-    # Settings that may be zero; every other numeric setting must be at least 1.
-    ZERO_ALLOWED = %i[shutdown_timeout_ms shutdown_timeout_s archive_retention_hours vacuum_interval_s].freeze
-
-    TOP_LEVEL_KEYS = %w[database_url template_paths log_level orchestrator worker].freeze
+    WORKER_DEFAULTS = WORKER_SETTINGS.transform_values { |spec| spec[:default] }.freeze
 
     class << self
-      # Reads `path` (default: config/tasker_core.yml under Dir.pwd when it exists).
-      def load(path = nil, env: nil, environ: ENV)
+      # Reads `path` (default: config/tasker_core.yml under Dir.pwd when it exists). A file
+      # without a section for `env` is an error only when nothing else gives database_url:
+      # DATABASE_URL here, or (`deferred: true`, for TaskerCore.configure) the caller, which
+      # then calls #complete! once it has set what it sets.
+      def load(path = nil, env: nil, environ: ENV, deferred: false)
         env = (env || current_env(environ)).to_s
         if path
           raise ConfigurationError, "config file #{path} does not exist" unless File.file?(path)
@@ -47,39 +35,22 @@ module TaskerCore
           default = File.expand_path(DEFAULT_PATH, Dir.pwd)
           path = default if File.file?(default)
         end
-        settings = path ? read_section(path, env) : {}
+        settings, missing_section = path ? ConfigFile.section(path, env) : [{}, nil]
         url = environ["DATABASE_URL"]
         settings["database_url"] = url if url && !url.strip.empty?
-        new(env: env, source: path, **settings.transform_keys(&:to_sym))
+        config = new(env: env, source: path, **settings.transform_keys(&:to_sym))
+        config.leave_database_url_missing(missing_section) unless settings.key?("database_url")
+        deferred ? config : config.complete!
       end
 
       def current_env(environ = ENV)
         [environ["TASKER_ENV"], environ["RAILS_ENV"]].find { |v| v && !v.strip.empty? } || DEFAULT_ENV
       end
 
-      private
-
-      def read_section(path, env)
-        document = YAML.safe_load(File.read(path), aliases: true, filename: path)
-        unless document.is_a?(Hash)
-          raise ConfigurationError, "#{path} must map environment names to settings"
-        end
-        unless document.key?(env)
-          raise ConfigurationError,
-                "#{path} has no '#{env}' section (sections: #{document.keys.join(', ')})"
-        end
-
-        section = document[env] || {}
-        raise ConfigurationError, "#{path}: section '#{env}' must be a mapping" unless section.is_a?(Hash)
-
-        unknown = section.keys.map(&:to_s) - TOP_LEVEL_KEYS
-        unless unknown.empty?
-          raise ConfigurationError, "#{path} [#{env}]: unknown setting(s) #{unknown.join(', ')}"
-        end
-
-        section.transform_keys(&:to_s)
-      rescue Psych::Exception => e
-        raise ConfigurationError, "#{path} is not valid YAML: #{e.message}"
+      # The orchestrator's settings as the core describes them:
+      # {name => {default:, type:, minimum:, maximum:, doc:}}.
+      def orchestrator_settings
+        OrchestratorSettings.catalog
       end
     end
 
@@ -91,7 +62,7 @@ module TaskerCore
       @env = env.to_s
       @source = source
       @root = root
-      @orchestrator = ORCHESTRATOR_DEFAULTS
+      @orchestrator_given = {}.freeze
       @worker = WORKER_DEFAULTS
       self.database_url = database_url
       self.template_paths = template_paths
@@ -105,7 +76,22 @@ module TaskerCore
         raise ConfigurationError, "database_url must be a postgres:// URL, got #{Logging.mask_url(url.inspect)}"
       end
 
+      @database_url_missing = nil
       @database_url = url.dup.freeze
+    end
+
+    # Records that the source meant to give database_url (`why`) did not: #complete! raises
+    # until database_url is set.
+    def leave_database_url_missing(why)
+      @database_url_missing = why
+    end
+
+    # Raises when the file this configuration was loaded from lacked its environment and
+    # nothing else gave database_url; returns self otherwise.
+    def complete!
+      raise ConfigurationError, "#{@database_url_missing}, and DATABASE_URL is not set" if @database_url_missing
+
+      self
     end
 
     def template_paths=(paths)
@@ -125,27 +111,35 @@ module TaskerCore
       @log_level = name.freeze
     end
 
-    # Merges the given keys over the current orchestrator settings.
+    # Merges the given keys over the settings given so far; the core checks them, and
+    # `orchestrator` answers every effective value (given or the core's default).
     def orchestrator=(settings)
-      @orchestrator = merge_numeric("orchestrator", @orchestrator, settings)
+      raise ConfigurationError, "orchestrator must be a mapping, got #{settings.inspect}" unless settings.is_a?(Hash)
+
+      given = @orchestrator_given.merge(settings.transform_keys(&:to_sym)).freeze
+      @orchestrator = OrchestratorSettings.resolve(given)
+      @orchestrator_given = given
     end
 
     # Merges the given keys over the current worker settings.
     def worker=(settings)
-      @worker = merge_numeric("worker", @worker, settings)
+      raise ConfigurationError, "worker must be a mapping, got #{settings.inspect}" unless settings.is_a?(Hash)
+
+      @worker = SettingCheck.resolve("worker", WORKER_SETTINGS, @worker.merge(settings.transform_keys(&:to_sym)))
     end
 
     def masked_database_url
       Logging.mask_url(database_url)
     end
 
-    # The JSON document the Rust core is started with.
+    # The JSON document the Rust core is started with: the orchestrator settings as given
+    # (the core fills in its defaults).
     def to_core_json
       JSON.generate(
         "database_url" => database_url,
         "template_paths" => template_paths.map { |p| File.expand_path(p, root) },
         "log_level" => log_level,
-        "orchestrator" => orchestrator.transform_keys(&:to_s)
+        "orchestrator" => @orchestrator_given.transform_keys(&:to_s)
       )
     end
 
@@ -162,29 +156,6 @@ module TaskerCore
       "#<#{self.class.name} #{to_h.inspect}>"
     end
     alias to_s inspect
-
-    private
-
-    def merge_numeric(section, current, settings)
-      raise ConfigurationError, "#{section} must be a mapping, got #{settings.inspect}" unless settings.is_a?(Hash)
-
-      settings = settings.transform_keys(&:to_sym)
-      unknown = settings.keys - current.keys
-      unless unknown.empty?
-        raise ConfigurationError,
-              "#{section}: unknown setting(s) #{unknown.join(', ')} (known: #{current.keys.join(', ')})"
-      end
-
-      settings.each do |key, value|
-        next if BOOLEANS.include?(key) && [true, false].include?(value)
-
-        minimum = ZERO_ALLOWED.include?(key) ? 0 : 1
-        next if value.is_a?(Integer) && value >= minimum
-
-        raise ConfigurationError, "#{section}.#{key} must be an integer >= #{minimum}, got #{value.inspect}"
-      end
-      current.merge(settings).freeze
-    end
   end
 
   @config_mutex = Mutex.new
@@ -202,10 +173,12 @@ module TaskerCore
     end
 
     # TaskerCore.configure { |c| c.database_url = url; c.template_paths = ["config/tasks"] }
+    # Settings given here need no file; a file missing this environment's section is an
+    # error only when the block and DATABASE_URL leave database_url to it.
     def configure
-      current = config
+      current = @config || Config.load(deferred: true)
       yield current if block_given?
-      apply_config(current)
+      self.config = current.complete!
     end
 
     # Forgets the loaded configuration (the next `config` call reloads it).

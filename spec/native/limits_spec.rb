@@ -18,7 +18,8 @@ RSpec.describe "the core's limits and JSON rules, mirrored in Ruby" do
     expect(limits::MAX_INTEGER_DIGITS).to eq(native["max_integer_digits"])
     expect(limits::ENVELOPE_BYTES).to eq(native["envelope_bytes"])
     expect(limits::MAX_IDEMPOTENCY_KEY_BYTES).to eq(native["max_idempotency_key_bytes"])
-    expect(TaskerCore::Config::ORCHESTRATOR_DEFAULTS[:max_message_bytes]).to eq(native["max_message_bytes"])
+    copy = JSON.parse(TaskerCore::Config::ORCHESTRATOR_SETTINGS_COPY)
+    expect(copy["max_message_bytes"]["default"]).to eq(native["max_message_bytes"])
   end
 
   # Values both sides can hold (Ruby has no number beyond a double's range to compare).

@@ -45,9 +45,9 @@ RSpec.describe TaskerCore::Config do
       expect(config.template_paths).to eq([])
       expect(config.log_level).to eq("info")
       expect(config.orchestrator).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50, request_concurrency: 4,
-                                        shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, listen: true,
-                                        fallback_poll_ms: 5000, archive_retention_hours: 168, maintenance_interval_s: 600,
-                                        vacuum_interval_s: 10)
+                                        shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, max_connections: 8,
+                                        max_reads: 5, listen: true, fallback_poll_ms: 5000, archive_retention_hours: 168,
+                                        maintenance_interval_s: 600, vacuum_interval_s: 10)
       expect(config.worker).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 10, concurrency: 4,
                                   shutdown_timeout_s: 25, max_reads: 5, listen: true, fallback_poll_ms: 5000)
     end
@@ -123,6 +123,15 @@ RSpec.describe TaskerCore::Config do
     end
   end
 
+  describe "the shipped example config" do
+    it "documents every worker setting with its default" do
+      shipped = YAML.safe_load_file(File.expand_path("../../config/tasker_core.yml", __dir__), aliases: true)
+      documented = shipped.fetch("development").fetch("worker").transform_keys(&:to_sym)
+      expect(documented).to eq(described_class::WORKER_DEFAULTS)
+      expect(documented.keys).to eq(described_class::WORKER_SETTINGS.keys)
+    end
+  end
+
   describe "setters" do
     it "validates every value" do
       config = described_class.new
@@ -131,7 +140,26 @@ RSpec.describe TaskerCore::Config do
       expect { config.template_paths = [1] }.to raise_error(TaskerCore::ConfigurationError, /template_paths/)
       expect { config.worker = { concurrency: 0 } }.to raise_error(TaskerCore::ConfigurationError, /worker.concurrency/)
       expect { config.orchestrator = { batch: 1 } }
-        .to raise_error(TaskerCore::ConfigurationError, /orchestrator: unknown setting\(s\) batch/)
+        .to raise_error(TaskerCore::ConfigurationError, /unknown setting orchestrator.batch \(known: poll_interval_ms, /)
+    end
+
+    # Issue 10, defect 2: Ruby refused settings the core takes.
+    it "takes every setting the core takes, max_connections and max_reads included" do
+      config = described_class.new(orchestrator: { max_connections: 16, request_concurrency: 12, max_reads: 9 })
+      expect(config.orchestrator).to include(max_connections: 16, request_concurrency: 12, max_reads: 9, batch_size: 50)
+      expect(JSON.parse(config.to_core_json)["orchestrator"])
+        .to eq("max_connections" => 16, "request_concurrency" => 12, "max_reads" => 9)
+    end
+
+    it "names the orchestrator setting it refuses, in the core's words" do
+      config = described_class.new
+      expect { config.orchestrator = { batch_size: 0 } }
+        .to raise_error(TaskerCore::ConfigurationError, "orchestrator.batch_size must be >= 1, got 0")
+      expect { config.orchestrator = { "listen" => "yes" } }
+        .to raise_error(TaskerCore::ConfigurationError, 'orchestrator.listen must be true or false, got "yes"')
+      expect { config.orchestrator = { max_reads: 1.5 } }
+        .to raise_error(TaskerCore::ConfigurationError, "orchestrator.max_reads must be an integer, got 1.5")
+      expect(config.orchestrator[:batch_size]).to eq(50)
     end
 
     it "merges section hashes over the current values" do
@@ -157,6 +185,45 @@ RSpec.describe TaskerCore::Config do
     end
   end
 
+  # Issue 10, defect 3: configure required the development section of a file it found.
+  describe "TaskerCore.configure with a file lacking the environment" do
+    around do |example|
+      FileUtils.mkdir_p(File.join(@dir, "config"))
+      write_config("production:\n  database_url: postgres://app@db/prod\n", "config/tasker_core.yml")
+      saved = %w[TASKER_ENV RAILS_ENV DATABASE_URL].to_h { |name| [name, ENV.fetch(name, nil)] }
+      %w[TASKER_ENV RAILS_ENV DATABASE_URL].each { |name| ENV.delete(name) }
+      TaskerCore.reset_config!
+      Dir.chdir(@dir) { example.run }
+    ensure
+      saved.each { |name, value| ENV[name] = value }
+      TaskerCore::Logging.level = "info"
+    end
+
+    it "works when the block gives database_url" do
+      TaskerCore.configure do |c|
+        c.database_url = "postgres://someone@db/x"
+        c.template_paths = ["config/tasker/templates"]
+      end
+      expect(TaskerCore.config.env).to eq("development")
+      expect(TaskerCore.config.database_url).to eq("postgres://someone@db/x")
+    end
+
+    it "works when DATABASE_URL gives database_url" do
+      ENV["DATABASE_URL"] = "postgres://env@db/x"
+      TaskerCore.configure { |c| c.log_level = "warn" }
+      expect(TaskerCore.config.database_url).to eq("postgres://env@db/x")
+    end
+
+    it "is an error when the file was the only source of database_url" do
+      expect { TaskerCore.configure { |c| c.log_level = "warn" } }
+        .to raise_error(TaskerCore::ConfigurationError,
+                        %r{config/tasker_core.yml has no 'development' section \(sections: production\), and DATABASE_URL})
+      expect { described_class.load(environ: {}) }.to raise_error(TaskerCore::ConfigurationError, /no 'development'/)
+      expect(described_class.load(environ: { "DATABASE_URL" => "postgres://env@db/x" }).database_url)
+        .to eq("postgres://env@db/x")
+    end
+  end
+
   describe "#to_core_json" do
     it "produces the JSON the Rust core takes, with absolute template paths" do
       config = described_class.new(root: "/app", database_url: "postgres://u:p@h/db",
@@ -167,11 +234,8 @@ RSpec.describe TaskerCore::Config do
       expect(json["database_url"]).to eq("postgres://u:p@h/db")
       expect(json["template_paths"]).to eq(["/app/config/templates", "/abs/templates"])
       expect(json["log_level"]).to eq("warn")
-      expect(json["orchestrator"]).to eq("poll_interval_ms" => 50, "visibility_timeout_s" => 30, "batch_size" => 5,
-                                         "request_concurrency" => 4, "shutdown_timeout_ms" => 10_000,
-                                         "max_message_bytes" => 1_048_576, "listen" => true, "fallback_poll_ms" => 5000,
-                                         "archive_retention_hours" => 168, "maintenance_interval_s" => 600,
-                                         "vacuum_interval_s" => 10)
+      # Only what was given: the core owns the defaults.
+      expect(json["orchestrator"]).to eq("batch_size" => 5)
     end
   end
 

@@ -7,6 +7,7 @@ mod limits;
 mod nogvl;
 mod operator_handle;
 mod orchestrator_handle;
+mod settings;
 mod statements;
 mod templates;
 
@@ -19,6 +20,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     operator_handle::define(ruby, native)?;
     templates::define(native)?;
     limits::define(native)?;
+    settings::define(native)?;
     statements::define(native)?;
     Ok(())
 }
