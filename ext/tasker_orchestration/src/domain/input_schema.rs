@@ -106,8 +106,18 @@ fn schema_keyword(segments: &[String]) -> Option<String> {
     const NAMED: &[&str] = &["properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"];
     const LISTS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems", "items"];
     const SINGLE: &[&str] = &[
-        "items", "additionalItems", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
-        "unevaluatedItems", "unevaluatedProperties", "contentSchema",
+        "items",
+        "additionalItems",
+        "additionalProperties",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+        "propertyNames",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "contentSchema",
     ];
     let mut keyword = None;
     let mut i = 0;
@@ -260,18 +270,12 @@ mod tests {
     #[test]
     fn names_the_failing_field() {
         assert_eq!(validate(&schema(), &json!({})), Err("context.even_number: is required".into()));
-        assert_eq!(
-            validate(&schema(), &json!({"even_number": "6"})),
-            Err("context.even_number: expected integer, got string".into())
-        );
+        assert_eq!(validate(&schema(), &json!({"even_number": "6"})), Err("context.even_number: expected integer, got string".into()));
         assert_eq!(
             validate(&schema(), &json!({"even_number": 2, "tags": ["a", 1]})),
             Err("context.tags[1]: expected string, got integer".into())
         );
-        assert_eq!(
-            validate(&schema(), &json!({"even_number": -2})),
-            Err("context.even_number: -2 is less than the minimum 0".into())
-        );
+        assert_eq!(validate(&schema(), &json!({"even_number": -2})), Err("context.even_number: -2 is less than the minimum 0".into()));
         assert_eq!(validate(&schema(), &json!([1])), Err("context: expected object, got array".into()));
         let items = json!({"type": "array", "minItems": 1, "items": {"const": "x"}});
         assert!(validate(&items, &json!([])).unwrap_err().contains("minItems"));
@@ -301,10 +305,7 @@ mod tests {
             validate(&schema, &json!({"at": "yesterday"})),
             Err("context.at: \"yesterday\" is not a valid \"date-time\" (format)".into())
         );
-        assert_eq!(
-            validate(&schema, &json!({"id": "0192f6c4"})),
-            Err("context.id: \"0192f6c4\" is not a valid \"uuid\" (format)".into())
-        );
+        assert_eq!(validate(&schema, &json!({"id": "0192f6c4"})), Err("context.id: \"0192f6c4\" is not a valid \"uuid\" (format)".into()));
     }
 
     #[test]
@@ -348,7 +349,10 @@ mod tests {
         let e = schema_error(json!({"properties": {"n": {"type": 12}}}));
         assert!(e.starts_with("input_schema is not a valid JSON Schema: keyword \"type\" at input_schema.properties.n.type: "), "{e}");
         let e = schema_error(json!({"properties": {"code": {"type": "string", "pattern": "("}}}));
-        assert!(e.starts_with("input_schema is not a valid JSON Schema: keyword \"pattern\" at input_schema.properties.code.pattern: "), "{e}");
+        assert!(
+            e.starts_with("input_schema is not a valid JSON Schema: keyword \"pattern\" at input_schema.properties.code.pattern: "),
+            "{e}"
+        );
         assert!(e.contains("regular expression"), "{e}");
         let e = schema_error(json!({"required": [1]}));
         assert!(e.contains("keyword \"required\" at input_schema.required[0]"), "{e}");

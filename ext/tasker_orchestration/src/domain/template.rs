@@ -278,8 +278,13 @@ steps:
             problem(&bad_type)
         );
         let bad_pattern = LINEAR.replace("{type: integer}", "{type: string, pattern: \"(\"}");
-        assert!(problem(&bad_pattern).contains("keyword \"pattern\" at input_schema.properties.even_number.pattern"), "{}", problem(&bad_pattern));
-        let not_object = LINEAR.replace("input_schema: {type: object,", "input_schema: [{type: object,").replace("integer}}}", "integer}}}]");
+        assert!(
+            problem(&bad_pattern).contains("keyword \"pattern\" at input_schema.properties.even_number.pattern"),
+            "{}",
+            problem(&bad_pattern)
+        );
+        let not_object =
+            LINEAR.replace("input_schema: {type: object,", "input_schema: [{type: object,").replace("integer}}}", "integer}}}]");
         assert!(problem(&not_object).ends_with("input_schema must be a JSON Schema object"), "{}", problem(&not_object));
         let email = LINEAR.replace("{type: integer}", "{type: string, format: email}");
         assert!(TaskTemplate::from_yaml(&email).is_ok());
