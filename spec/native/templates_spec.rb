@@ -27,7 +27,13 @@ RSpec.describe "task templates" do
     "a bad namespace" => [->(t) { t["namespace"] = "x'; drop table tasker_tasks; --" }, "namespace"],
     "a bad handler" => [->(t) { t["steps"][0]["handler"] = "Kernel.exit" }, "is not a Ruby class name"],
     "a bad version" => [->(t) { t["version"] = "latest" }, "semantic version"],
-    "an unknown key" => [->(t) { t["stepz"] = [] }, "unknown field `stepz`"]
+    "an unknown key" => [->(t) { t["stepz"] = [] }, "unknown field `stepz`"],
+    "an input_schema that is not a valid JSON Schema" =>
+      [->(t) { t["input_schema"] = { "properties" => { "n" => { "type" => 12 } } } },
+       'input_schema is not a valid JSON Schema: keyword "type" at input_schema.properties.n.type'],
+    "an input_schema with an invalid pattern" =>
+      [->(t) { t["input_schema"] = { "properties" => { "n" => { "pattern" => "(" } } } },
+       'keyword "pattern" at input_schema.properties.n.pattern: "(" is not a valid regular expression']
   }.each do |what, (mutate, message)|
     it "refuses #{what}, naming the problem" do
       template = Marshal.load(Marshal.dump(valid))

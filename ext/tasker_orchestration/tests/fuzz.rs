@@ -82,6 +82,20 @@ proptest! {
         let _ = input_schema::validate(&schema, &context);
     }
 
+    /// Formats and patterns on arbitrary text: no panic, and a rejection names the field.
+    #[test]
+    fn format_and_pattern_checks_name_the_field(text in "\\PC{0,60}", context in json_value()) {
+        let schema = json!({"type": "object", "properties": {
+            "email": {"format": "email"}, "at": {"format": "date-time"}, "id": {"format": "uuid"},
+            "code": {"pattern": "^[A-Z]{2}-[0-9]+$"}}});
+        let _ = input_schema::validate(&schema, &context);
+        for field in ["email", "at", "id", "code"] {
+            if let Err(problem) = input_schema::validate(&schema, &json!({field: text})) {
+                prop_assert!(problem.starts_with(&format!("context.{field}: ")), "{}", problem);
+            }
+        }
+    }
+
     /// Random DAGs: a template is accepted exactly when it has no cycle, and then its
     /// order puts every parent before its children.
     #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::identifiers::{is_handler_class, is_name, is_namespace, is_version, MAX_NAMESPACE};
+use super::input_schema;
 
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
 pub const DEFAULT_BACKOFF_BASE_MS: i64 = 1000;
@@ -123,9 +124,8 @@ impl TaskTemplate {
             return Err(invalid(format!("has {} steps; at most {MAX_STEPS} are allowed", self.steps.len())));
         }
         if let Some(schema) = &self.input_schema {
-            if !schema.is_object() {
-                return Err(invalid("input_schema must be a JSON Schema object".into()));
-            }
+            // Compiled here, at parse and registration, and kept: requests reuse it.
+            input_schema::compile(schema).map_err(invalid)?;
         }
         let mut seen = HashSet::new();
         for step in &self.steps {
@@ -264,6 +264,30 @@ steps:
         assert!(problem(&selfdep).contains("depends on itself"));
         let retry = LINEAR.replace("max_attempts: 3", "max_attempts: -1");
         assert!(problem(&retry).contains("max_attempts >= 0"));
+    }
+
+    #[test]
+    fn refuses_an_invalid_input_schema_naming_the_keyword() {
+        let bad_type = LINEAR.replace("{type: integer}", "{type: 12}");
+        assert!(
+            problem(&bad_type).starts_with(
+                "template linear_workflow/mathematical_sequence@1.0.0: input_schema is not a valid JSON Schema: \
+                 keyword \"type\" at input_schema.properties.even_number.type: "
+            ),
+            "{}",
+            problem(&bad_type)
+        );
+        let bad_pattern = LINEAR.replace("{type: integer}", "{type: string, pattern: \"(\"}");
+        assert!(
+            problem(&bad_pattern).contains("keyword \"pattern\" at input_schema.properties.even_number.pattern"),
+            "{}",
+            problem(&bad_pattern)
+        );
+        let not_object =
+            LINEAR.replace("input_schema: {type: object,", "input_schema: [{type: object,").replace("integer}}}", "integer}}}]");
+        assert!(problem(&not_object).ends_with("input_schema must be a JSON Schema object"), "{}", problem(&not_object));
+        let email = LINEAR.replace("{type: integer}", "{type: string, format: email}");
+        assert!(TaskTemplate::from_yaml(&email).is_ok());
     }
 
     #[test]
