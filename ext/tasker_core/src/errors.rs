@@ -11,10 +11,7 @@ use tasker_orchestration::RuntimeError;
 /// side did not define the class (it always should).
 pub fn ruby_error(ruby: &Ruby, class_name: &str, message: &str) -> Error {
     let message = mask_credentials(message);
-    let class = ruby
-        .class_object()
-        .const_get::<_, RModule>("TaskerCore")
-        .and_then(|m| m.const_get::<_, ExceptionClass>(class_name));
+    let class = ruby.class_object().const_get::<_, RModule>("TaskerCore").and_then(|m| m.const_get::<_, ExceptionClass>(class_name));
     match class {
         Ok(class) => Error::new(class, message),
         Err(_) => Error::new(ruby.exception_runtime_error(), format!("{class_name}: {message}")),

@@ -6,9 +6,7 @@
 use magnus::{function, Error, RModule, Ruby};
 use serde_json::{json, Value};
 use tasker_orchestration::config::{OrchestratorConfig, ENVELOPE_BYTES};
-use tasker_orchestration::domain::json_rules::{
-    self, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH, MAX_MESSAGE_DEPTH,
-};
+use tasker_orchestration::domain::json_rules::{self, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH, MAX_MESSAGE_DEPTH};
 use tasker_orchestration::messaging::messages::MAX_IDEMPOTENCY_KEY;
 
 use crate::errors::{from_panic, ruby_error};
@@ -38,17 +36,11 @@ fn limits() -> String {
 fn json_violation(ruby: &Ruby, json: String, path: String) -> Result<Option<String>, Error> {
     let limit = OrchestratorConfig::default().max_read_bytes();
     if json.len() > limit {
-        return Err(ruby_error(
-            ruby,
-            "ValidationError",
-            &format!("JSON of {} bytes exceeds {limit}", json.len()),
-        ));
+        return Err(ruby_error(ruby, "ValidationError", &format!("JSON of {} bytes exceeds {limit}", json.len())));
     }
     let outcome = nogvl(move || {
         if json_rules::text_depth(&json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH {
-            return Ok(Some(format!(
-                "{path} is nested deeper than {MAX_JSON_DEPTH} levels"
-            )));
+            return Ok(Some(format!("{path} is nested deeper than {MAX_JSON_DEPTH} levels")));
         }
         let value: Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
         Ok(json_rules::check(&value, &path).err())

@@ -26,8 +26,7 @@ fn effective(ruby: &Ruby, json: String) -> Result<String, Error> {
         .map_err(ConfigError::from)
         .and_then(|settings| OrchestratorConfig::from_settings(&settings))
         .map_err(|e| ruby_error(ruby, "ConfigurationError", &message(e)))?;
-    serde_json::to_string(&config)
-        .map_err(|e| ruby_error(ruby, "ConfigurationError", &e.to_string()))
+    serde_json::to_string(&config).map_err(|e| ruby_error(ruby, "ConfigurationError", &e.to_string()))
 }
 
 /// The reason alone: Ruby's ConfigurationError already says what kind of error it is.

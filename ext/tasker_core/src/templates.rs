@@ -9,7 +9,6 @@ use tasker_orchestration::runtime::boundary::{check_size, MAX_TEMPLATE_BYTES};
 use crate::errors::{from_panic, ruby_error};
 use crate::nogvl::nogvl;
 
-
 pub fn define(native: RModule) -> Result<(), Error> {
     native.define_module_function("_validate_template_private", function!(validate_template, 1))?;
     Ok(())

@@ -144,16 +144,12 @@ impl SettingSpec {
         let minimum = self.minimum.unwrap_or(0);
         match number.as_u64() {
             Some(n) if n < minimum => Err(format!("{key} must be >= {minimum}, got {text}")),
-            Some(n) if self.maximum.is_some_and(|max| n > max) => Err(format!(
-                "{key} must be <= {}, got {text}",
-                self.maximum.unwrap_or(u64::MAX)
-            )),
+            Some(n) if self.maximum.is_some_and(|max| n > max) => {
+                Err(format!("{key} must be <= {}, got {text}", self.maximum.unwrap_or(u64::MAX)))
+            }
             Some(_) => Ok(()),
             None if text.starts_with('-') => Err(format!("{key} must be >= {minimum}, got {text}")),
-            None => Err(format!(
-                "{key} must be <= {}, got {text}",
-                self.maximum.unwrap_or(u64::MAX)
-            )),
+            None => Err(format!("{key} must be <= {}, got {text}", self.maximum.unwrap_or(u64::MAX))),
         }
     }
 }
@@ -187,21 +183,13 @@ impl OrchestratorConfig {
     /// checked against `ORCHESTRATOR_SETTINGS` with an error naming the key.
     pub fn from_settings(settings: &serde_json::Value) -> Result<Self, ConfigError> {
         let serde_json::Value::Object(given) = settings else {
-            return Err(ConfigError::Invalid(format!(
-                "orchestrator must be a mapping, got {settings}"
-            )));
+            return Err(ConfigError::Invalid(format!("orchestrator must be a mapping, got {settings}")));
         };
         for (name, value) in given {
-            let spec = ORCHESTRATOR_SETTINGS
-                .iter()
-                .find(|s| s.name == name)
-                .ok_or_else(|| {
-                    let known: Vec<_> = ORCHESTRATOR_SETTINGS.iter().map(|s| s.name).collect();
-                    ConfigError::Invalid(format!(
-                        "unknown setting orchestrator.{name} (known: {})",
-                        known.join(", ")
-                    ))
-                })?;
+            let spec = ORCHESTRATOR_SETTINGS.iter().find(|s| s.name == name).ok_or_else(|| {
+                let known: Vec<_> = ORCHESTRATOR_SETTINGS.iter().map(|s| s.name).collect();
+                ConfigError::Invalid(format!("unknown setting orchestrator.{name} (known: {})", known.join(", ")))
+            })?;
             spec.check(value).map_err(ConfigError::Invalid)?;
         }
         let config: Self = serde_json::from_value(settings.clone())?;
@@ -231,9 +219,7 @@ impl CoreConfig {
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
         let mut document: serde_json::Value = serde_json::from_str(json)?;
         // Read apart so that its errors name the setting (serde's would not).
-        let orchestrator = document
-            .as_object_mut()
-            .and_then(|o| o.remove("orchestrator"));
+        let orchestrator = document.as_object_mut().and_then(|o| o.remove("orchestrator"));
         let mut config: CoreConfig = serde_json::from_value(document)?;
         if let Some(settings) = orchestrator {
             config.orchestrator = OrchestratorConfig::from_settings(&settings)?;
@@ -274,60 +260,32 @@ mod tests {
     }
 
     fn orchestrator_error(settings: serde_json::Value) -> String {
-        let json =
-            serde_json::json!({ "database_url": "postgres://x/y", "orchestrator": settings });
-        CoreConfig::from_json(&json.to_string())
-            .unwrap_err()
-            .to_string()
+        let json = serde_json::json!({ "database_url": "postgres://x/y", "orchestrator": settings });
+        CoreConfig::from_json(&json.to_string()).unwrap_err().to_string()
     }
 
     #[test]
     fn names_the_orchestrator_setting_it_refuses() {
         let error = orchestrator_error(serde_json::json!({"batch_size": 0}));
-        assert_eq!(
-            error,
-            "invalid configuration: orchestrator.batch_size must be >= 1, got 0"
-        );
+        assert_eq!(error, "invalid configuration: orchestrator.batch_size must be >= 1, got 0");
         let error = orchestrator_error(serde_json::json!({"nope": 1}));
         assert!(error.starts_with("invalid configuration: unknown setting orchestrator.nope (known: poll_interval_ms, "), "{error}");
-        assert!(orchestrator_error(serde_json::json!({"listen": 1}))
-            .ends_with("orchestrator.listen must be true or false, got 1"));
-        assert!(orchestrator_error(serde_json::json!({"max_reads": 1.5}))
-            .ends_with("orchestrator.max_reads must be an integer, got 1.5"));
-        assert!(orchestrator_error(serde_json::json!({"max_reads": "5"}))
-            .ends_with(r#"must be an integer, got "5""#));
-        assert!(
-            orchestrator_error(serde_json::json!({"batch_size": 2_147_483_648_u64}))
-                .ends_with("orchestrator.batch_size must be <= 2147483647, got 2147483648")
-        );
-        assert!(
-            orchestrator_error(serde_json::json!({"poll_interval_ms": -1}))
-                .ends_with("must be >= 1, got -1")
-        );
+        assert!(orchestrator_error(serde_json::json!({"listen": 1})).ends_with("orchestrator.listen must be true or false, got 1"));
+        assert!(orchestrator_error(serde_json::json!({"max_reads": 1.5})).ends_with("orchestrator.max_reads must be an integer, got 1.5"));
+        assert!(orchestrator_error(serde_json::json!({"max_reads": "5"})).ends_with(r#"must be an integer, got "5""#));
+        assert!(orchestrator_error(serde_json::json!({"batch_size": 2_147_483_648_u64}))
+            .ends_with("orchestrator.batch_size must be <= 2147483647, got 2147483648"));
+        assert!(orchestrator_error(serde_json::json!({"poll_interval_ms": -1})).ends_with("must be >= 1, got -1"));
         let error = orchestrator_error(serde_json::json!({"request_concurrency": 7}));
-        assert!(
-            error.ends_with(
-                "orchestrator.request_concurrency must be <= max_connections - 2 (6), got 7"
-            ),
-            "{error}"
-        );
-        assert!(orchestrator_error(serde_json::json!([]))
-            .ends_with("orchestrator must be a mapping, got []"));
+        assert!(error.ends_with("orchestrator.request_concurrency must be <= max_connections - 2 (6), got 7"), "{error}");
+        assert!(orchestrator_error(serde_json::json!([])).ends_with("orchestrator must be a mapping, got []"));
     }
 
     #[test]
     fn takes_any_setting_of_the_catalog() {
         let json = r#"{"database_url":"postgres://x/y","orchestrator":{"max_connections":16,"request_concurrency":14,"max_reads":9,"shutdown_timeout_ms":0}}"#;
         let o = CoreConfig::from_json(json).unwrap().orchestrator;
-        assert_eq!(
-            (
-                o.max_connections,
-                o.request_concurrency,
-                o.max_reads,
-                o.shutdown_timeout_ms
-            ),
-            (16, 14, 9, 0)
-        );
+        assert_eq!((o.max_connections, o.request_concurrency, o.max_reads, o.shutdown_timeout_ms), (16, 14, 9, 0));
         assert_eq!(o.batch_size, OrchestratorConfig::default().batch_size);
     }
 
@@ -336,19 +294,13 @@ mod tests {
         let catalog = orchestrator_settings_json();
         let defaults = serde_json::to_value(OrchestratorConfig::default()).unwrap();
         let names: Vec<_> = catalog.as_object().unwrap().keys().collect();
-        assert_eq!(
-            names,
-            defaults.as_object().unwrap().keys().collect::<Vec<_>>()
-        );
+        assert_eq!(names, defaults.as_object().unwrap().keys().collect::<Vec<_>>());
         assert_eq!(catalog["max_connections"]["default"], 8);
         assert_eq!(catalog["listen"]["type"], "boolean");
         assert_eq!(catalog["batch_size"]["minimum"], 1);
         for (name, entry) in catalog.as_object().unwrap() {
             let doc = entry["doc"].as_str().unwrap();
-            assert!(
-                !doc.is_empty() && !doc.contains("  ") && !doc.starts_with(' '),
-                "{name}: {doc:?}"
-            );
+            assert!(!doc.is_empty() && !doc.contains("  ") && !doc.starts_with(' '), "{name}: {doc:?}");
         }
     }
 

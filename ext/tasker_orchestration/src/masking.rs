@@ -35,10 +35,7 @@ fn ends_token(byte: u8) -> bool {
 
 /// Where the token starting at `start` ends.
 fn token_end(bytes: &[u8], start: usize) -> usize {
-    bytes[start..]
-        .iter()
-        .position(|&b| ends_token(b))
-        .map_or(bytes.len(), |n| start + n)
+    bytes[start..].iter().position(|&b| ends_token(b)).map_or(bytes.len(), |n| start + n)
 }
 
 /// Rule 1. Every index used to slice is at an ASCII byte or the end, so slices stay on
@@ -106,9 +103,7 @@ fn password_value_at(bytes: &[u8], i: usize) -> Option<(usize, usize)> {
         return None;
     }
     let rest = &bytes[i..];
-    let key = PASSWORD_KEYS.iter().find(|key| {
-        rest.len() >= key.len() && rest[..key.len()].eq_ignore_ascii_case(key.as_bytes())
-    })?;
+    let key = PASSWORD_KEYS.iter().find(|key| rest.len() >= key.len() && rest[..key.len()].eq_ignore_ascii_case(key.as_bytes()))?;
     let equals = skip_spaces(bytes, i + key.len());
     if bytes.get(equals) != Some(&b'=') {
         return None;
@@ -148,10 +143,7 @@ fn quoted_end(bytes: &[u8], mut i: usize, quote: u8) -> usize {
 
 fn escaped_quoted_end(bytes: &[u8], start: usize, quote: u8) -> usize {
     let closing = [b'\\', quote];
-    bytes[start..]
-        .windows(2)
-        .position(|pair| pair == closing)
-        .map_or(bytes.len(), |n| start + n + 2)
+    bytes[start..].windows(2).position(|pair| pair == closing).map_or(bytes.len(), |n| start + n + 2)
 }
 
 #[cfg(test)]
@@ -166,10 +158,7 @@ mod tests {
     }
 
     fn cases() -> Vec<Case> {
-        serde_json::from_str(include_str!(
-            "../../../spec/fixtures/credential_masking.json"
-        ))
-        .unwrap()
+        serde_json::from_str(include_str!("../../../spec/fixtures/credential_masking.json")).unwrap()
     }
 
     #[test]
@@ -180,10 +169,7 @@ mod tests {
             let masked = mask_credentials(&case.input);
             assert_eq!(masked, case.masked, "input: {:?}", case.input);
             for secret in &case.secrets {
-                assert!(
-                    !masked.contains(secret.as_str()),
-                    "{secret:?} left in {masked:?}"
-                );
+                assert!(!masked.contains(secret.as_str()), "{secret:?} left in {masked:?}");
             }
         }
     }
@@ -191,22 +177,14 @@ mod tests {
     #[test]
     fn masking_twice_changes_nothing_more() {
         for case in cases() {
-            assert_eq!(
-                mask_credentials(&case.masked),
-                case.masked,
-                "input: {:?}",
-                case.input
-            );
+            assert_eq!(mask_credentials(&case.masked), case.masked, "input: {:?}", case.input);
         }
     }
 
     #[test]
     fn multi_byte_characters_next_to_delimiters_stay_whole() {
         let text = "é postgres://ü:pä@ß/d?password='ö\\é' x=\\\"é password=\\\"ö";
-        assert_eq!(
-            mask_credentials(text),
-            "é postgres://ü:***@ß/d?password=*** x=\\\"é password=***"
-        );
+        assert_eq!(mask_credentials(text), "é postgres://ü:***@ß/d?password=*** x=\\\"é password=***");
         // Every cut of it: slicing stays on character boundaries, and masking is stable.
         for (end, _) in text.char_indices() {
             let masked = mask_credentials(&text[..end]);

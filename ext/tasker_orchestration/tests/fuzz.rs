@@ -16,9 +16,17 @@ use tasker_orchestration::prepare_request;
 /// Arbitrary JSON, nested a few levels, biased towards the field names our messages use.
 fn json_value() -> impl Strategy<Value = Value> {
     let key = prop_oneof![
-        Just("kind".to_owned()), Just("task_uuid".to_owned()), Just("namespace".to_owned()), Just("name".to_owned()),
-        Just("version".to_owned()), Just("context".to_owned()), Just("attempt".to_owned()), Just("status".to_owned()),
-        Just("error".to_owned()), Just("results".to_owned()), "[a-z_]{1,12}".prop_map(|s| s),
+        Just("kind".to_owned()),
+        Just("task_uuid".to_owned()),
+        Just("namespace".to_owned()),
+        Just("name".to_owned()),
+        Just("version".to_owned()),
+        Just("context".to_owned()),
+        Just("attempt".to_owned()),
+        Just("status".to_owned()),
+        Just("error".to_owned()),
+        Just("results".to_owned()),
+        "[a-z_]{1,12}".prop_map(|s| s),
     ];
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -26,8 +34,11 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
         "\\PC{0,40}".prop_map(Value::String),
-        Just(json!("task_request")), Just(json!("step_result")), Just(json!("step")),
-        Just(json!("0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f")), Just(json!("1.0.0")),
+        Just(json!("task_request")),
+        Just(json!("step_result")),
+        Just(json!("step")),
+        Just(json!("0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f")),
+        Just(json!("1.0.0")),
     ];
     leaf.prop_recursive(4, 64, 8, move |inner| {
         prop_oneof![

@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use support::{request, TestDb, LINEAR_YAML};
 use tasker_orchestration::domain::states::StepState;
-use tasker_orchestration::messaging::queues::QueueName;
 use tasker_orchestration::messaging::messages::TaskRequest;
+use tasker_orchestration::messaging::queues::QueueName;
+use tasker_orchestration::orchestration::operator_actions;
 use tasker_orchestration::orchestration::step_results::{self, ResultOutcome};
 use tasker_orchestration::orchestration::task_requests::{self, RequestOutcome};
-use tasker_orchestration::orchestration::operator_actions;
 use uuid::Uuid;
 
 const LIMIT: usize = 1024 * 1024;
@@ -200,7 +200,10 @@ async fn requested_at_must_be_a_time() {
     let ids = send_together(&db, "task_requests", &[bad.to_string()]).await;
     handle_requests(&db, 1).await;
     let (kind, reason, _) = letter(&db, "task_requests", ids[0]).await;
-    assert_eq!((kind.as_str(), reason.as_str()), ("rejected_request", r#"malformed task_request: requested_at "yesterday" is not an RFC 3339 time"#));
+    assert_eq!(
+        (kind.as_str(), reason.as_str()),
+        ("rejected_request", r#"malformed task_request: requested_at "yesterday" is not an RFC 3339 time"#)
+    );
     db.drop_db().await;
 }
 

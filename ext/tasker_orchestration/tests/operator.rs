@@ -80,7 +80,8 @@ async fn resolve_releases_dependents_and_cancel_stops_everything() {
     assert_eq!(task_state(&db, uuid).await, "cancelled");
     let unknown = operator_actions::cancel(&db.pool, Uuid::now_v7()).await.unwrap_err();
     assert!(matches!(unknown, OrchestrationError::NotFound(_)));
-    let reasons: Vec<String> = sqlx::query_scalar("SELECT reason FROM tasker_task_transitions ORDER BY id").fetch_all(&db.pool).await.unwrap();
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT reason FROM tasker_task_transitions ORDER BY id").fetch_all(&db.pool).await.unwrap();
     assert_eq!(reasons, ["created", "started", "step_failed", "resumed_by_operator", "cancelled_by_operator"]);
     db.assert_counters_consistent().await;
     db.drop_db().await;
@@ -135,9 +136,9 @@ fn a_refused_action_leaves_no_transaction_open() {
     let refused = operator.resolve_step(&uuid.to_string(), "linear_step_1", "1").unwrap_err().to_string();
     assert!(refused.contains("is cancelled: resolve_step applies"), "{refused}");
     let open = |rt: &tokio::runtime::Runtime| -> i64 {
-        rt.block_on(db.scalar_i64(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'",
-        ))
+        rt.block_on(
+            db.scalar_i64("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'"),
+        )
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while open(&rt) > 0 && std::time::Instant::now() < deadline {

@@ -26,14 +26,13 @@ async fn create_task(db: &TestDb, context: Value) -> RequestOutcome {
 async fn claim_next(db: &TestDb) -> (Value, (bool, Option<Value>, Option<Value>)) {
     let message = db.read("linear_workflow_queue", 1).await.pop().expect("a step message is queued");
     let body = message.message.unwrap();
-    let claim: (bool, Option<sqlx::types::Json<Value>>, Option<sqlx::types::Json<Value>>) = sqlx::query_as(
-        "SELECT claimed, task_context, parent_results FROM tasker_claim_step($1::uuid, $2::int, 'test-worker')",
-    )
-    .bind(body["step_uuid"].as_str().unwrap())
-    .bind(body["attempt"].as_i64().unwrap() as i32)
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    let claim: (bool, Option<sqlx::types::Json<Value>>, Option<sqlx::types::Json<Value>>) =
+        sqlx::query_as("SELECT claimed, task_context, parent_results FROM tasker_claim_step($1::uuid, $2::int, 'test-worker')")
+            .bind(body["step_uuid"].as_str().unwrap())
+            .bind(body["attempt"].as_i64().unwrap() as i32)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     (body, (claim.0, claim.1.map(|j| j.0), claim.2.map(|j| j.0)))
 }
 
@@ -130,11 +129,12 @@ async fn duplicate_and_stale_results_change_nothing_and_are_kept() {
     stale["attempt"] = json!(7);
     let stale_outcome = post_result(&db, &stale, "success", json!(5), Value::Null).await;
     assert!(matches!(stale_outcome, ResultOutcome::SetAside { kind: "ignored_result", .. }));
-    let stored: Value = sqlx::query_scalar::<_, sqlx::types::Json<Value>>("SELECT results FROM tasker_workflow_steps WHERE name = 'linear_step_1'")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
-        .0;
+    let stored: Value =
+        sqlx::query_scalar::<_, sqlx::types::Json<Value>>("SELECT results FROM tasker_workflow_steps WHERE name = 'linear_step_1'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+            .0;
     assert_eq!(stored, json!(4), "the first accepted result stands");
     assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_dead_letters WHERE kind = 'ignored_result'").await, 2);
     assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_step_results").await, 2, "ignored results are archived");
@@ -173,7 +173,11 @@ async fn a_batch_of_results_applies_in_one_transaction_each_message_judged_alone
     let outcomes = step_results::handle_batch(&db.pool, &QueueName::new("step_results").unwrap(), &batch, LIMIT).await.unwrap();
     let applied = ResultOutcome::Applied { step_state: StepState::Complete, task_state: None, dispatched: 1 };
     assert_eq!(outcomes[..2], [applied.clone(), applied]);
-    assert!(matches!(outcomes[2], ResultOutcome::SetAside { kind: "ignored_result", .. }), "the duplicate within the batch: {:?}", outcomes[2]);
+    assert!(
+        matches!(outcomes[2], ResultOutcome::SetAside { kind: "ignored_result", .. }),
+        "the duplicate within the batch: {:?}",
+        outcomes[2]
+    );
     assert!(matches!(outcomes[3], ResultOutcome::SetAside { kind: "malformed_result", .. }), "{:?}", outcomes[3]);
     assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.q_step_results").await, 0, "applied results deleted, bad ones archived");
     assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_step_results").await, 2);
@@ -182,10 +186,11 @@ async fn a_batch_of_results_applies_in_one_transaction_each_message_judged_alone
         2,
         "each task's next step was dispatched once"
     );
-    let stored: Vec<String> = sqlx::query_scalar("SELECT results::text FROM tasker_workflow_steps WHERE name = 'linear_step_1' ORDER BY results::text")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT results::text FROM tasker_workflow_steps WHERE name = 'linear_step_1' ORDER BY results::text")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(stored, ["\"a\"", "\"b\""], "the first result of each step stands");
     db.assert_counters_consistent().await;
     db.drop_db().await;
@@ -209,11 +214,12 @@ async fn a_retryable_failure_retries_then_fails_the_task_for_good() {
     assert!(claimed, "the retry message claims the step again");
     let outcome = post_result(&db, &retry, "failure", Value::Null, error).await;
     assert_eq!(outcome, ResultOutcome::Applied { step_state: StepState::Error, task_state: Some(TaskState::Error), dispatched: 0 });
-    let last_error: Value = sqlx::query_scalar::<_, sqlx::types::Json<Value>>("SELECT last_error FROM tasker_workflow_steps WHERE name = 'linear_step_2'")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
-        .0;
+    let last_error: Value =
+        sqlx::query_scalar::<_, sqlx::types::Json<Value>>("SELECT last_error FROM tasker_workflow_steps WHERE name = 'linear_step_2'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+            .0;
     assert_eq!((last_error["class"].as_str(), last_error["attempt"].as_i64()), (Some("RuntimeError"), Some(2)));
     db.assert_counters_consistent().await;
     db.drop_db().await;
@@ -224,8 +230,11 @@ async fn bad_requests_are_rejected_with_a_reason_and_kept() {
     let db = TestDb::new().await;
     db.register(LINEAR_YAML).await;
     let cases = [
-        (json!({"kind": "task_request", "task_uuid": TASK, "namespace": "linear_workflow", "name": "mathematical_sequence",
-                "version": "9.9.9", "context": {}}), "unknown template linear_workflow/mathematical_sequence@9.9.9 (registered versions: 1.0.0)"),
+        (
+            json!({"kind": "task_request", "task_uuid": TASK, "namespace": "linear_workflow", "name": "mathematical_sequence",
+                "version": "9.9.9", "context": {}}),
+            "unknown template linear_workflow/mathematical_sequence@9.9.9 (registered versions: 1.0.0)",
+        ),
         (request(TASK, json!({"even_number": "six"})), "invalid context: context.even_number: expected integer, got string"),
         (json!({"kind": "task_request", "task_uuid": TASK}), "missing field `namespace`"),
         (json!([1, 2, 3]), "expected an object with \"kind\": \"task_request\""),
@@ -260,7 +269,9 @@ async fn oversized_requests_are_not_even_transferred() {
     let outcome = task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &read, 1000).await.unwrap();
     let letter: Option<Uuid> = sqlx::query_scalar("SELECT task_uuid FROM tasker_dead_letters").fetch_one(&db.pool).await.unwrap();
     assert_eq!(letter, Some(TASK.parse().unwrap()));
-    assert!(matches!(outcome, RequestOutcome::Rejected { ref reason, .. } if reason.contains("message of") && reason.contains("exceeds the limit of")));
+    assert!(
+        matches!(outcome, RequestOutcome::Rejected { ref reason, .. } if reason.contains("message of") && reason.contains("exceeds the limit of"))
+    );
     db.assert_counters_consistent().await;
     db.drop_db().await;
 }
@@ -379,7 +390,8 @@ async fn every_parent_of_a_fan_in_completing_in_one_batch_releases_the_join_once
         let batch = db.read("step_results", 10).await;
         let outcomes = step_results::handle_batch(&db.pool, &queue, &batch, LIMIT).await.unwrap();
         assert!(outcomes.iter().all(|o| matches!(o, ResultOutcome::Applied { step_state: StepState::Complete, .. })), "{outcomes:?}");
-        let dispatched: usize = outcomes.iter().map(|o| if let ResultOutcome::Applied { dispatched, .. } = o { *dispatched } else { 0 }).sum();
+        let dispatched: usize =
+            outcomes.iter().map(|o| if let ResultOutcome::Applied { dispatched, .. } = o { *dispatched } else { 0 }).sum();
         assert_eq!(dispatched, sent);
         if let Some(ResultOutcome::Applied { task_state: Some(state), .. }) = outcomes.last() {
             finished = Some(*state);

@@ -35,10 +35,7 @@ impl EmptyDb {
 
     /// pgmq's record of the scripts it ran, in the order they ran.
     async fn recorded(&self) -> Vec<(String, String)> {
-        sqlx::query_as("SELECT name, version FROM pgmq.__pgmq_migrations ORDER BY run_at, name")
-            .fetch_all(&self.pool)
-            .await
-            .unwrap()
+        sqlx::query_as("SELECT name, version FROM pgmq.__pgmq_migrations ORDER BY run_at, name").fetch_all(&self.pool).await.unwrap()
     }
 
     async fn truth(&self, sql: &str) -> bool {

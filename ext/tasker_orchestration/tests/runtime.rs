@@ -108,10 +108,9 @@ fn a_bad_template_file_fails_start_before_connecting() {
     let dir = std::env::temp_dir().join(format!("tasker_rt_bad_templates_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("dup.yaml"), LINEAR_YAML.replace("name: linear_step_2", "name: linear_step_1")).unwrap();
-    let config = CoreConfig::from_json(
-        &json!({"database_url": "postgres://nobody:secret@127.0.0.1:1/none", "template_paths": [dir]}).to_string(),
-    )
-    .unwrap();
+    let config =
+        CoreConfig::from_json(&json!({"database_url": "postgres://nobody:secret@127.0.0.1:1/none", "template_paths": [dir]}).to_string())
+            .unwrap();
     let error = Orchestrator::start(config).err().expect("start must fail").to_string();
     assert!(error.contains("dup.yaml") && error.contains("duplicate step name \"linear_step_1\""), "{error}");
     std::fs::remove_dir_all(dir).ok();

@@ -67,8 +67,7 @@ pub async fn installed_pgmq(pool: &PgPool) -> Result<Option<PgmqInstall>, DbErro
 /// ran (`pgmq.sql` with the version it installs, then `pgmq--A--B.sql` with B). None when
 /// the table is missing or empty.
 async fn recorded_sql_version(pool: &PgPool) -> Result<Option<Version>, DbError> {
-    let recorded: bool =
-        sqlx::query_scalar("SELECT to_regclass('pgmq.__pgmq_migrations') IS NOT NULL").fetch_one(pool).await?;
+    let recorded: bool = sqlx::query_scalar("SELECT to_regclass('pgmq.__pgmq_migrations') IS NOT NULL").fetch_one(pool).await?;
     if !recorded {
         return Ok(None);
     }
@@ -103,9 +102,7 @@ async fn install_pgmq(pool: &PgPool) -> Result<(), DbError> {
     }
     if !schema {
         let available: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pgmq')")
-                .fetch_one(pool)
-                .await?;
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pgmq')").fetch_one(pool).await?;
         if available {
             sqlx::query("CREATE EXTENSION IF NOT EXISTS pgmq").execute(pool).await?;
             info!(component = "db.bootstrap", "installed pgmq as an extension");

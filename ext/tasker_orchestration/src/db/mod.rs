@@ -32,10 +32,7 @@ pub enum DbError {
 /// Opens a pool. The URL is parsed here, not at compile time: the extension builds with no
 /// database around.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
-    let connect_error = |e: sqlx::Error| DbError::Connect {
-        url: mask_credentials(url),
-        message: mask_credentials(&e.to_string()),
-    };
+    let connect_error = |e: sqlx::Error| DbError::Connect { url: mask_credentials(url), message: mask_credentials(&e.to_string()) };
     let options: PgConnectOptions = url.parse().map_err(connect_error)?;
     let options = options.application_name("tasker_core");
     PgPoolOptions::new()

@@ -10,9 +10,7 @@ pub const MAX_NAME: usize = 63;
 /// `^[a-z][a-z0-9_]*$` of at most `max` characters.
 pub fn is_snake_identifier(s: &str, max: usize) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some('a'..='z'))
-        && s.len() <= max
-        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+    matches!(chars.next(), Some('a'..='z')) && s.len() <= max && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
 pub fn is_namespace(s: &str) -> bool {
@@ -46,8 +44,8 @@ pub fn is_version(s: &str) -> bool {
     let (core, suffix) = s.split_at(core_end);
     let parts: Vec<&str> = core.split('.').collect();
     let core_ok = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    let suffix_ok = suffix.is_empty()
-        || (suffix.len() > 1 && suffix[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
+    let suffix_ok =
+        suffix.is_empty() || (suffix.len() > 1 && suffix[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
     core_ok && suffix_ok
 }
 

@@ -144,10 +144,7 @@ impl TaskTemplate {
             let retry = step.retry_policy();
             // max_attempts 0 is allowed: the first attempt always runs, with no retries.
             if retry.max_attempts < 0 || retry.backoff_base_ms < 0 || retry.backoff_max_ms < 0 {
-                return Err(invalid(format!(
-                    "step {:?}: retry needs max_attempts >= 0 and non-negative backoff",
-                    step.name
-                )));
+                return Err(invalid(format!("step {:?}: retry needs max_attempts >= 0 and non-negative backoff", step.name)));
             }
         }
         for step in &self.steps {
@@ -192,8 +189,7 @@ impl TaskTemplate {
         if order.len() == self.steps.len() {
             return Ok(order);
         }
-        let mut in_cycle: Vec<&str> =
-            (0..self.steps.len()).filter(|&i| remaining[i] > 0).map(|i| self.steps[i].name.as_str()).collect();
+        let mut in_cycle: Vec<&str> = (0..self.steps.len()).filter(|&i| remaining[i] > 0).map(|i| self.steps[i].name.as_str()).collect();
         in_cycle.sort_unstable();
         Err(format!("dependency cycle among steps {}", in_cycle.join(", ")))
     }

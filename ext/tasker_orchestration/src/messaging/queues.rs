@@ -98,14 +98,13 @@ pub async fn create(db: &mut PgConnection, queue: &QueueName) -> Result<(), Mess
 }
 
 pub async fn send<'e>(db: impl PgExecutor<'e>, queue: &QueueName, message: &Value, delay_s: f64) -> Result<i64, MessagingError> {
-    let id = sqlx::query_scalar(
-        "SELECT pgmq.send($1::text, $2::jsonb, NULL::jsonb, clock_timestamp() + make_interval(secs => $3::float8))",
-    )
-    .bind(queue.as_str())
-    .bind(Json(message))
-    .bind(delay_s)
-    .fetch_one(db)
-    .await?;
+    let id =
+        sqlx::query_scalar("SELECT pgmq.send($1::text, $2::jsonb, NULL::jsonb, clock_timestamp() + make_interval(secs => $3::float8))")
+            .bind(queue.as_str())
+            .bind(Json(message))
+            .bind(delay_s)
+            .fetch_one(db)
+            .await?;
     Ok(id)
 }
 
@@ -163,12 +162,7 @@ pub async fn read<'e>(
         tasker_message_task_uuid(u.message) AS task_uuid
    FROM updated u",
     );
-    let rows = sqlx::query(&sql)
-        .bind(vt_s)
-        .bind(qty)
-        .bind(i64::try_from(max_bytes).unwrap_or(i64::MAX))
-        .fetch_all(db)
-        .await?;
+    let rows = sqlx::query(&sql).bind(vt_s).bind(qty).bind(i64::try_from(max_bytes).unwrap_or(i64::MAX)).fetch_all(db).await?;
     rows.into_iter()
         .map(|row| {
             let size = row.try_get::<Option<i32>, _>("size")?.map(|s| s.max(0) as usize);
@@ -182,11 +176,7 @@ pub async fn read<'e>(
 }
 
 pub async fn delete<'e>(db: impl PgExecutor<'e>, queue: &QueueName, msg_id: i64) -> Result<bool, MessagingError> {
-    let deleted = sqlx::query_scalar("SELECT pgmq.delete($1::text, $2::bigint)")
-        .bind(queue.as_str())
-        .bind(msg_id)
-        .fetch_one(db)
-        .await?;
+    let deleted = sqlx::query_scalar("SELECT pgmq.delete($1::text, $2::bigint)").bind(queue.as_str()).bind(msg_id).fetch_one(db).await?;
     Ok(deleted)
 }
 
@@ -201,11 +191,7 @@ pub async fn delete_many<'e>(db: impl PgExecutor<'e>, queue: &QueueName, msg_ids
 
 /// Moves a message to the queue's archive table (kept for inspection).
 pub async fn archive<'e>(db: impl PgExecutor<'e>, queue: &QueueName, msg_id: i64) -> Result<bool, MessagingError> {
-    let archived = sqlx::query_scalar("SELECT pgmq.archive($1::text, $2::bigint)")
-        .bind(queue.as_str())
-        .bind(msg_id)
-        .fetch_one(db)
-        .await?;
+    let archived = sqlx::query_scalar("SELECT pgmq.archive($1::text, $2::bigint)").bind(queue.as_str()).bind(msg_id).fetch_one(db).await?;
     Ok(archived)
 }
 

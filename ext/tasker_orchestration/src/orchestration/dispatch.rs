@@ -26,7 +26,8 @@ pub async fn enqueue_ready_after(
     delay_s: f64,
 ) -> Result<usize, OrchestrationError> {
     let metadata = if delay_s > 0.0 { json!({"delay_s": delay_s}) } else { json!({}) };
-    let mv = StepMove { from: StepState::Pending, to: StepState::Enqueued, change: StepChange::Dispatch, reason: "ready", metadata: &metadata };
+    let mv =
+        StepMove { from: StepState::Pending, to: StepState::Enqueued, change: StepChange::Dispatch, reason: "ready", metadata: &metadata };
     let moved = move_steps(tx, task.id, step_ids, mv).await?;
     let queue = QueueName::for_namespace(&task.namespace)?;
     if delay_s > 0.0 {
@@ -41,12 +42,7 @@ pub async fn enqueue_ready_after(
 }
 
 /// Schedules the next attempt of a failed step `delay_ms` from now.
-pub async fn schedule_retry(
-    tx: &mut PgConnection,
-    task: &TaskRef,
-    step_id: i64,
-    delay_ms: i64,
-) -> Result<bool, OrchestrationError> {
+pub async fn schedule_retry(tx: &mut PgConnection, task: &TaskRef, step_id: i64, delay_ms: i64) -> Result<bool, OrchestrationError> {
     let metadata = json!({"delay_ms": delay_ms});
     let mv = StepMove {
         from: StepState::Error,

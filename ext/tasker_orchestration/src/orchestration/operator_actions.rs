@@ -23,7 +23,8 @@ pub async fn cancel(pool: &PgPool, task_uuid: Uuid) -> Result<Value, Orchestrati
     let mut cancelled = 0;
     for from in [StepState::Pending, StepState::Enqueued, StepState::InProgress, StepState::WaitingForRetry, StepState::Error] {
         let ids = step_ids_in(&mut tx, task.id, from).await?;
-        let mv = StepMove { from, to: StepState::Cancelled, change: StepChange::None, reason: "cancelled_by_operator", metadata: &json!({}) };
+        let mv =
+            StepMove { from, to: StepState::Cancelled, change: StepChange::None, reason: "cancelled_by_operator", metadata: &json!({}) };
         let moved = move_steps(&mut tx, task.id, &ids, mv).await?;
         cancelled += moved.len();
     }
@@ -43,12 +44,15 @@ pub async fn retry(pool: &PgPool, task_uuid: Uuid) -> Result<Value, Orchestratio
         return Err(illegal(task.state, TaskState::InProgress).into());
     }
     let failed = step_ids_in(&mut tx, task.id, StepState::Error).await?;
-    sqlx::query("UPDATE tasker_workflow_steps SET attempts_offset = attempts WHERE id = ANY($1)")
-        .bind(&failed)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("UPDATE tasker_workflow_steps SET attempts_offset = attempts WHERE id = ANY($1)").bind(&failed).execute(&mut *tx).await?;
     let metadata = json!({"reason": "operator retry"});
-    let mv = StepMove { from: StepState::Error, to: StepState::Pending, change: StepChange::None, reason: "retried_by_operator", metadata: &metadata };
+    let mv = StepMove {
+        from: StepState::Error,
+        to: StepState::Pending,
+        change: StepChange::None,
+        reason: "retried_by_operator",
+        metadata: &metadata,
+    };
     let retried = move_steps(&mut tx, task.id, &failed, mv).await?;
     move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "retried_by_operator", &json!({})).await?;
     task.state = TaskState::InProgress;
@@ -82,10 +86,15 @@ pub async fn resolve_step(pool: &PgPool, task_uuid: Uuid, step_name: &str, resul
     let change = StepChange::Complete { results };
     let mv = StepMove { from, to: StepState::ResolvedManually, change, reason: "resolved_by_operator", metadata: &metadata };
     move_steps(&mut tx, task.id, &[step_id], mv).await?;
-    let ready = if from.satisfies_dependents() { Vec::new() } else { dispatch::release_children(&mut tx, &[step_id]).await?.into_iter().map(|(_, id)| id).collect() };
+    let ready = if from.satisfies_dependents() {
+        Vec::new()
+    } else {
+        dispatch::release_children(&mut tx, &[step_id]).await?.into_iter().map(|(_, id)| id).collect()
+    };
     let failed_left = step_ids_in(&mut tx, task.id, StepState::Error).await?.len();
     if task.state == TaskState::Error && (!ready.is_empty() || failed_left == 0) {
-        move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "resumed_by_operator", &json!({"step": step_name})).await?;
+        move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "resumed_by_operator", &json!({"step": step_name}))
+            .await?;
         task.state = TaskState::InProgress;
     }
     let dispatched = if task.state == TaskState::InProgress { dispatch::enqueue_ready(&mut tx, &task, &ready).await? } else { 0 };

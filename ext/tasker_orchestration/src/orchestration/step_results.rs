@@ -49,7 +49,12 @@ struct Locked {
 }
 
 /// Applies one result in its own transaction.
-pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, payload_limit: usize) -> Result<ResultOutcome, OrchestrationError> {
+pub async fn handle(
+    pool: &PgPool,
+    queue: &QueueName,
+    message: &QueueMessage,
+    payload_limit: usize,
+) -> Result<ResultOutcome, OrchestrationError> {
     let mut outcomes = handle_batch(pool, queue, std::slice::from_ref(message), payload_limit).await?;
     Ok(outcomes.remove(0))
 }
@@ -66,7 +71,11 @@ pub async fn handle_batch(
 ) -> Result<Vec<ResultOutcome>, OrchestrationError> {
     let decoded: Vec<Result<StepResult, DeadLetter>> = messages
         .iter()
-        .map(|m| dead_letters::decode_within_limit(m, "malformed_result", payload_limit, StepResult::from_value, |r| ("results", &r.results, r.task_uuid)))
+        .map(|m| {
+            dead_letters::decode_within_limit(m, "malformed_result", payload_limit, StepResult::from_value, |r| {
+                ("results", &r.results, r.task_uuid)
+            })
+        })
         .collect();
     let step_uuids: Vec<Uuid> = decoded.iter().filter_map(|d| d.as_ref().ok().map(|r| r.step_uuid)).collect();
     let mut tx = pool.begin().await?;
@@ -108,12 +117,8 @@ pub async fn handle_batch(
             (*t, *d) = (task_state, dispatched);
         }
     }
-    let applied: Vec<i64> = messages
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, o)| matches!(o, ResultOutcome::Applied { .. }))
-        .map(|(m, _)| m.msg_id)
-        .collect();
+    let applied: Vec<i64> =
+        messages.iter().zip(&outcomes).filter(|(_, o)| matches!(o, ResultOutcome::Applied { .. })).map(|(m, _)| m.msg_id).collect();
     queues::delete_many(&mut *tx, queue, &applied).await?;
     tx.commit().await?;
     Ok(outcomes)

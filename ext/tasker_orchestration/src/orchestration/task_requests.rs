@@ -17,12 +17,20 @@ use crate::messaging::queues::{self, QueueMessage, QueueName};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RequestOutcome {
-    Created { task_uuid: Uuid, steps: usize },
+    Created {
+        task_uuid: Uuid,
+        steps: usize,
+    },
     /// The task already exists with the same template and context (the idempotency key or
     /// the uuid was used before): the request is archived, nothing else changes.
-    Duplicate { task_uuid: Uuid },
+    Duplicate {
+        task_uuid: Uuid,
+    },
     /// Rejected, or an `idempotency_conflict` (same key or uuid, another template or context).
-    Rejected { kind: &'static str, reason: String },
+    Rejected {
+        kind: &'static str,
+        reason: String,
+    },
 }
 
 /// The task a request's uuid or idempotency key already names, compared with the request.
@@ -36,7 +44,12 @@ struct Existing {
 
 /// `payload_limit`: the largest context accepted (a message may exceed it by the envelope
 /// allowance).
-pub async fn handle(pool: &PgPool, queue: &QueueName, message: &QueueMessage, payload_limit: usize) -> Result<RequestOutcome, OrchestrationError> {
+pub async fn handle(
+    pool: &PgPool,
+    queue: &QueueName,
+    message: &QueueMessage,
+    payload_limit: usize,
+) -> Result<RequestOutcome, OrchestrationError> {
     let mut tx = pool.begin().await?;
     let decoded = dead_letters::decode_within_limit(message, "rejected_request", payload_limit, TaskRequest::from_value, |r| {
         ("context", &r.context, r.task_uuid)
@@ -114,7 +127,9 @@ async fn create_or_reject(
     let Some(task_id) = insert_task(tx, request, registered.named_task_id, registered.template.steps.len()).await? else {
         // Lost a race with another request for the same uuid or idempotency key: the
         // winner has committed (ON CONFLICT waited for it), so compare with its task.
-        let existing = existing_task(tx, request).await?.ok_or_else(|| OrchestrationError::NotFound(format!("task {} vanished", request.task_uuid)))?;
+        let existing = existing_task(tx, request)
+            .await?
+            .ok_or_else(|| OrchestrationError::NotFound(format!("task {} vanished", request.task_uuid)))?;
         return repeated(tx, queue, message, request, existing, payload_limit).await;
     };
     move_task(tx, task_id, None, TaskState::Pending, "created", &json!({"msg_id": message.msg_id})).await?;
@@ -153,7 +168,12 @@ async fn existing_task(tx: &mut PgConnection, request: &TaskRequest) -> Result<O
     }))
 }
 
-async fn insert_task(tx: &mut PgConnection, request: &TaskRequest, named_task_id: i64, steps: usize) -> Result<Option<i64>, OrchestrationError> {
+async fn insert_task(
+    tx: &mut PgConnection,
+    request: &TaskRequest,
+    named_task_id: i64,
+    steps: usize,
+) -> Result<Option<i64>, OrchestrationError> {
     let requested_at = request.requested_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     let id = sqlx::query_scalar(
         "INSERT INTO tasker_tasks (uuid, named_task_id, context, priority, idempotency_key, requested_at, run_at, steps_total)
@@ -204,10 +224,8 @@ async fn insert_steps(tx: &mut PgConnection, task_id: i64, registered: &Register
     .await?;
     let ids: std::collections::HashMap<String, i64> =
         rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("id")?))).collect::<Result<_, sqlx::Error>>()?;
-    let (from, to): (Vec<i64>, Vec<i64>) = steps
-        .iter()
-        .flat_map(|s| s.depends_on.iter().map(|d| (ids[d.as_str()], ids[s.name.as_str()])))
-        .unzip();
+    let (from, to): (Vec<i64>, Vec<i64>) =
+        steps.iter().flat_map(|s| s.depends_on.iter().map(|d| (ids[d.as_str()], ids[s.name.as_str()]))).unzip();
     sqlx::query("INSERT INTO tasker_step_edges (from_step_id, to_step_id) SELECT * FROM UNNEST($1::bigint[], $2::bigint[])")
         .bind(&from)
         .bind(&to)

@@ -15,10 +15,16 @@ pub enum StepChange<'a> {
     None,
     /// A new attempt is dispatched: `attempts + 1`.
     Dispatch,
-    Complete { results: &'a Value },
-    Fail { error: &'a Value },
+    Complete {
+        results: &'a Value,
+    },
+    Fail {
+        error: &'a Value,
+    },
     /// A retry is scheduled `delay_ms` from now: `attempts + 1`, `next_attempt_at`.
-    ScheduleRetry { delay_ms: i64 },
+    ScheduleRetry {
+        delay_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +47,12 @@ pub struct StepMove<'a> {
 
 /// Moves steps of `task_id` (compare-and-swap on `from`), records each move, and keeps the
 /// task's step counters in step, all in one statement. Returns the steps moved.
-pub async fn move_steps(tx: &mut PgConnection, task_id: i64, step_ids: &[i64], mv: StepMove<'_>) -> Result<Vec<MovedStep>, OrchestrationError> {
+pub async fn move_steps(
+    tx: &mut PgConnection,
+    task_id: i64,
+    step_ids: &[i64],
+    mv: StepMove<'_>,
+) -> Result<Vec<MovedStep>, OrchestrationError> {
     mv.from.check(mv.to)?;
     if step_ids.is_empty() {
         return Ok(Vec::new());
@@ -52,11 +63,9 @@ pub async fn move_steps(tx: &mut PgConnection, task_id: i64, step_ids: &[i64], m
         StepChange::Dispatch => (", attempts = attempts + 1, next_attempt_at = NULL", None, None),
         StepChange::Complete { results } => (", results = $6, completed_at = now()", Some(results), None),
         StepChange::Fail { error } => (", last_error = $6", Some(error), None),
-        StepChange::ScheduleRetry { delay_ms } => (
-            ", attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $7)",
-            None,
-            Some(delay_ms as f64 / 1000.0),
-        ),
+        StepChange::ScheduleRetry { delay_ms } => {
+            (", attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $7)", None, Some(delay_ms as f64 / 1000.0))
+        }
     };
     let counters = counter_update(mv.from, mv.to, "(SELECT count(*) FROM moved)");
     let sql = format!(

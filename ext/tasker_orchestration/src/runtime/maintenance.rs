@@ -64,7 +64,12 @@ async fn prune(pool: &PgPool, config: &OrchestratorConfig, stats: &Stats) {
     match retention::prune(pool, keep).await {
         Ok(Some(deleted)) if deleted > 0 => {
             Stats::add(&stats.archives_pruned, deleted as u64);
-            info!(component = "runtime.maintenance", deleted, retention_hours = config.archive_retention_hours, "pruned old archived messages and dead letters");
+            info!(
+                component = "runtime.maintenance",
+                deleted,
+                retention_hours = config.archive_retention_hours,
+                "pruned old archived messages and dead letters"
+            );
         }
         Ok(_) => {}
         Err(e) => warn!(component = "runtime.maintenance", error = %e, "pruning archives failed; will try again"),

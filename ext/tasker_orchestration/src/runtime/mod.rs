@@ -68,11 +68,8 @@ impl Orchestrator {
         crate::logging::init(&config.log_level);
         // Templates are read before anything connects: a bad file fails fast.
         let templates = template_registry::load_from_paths(&config.template_paths)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("tasker-orchestrator")
-            .enable_all()
-            .build()?;
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("tasker-orchestrator").enable_all().build()?;
         let pool = runtime.block_on(async {
             let pool = db::connect(&config.database_url, config.orchestrator.max_connections).await?;
             db::bootstrap(&pool).await?;
@@ -104,12 +101,7 @@ impl Orchestrator {
         if config.orchestrator.listen {
             loops.push(runtime.spawn(wakeups::listen(pool.clone(), subscriptions, cancel.clone())));
         }
-        info!(
-            component = "runtime",
-            database_url = config.masked_database_url(),
-            templates = templates.len(),
-            "orchestrator started"
-        );
+        info!(component = "runtime", database_url = config.masked_database_url(), templates = templates.len(), "orchestrator started");
         Ok(Self {
             runtime: Some(runtime),
             cancel,
@@ -210,8 +202,8 @@ pub fn prepare_request(request_json: &str, payload_limit: usize) -> Result<(Valu
         let problem = format!("request is nested deeper than {MAX_MESSAGE_DEPTH} levels (a context may nest {MAX_JSON_DEPTH})");
         return Err(MessagingError::Malformed { kind: TaskRequest::KIND, problem }.into());
     }
-    let mut value: Value = serde_json::from_str(request_json)
-        .map_err(|e| MessagingError::Malformed { kind: TaskRequest::KIND, problem: e.to_string() })?;
+    let mut value: Value =
+        serde_json::from_str(request_json).map_err(|e| MessagingError::Malformed { kind: TaskRequest::KIND, problem: e.to_string() })?;
     if let Some(object) = value.as_object_mut() {
         object.entry("kind").or_insert_with(|| TaskRequest::KIND.into());
         let uuid = match object.get("idempotency_key").and_then(Value::as_str) {

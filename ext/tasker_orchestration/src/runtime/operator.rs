@@ -28,11 +28,7 @@ pub struct Operator {
 
 impl Operator {
     pub fn connect(config: &CoreConfig) -> Result<Self, RuntimeError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("tasker-operator")
-            .enable_all()
-            .build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("tasker-operator").enable_all().build()?;
         let pool = runtime.block_on(db::connect(&config.database_url, 2))?;
         let payload_limit = config.orchestrator.max_message_bytes;
         Ok(Self { runtime: Some(runtime), pool: Some(pool), pid: std::process::id(), payload_limit })
@@ -51,8 +47,8 @@ impl Operator {
     pub fn resolve_step(&self, task_uuid: &str, step_name: &str, results_json: &str) -> Result<Value, RuntimeError> {
         let uuid = self.parse(task_uuid)?;
         super::boundary::check_size("result JSON", results_json, self.payload_limit)?;
-        let results: Value = serde_json::from_str(results_json)
-            .map_err(|e| MessagingError::Malformed { kind: "resolution", problem: e.to_string() })?;
+        let results: Value =
+            serde_json::from_str(results_json).map_err(|e| MessagingError::Malformed { kind: "resolution", problem: e.to_string() })?;
         Ok(self.runtime().block_on(operator_actions::resolve_step(self.pool(), uuid, step_name, &results))?)
     }
 
@@ -69,9 +65,9 @@ impl Operator {
         if current != self.pid {
             return Err(RuntimeError::ForkedChild { started: self.pid, current });
         }
-        task_uuid
-            .parse()
-            .map_err(|_| OrchestrationError::NotFound(format!("{:?} is not a task uuid", task_uuid.chars().take(64).collect::<String>())).into())
+        task_uuid.parse().map_err(|_| {
+            OrchestrationError::NotFound(format!("{:?} is not a task uuid", task_uuid.chars().take(64).collect::<String>())).into()
+        })
     }
 }
 

@@ -27,7 +27,11 @@ impl Stats {
     /// Requests and results handled so far (the housekeeping loop's measure of activity).
     pub fn messages_handled(&self) -> u64 {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        get(&self.requests_created) + get(&self.requests_duplicate) + get(&self.requests_rejected) + get(&self.results_applied) + get(&self.results_set_aside)
+        get(&self.requests_created)
+            + get(&self.requests_duplicate)
+            + get(&self.requests_rejected)
+            + get(&self.results_applied)
+            + get(&self.results_set_aside)
     }
 
     pub fn snapshot(&self) -> Value {
