@@ -25,9 +25,11 @@ RSpec.describe "QueueWorker.start checks" do
     log.string.lines.map { |line| JSON.parse(line) }.select { |line| line["msg"] == msg }
   end
 
-  def worker_connections
-    conn.exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tasker_core_worker' " \
-              "AND datname = current_database()").getvalue(0, 0).to_i
+  # Worker connections opened since `since` (a database time): earlier examples' workers
+  # may still be closing theirs.
+  def worker_connections(since)
+    conn.exec_params("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tasker_core_worker' " \
+                     "AND datname = current_database() AND backend_start >= $1", [since]).getvalue(0, 0).to_i
   end
 
   it "raises DatabaseError, masking the password, when the database cannot be reached" do
@@ -47,6 +49,7 @@ RSpec.describe "QueueWorker.start checks" do
     missing = WorkflowFixture.unique_namespace
     # A namespace row without its queue (the queue dropped by hand) is not enough either.
     row_only = WorkflowFixture.create(conn, steps: []).namespace
+    since = conn.exec("SELECT clock_timestamp()").getvalue(0, 0)
     expect { start([registered, missing, row_only]) }.to raise_error(
       TaskerCore::ConfigurationError,
       "namespaces #{missing}, #{row_only} not registered in #{TaskerCore.config.masked_database_url}: no template " \
@@ -55,7 +58,7 @@ RSpec.describe "QueueWorker.start checks" do
     )
     expect(log_lines("worker started")).to eq([])
     expect(log_lines("worker cannot start").first).to include("namespaces" => [registered, missing, row_only])
-    expect(worker_connections).to eq(0)
+    eventually { worker_connections(since).zero? }
   end
 
   it "starts for namespaces whose queue exists, with or without a tasker_namespaces row" do
