@@ -18,6 +18,8 @@ module TaskerCore
   # orchestrator: web processes enqueue tasks and read their state here.
   module Client
     FINAL_STATES = %w[complete error cancelled resolved_manually].freeze
+    # Not a task state: what task(uuid) answers for a request set aside without a task.
+    REJECTED = "rejected"
     POOL_SIZE = 5
     TIMESTAMP = PG::TextDecoder::TimestampWithTimeZone.new
 
@@ -39,7 +41,7 @@ module TaskerCore
     SQL
 
     REJECTION_SQL = <<~SQL
-      SELECT reason FROM tasker_dead_letters
+      SELECT reason, kind FROM tasker_dead_letters
        WHERE task_uuid = $1::uuid AND kind IN ('rejected_request', 'poison_message')
        ORDER BY id DESC LIMIT 1
     SQL
@@ -103,11 +105,13 @@ module TaskerCore
                                 field: "context")
     end
 
-    # The task and its steps as a Hash, or nil when no such task exists (yet).
+    # The task and its steps as a Hash; for a request set aside without a task,
+    # {"uuid", "state" => "rejected", "reason", "kind"}; nil when nothing is known of the
+    # uuid (yet: the request may still be waiting in task_requests).
     def task(uuid)
       uuid = check_uuid(uuid)
       row = query(TASK_SQL, [uuid]).first
-      row && task_hash(row)
+      row ? task_hash(row) : rejection(uuid)
     end
 
     # Waits until the task reaches a final state and returns task(uuid). Raises
@@ -117,9 +121,9 @@ module TaskerCore
       deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
       loop do
         current = task(uuid)
+        raise TaskRejected.new(nil, reason: current["reason"], task_uuid: uuid) if current&.fetch("state") == REJECTED
         return current if current && FINAL_STATES.include?(current["state"])
 
-        check_rejection(uuid) unless current
         remaining = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
         if remaining <= 0
           state = current ? "state #{current['state']}" : "no task created yet"
@@ -145,9 +149,10 @@ module TaskerCore
       nil
     end
 
-    def check_rejection(uuid)
+    # Only asked when no task exists: a poison step message also names its (existing) task.
+    def rejection(uuid)
       row = query(REJECTION_SQL, [uuid]).first
-      raise TaskRejected.new(nil, reason: row["reason"], task_uuid: uuid) if row
+      row && { "uuid" => uuid, "state" => REJECTED, "reason" => row["reason"], "kind" => row["kind"] }
     end
 
     # A message too deep for Ruby comes back as nil with "message_error" (see StoredJson).
@@ -209,7 +214,7 @@ module TaskerCore
       text && TIMESTAMP.decode(text).getutc.iso8601(3)
     end
 
-    private_class_method :send_request, :check_on_conflict, :check_size, :check_rejection, :dead_letter_hash,
+    private_class_method :send_request, :check_on_conflict, :check_size, :rejection, :dead_letter_hash,
                          :task_hash, :step_hash, :with_connection, :check_uuid, :int, :time
   end
 end

@@ -8,6 +8,10 @@ module TaskerCore
   class ConfigurationError < Error; end
   class DatabaseError < Error; end
   class TemplateError < Error; end
+
+  # A step names a handler class this process has not loaded. Retryable: during a rolling
+  # deploy another worker (or this one, once deployed) may have it.
+  class HandlerNotFound < TemplateError; end
   class TaskNotFound < Error; end
   class TimeoutError < Error; end
   class OrchestratorError < Error; end

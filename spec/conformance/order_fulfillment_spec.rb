@@ -30,7 +30,7 @@ RSpec.describe "conformance: order fulfillment" do
     uuid = TaskerCore.enqueue(namespace: "fulfillment", name: "process_order", version: "1.0.0", context: context)
     error = nil
     expect { TaskerCore.wait(uuid, timeout: 15) }.to raise_error(TaskerCore::TaskRejected) { |e| error = e }
-    expect(TaskerCore.task(uuid)).to be_nil
+    expect(TaskerCore.task(uuid)).to include("state" => "rejected", "reason" => error.reason)
     error.reason
   end
 

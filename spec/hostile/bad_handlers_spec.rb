@@ -43,26 +43,36 @@ RSpec.describe "hostile input: handlers" do
     Concurrent.global_logger = logger
   end
 
-  it "[19] fails a step whose handler class does not exist, permanently, naming the class" do
-    expect_permanent_failure(run_hostile("missing_handler"), "summon",
-                             error_class: "TaskerCore::TemplateError",
-                             message: "handler class HostileWorkflows::NoSuchHandler is not defined " \
-                                      "(is the file that defines it loaded?)")
+  # A worker without the class (a rolling deploy) must not end the task for good: the step is
+  # retried with its backoff, and fails only once its attempts are spent.
+  it "[19] retries a step whose handler class does not exist, naming the class and the worker, until its budget is spent" do
+    task = run_hostile("missing_handler")
+    expect(task["state"]).to eq("error")
+    step = task["steps"]["summon"]
+    expect(step).to include("state" => "error", "attempts" => 3, "results" => nil)
+    expect(step["error"]).to include("class" => "TaskerCore::HandlerNotFound", "retryable" => true)
+    expect(step["error"]["message"]).to eq(
+      "handler class HostileWorkflows::NoSuchHandler is not defined on worker #{Socket.gethostname}:#{Process.pid} " \
+      "(is the file that defines it loaded?); retried while attempts remain, as a deploy may not have reached " \
+      "every worker yet"
+    )
+    expect(step_transitions(task["uuid"], "summon").map(&:last).count("waiting_for_retry")).to eq(2)
   end
 
   it "[20] fails a step whose handler returns NaN, permanently, saying the result is not JSON" do
     expect_permanent_failure(run_hostile("nan_result"), "compute",
                              error_class: "TaskerCore::PermanentError",
                              message: "handler output cannot be stored: results.ratio is NaN, which JSON cannot " \
-                                      "represent; return Hashes, Arrays, Strings, finite numbers, true, false or nil")
+                                      "represent; return Hashes with String keys, Arrays, Strings, Integers, finite Floats, " \
+                                      "true, false or nil")
   end
 
   it "[20] fails a step whose handler returns an object whose to_json raises, permanently" do
     expect_permanent_failure(run_hostile("unserializable_result"), "compute",
                              error_class: "TaskerCore::PermanentError",
                              message: "handler output cannot be stored: results is a HostileWorkflows::Opaque, " \
-                                      "not a JSON value (Hash, Array, String, number, true, false, nil); return Hashes, " \
-                                      "Arrays, Strings, finite numbers, true, false or nil")
+                                      "not a JSON value (Hash, Array, String, number, true, false, nil); return Hashes " \
+                                      "with String keys, Arrays, Strings, Integers, finite Floats, true, false or nil")
   end
 
   it "[21] fails a step whose handler raises NotImplementedError (not a StandardError), permanently" do

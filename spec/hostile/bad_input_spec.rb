@@ -33,14 +33,15 @@ RSpec.describe "hostile input: task_requests" do
     letter = expect_kept("task_requests", msg_id, kind: "rejected_request", reason: "malformed task_request: missing field `name`")
     expect(letter).to include("task_uuid" => request["task_uuid"], "message" => request)
     expect(rejection(request["task_uuid"]).reason).to eq("malformed task_request: missing field `name`")
-    expect(TaskerCore.task(request["task_uuid"])).to be_nil
+    expect(TaskerCore.task(request["task_uuid"])).to include("state" => "rejected", "kind" => "rejected_request",
+                                                             "reason" => "malformed task_request: missing field `name`")
   end
 
   it "[3] rejects a priority of the wrong type (and the Ruby client refuses it before sending)" do
     request = task_request("priority" => "high")
     msg_id = send_raw("task_requests", JSON.generate(request))
     expect_kept("task_requests", msg_id, kind: "rejected_request", reason: /invalid type: string "high", expected i32/)
-    expect(TaskerCore.task(request["task_uuid"])).to be_nil
+    expect(TaskerCore.task(request["task_uuid"])).to include("state" => "rejected", "kind" => "rejected_request")
     expect { TaskerCore.enqueue(namespace: "linear_workflow", name: "mathematical_sequence", version: "1.0.0", priority: "high") }
       .to raise_error(TaskerCore::ValidationError, /priority/)
   end
@@ -91,7 +92,7 @@ RSpec.describe "hostile input: task_requests" do
                               context: { "even_number" => 2 })
     expect(rejection(uuid).reason)
       .to eq("unknown template linear_workflow/mathematical_sequence@9.9.9 (registered versions: 1.0.0)")
-    expect(TaskerCore.task(uuid)).to be_nil
+    expect(TaskerCore.task(uuid)).to include("state" => "rejected", "kind" => "rejected_request")
   end
 
   it "[7] rejects a context failing input_schema, naming the nested field" do
@@ -140,7 +141,7 @@ RSpec.describe "hostile input: task_requests" do
     message, archived_size = archived("task_requests", msg_id)
     expect(archived_size).to eq(size)
     expect(JSON.parse(message)["task_uuid"]).to eq(request["task_uuid"])
-    expect(TaskerCore.task(request["task_uuid"])).to be_nil
+    expect(TaskerCore.task(request["task_uuid"])).to include("state" => "rejected", "kind" => "rejected_request")
   end
 
   it "[9] refuses an oversized context in the client, before anything is sent" do
@@ -176,6 +177,6 @@ RSpec.describe "hostile input: task_requests" do
     letter = expect_kept("task_requests", msg_id, kind: "poison_message",
                                                   reason: "read 7 times without being processed (limit 5)")
     expect(letter).to include("task_uuid" => request["task_uuid"], "read_ct" => 7, "message" => request)
-    expect(TaskerCore.task(request["task_uuid"])).to be_nil
+    expect(TaskerCore.task(request["task_uuid"])).to include("state" => "rejected", "kind" => "poison_message")
   end
 end

@@ -79,7 +79,7 @@ RSpec.describe "hostile input: per-message isolation" do
     expect_kept("task_requests", msg_id, kind: "rejected_request",
                                          reason: "malformed task_request: context is nested deeper than 64 levels")
     expect(rejection(request["task_uuid"]).reason).to match(/nested deeper than/)
-    expect(TaskerCore.task(request["task_uuid"])).to be_nil
+    expect(TaskerCore.task(request["task_uuid"])).to include("state" => "rejected", "kind" => "rejected_request")
     expect { TaskerCore.dead_letters(limit: 10_000) }.not_to raise_error
   end
 

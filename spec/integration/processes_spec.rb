@@ -22,10 +22,12 @@ RSpec.describe "standalone processes" do
 
   it "runs tasks through tasker-orchestrator and tasker-worker processes, and stops both on TERM" do
     orchestrators = Array.new(2) { spawn_process(env, "tasker-orchestrator") }
+    client = PG.connect(url)
+    # A worker refuses to start before its namespaces are registered (worker_start_spec.rb).
+    wait_for { client.exec("SELECT to_regclass('pgmq.q_linear_workflow_queue') AS q").getvalue(0, 0) }
+    wait_for { client.exec("SELECT to_regclass('pgmq.q_diamond_workflow_queue') AS q").getvalue(0, 0) }
     worker = spawn_process(env, "tasker-worker", "--namespaces", "linear_workflow,diamond_workflow",
                            "--require", File.join(root, "examples", "handlers"), "--concurrency", "2")
-    client = PG.connect(url)
-    wait_for { client.exec("SELECT to_regclass('pgmq.q_diamond_workflow_queue') AS q").getvalue(0, 0) }
 
     script = <<~RUBY
       require "tasker_core"

@@ -17,7 +17,8 @@ RSpec.describe "task requests" do
   it "rejects an unknown template version, naming what is registered, and keeps the request" do
     uuid, error = rejection_of(namespace: "linear_workflow", name: "mathematical_sequence", version: "2.0.0")
     expect(error.reason).to eq("unknown template linear_workflow/mathematical_sequence@2.0.0 (registered versions: 1.0.0)")
-    expect(TaskerCore.task(uuid)).to be_nil
+    expect(TaskerCore.task(uuid)).to eq("uuid" => uuid, "state" => "rejected", "reason" => error.reason,
+                                        "kind" => "rejected_request")
     letter = TaskerCore.dead_letters.find { |d| d["task_uuid"] == uuid }
     expect(letter).to include("kind" => "rejected_request", "queue_name" => "task_requests")
     expect(letter["message"]).to include("task_uuid" => uuid, "version" => "2.0.0")

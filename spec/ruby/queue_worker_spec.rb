@@ -43,6 +43,13 @@ module SpecHandlers
 
   class Unimplemented < TaskerCore::StepHandler::Base; end
 
+  # Answers #call but is not a StepHandler: a template naming it is wrong on every worker.
+  class NotAHandler
+    def call(*)
+      "never run"
+    end
+  end
+
   # Blocks until released (or `seconds` pass), counting how many run at once.
   class Slow < TaskerCore::StepHandler::Base
     @running = Concurrent::AtomicFixnum.new(0)
@@ -159,7 +166,9 @@ RSpec.describe TaskerCore::QueueWorker do
     "SpecHandlers::Retry" => ["TaskerCore::RetryableError", true, 7, "rate limited"],
     "SpecHandlers::Permanent" => ["TaskerCore::PermanentError", false, nil, "card declined"],
     "SpecHandlers::Crash" => ["RuntimeError", true, nil, "lost connection to postgres://svc:***@api/x"],
-    "SpecHandlers::Missing" => ["TaskerCore::TemplateError", false, nil, /SpecHandlers::Missing is not defined/],
+    "SpecHandlers::Missing" => ["TaskerCore::HandlerNotFound", true, nil, /SpecHandlers::Missing is not defined on worker/],
+    "SpecHandlers::NotAHandler" => ["TaskerCore::TemplateError", false, nil,
+                                    /SpecHandlers::NotAHandler is not a subclass of TaskerCore::StepHandler::Base/],
     "SpecHandlers::NotJson" => ["TaskerCore::PermanentError", false, nil, /cannot be stored: results.x is NaN/],
     "SpecHandlers::Unimplemented" => ["NotImplementedError", false, nil, /must implement #call/]
   }.each do |handler, (error_class, retryable, retry_after, message)|
@@ -264,13 +273,15 @@ RSpec.describe TaskerCore::QueueWorker do
     expect(result_for(fixture.steps["only_step"][:uuid])).to be_nil
   end
 
-  it "keeps polling through errors until its queue exists" do
-    fixture = WorkflowFixture.create(conn, context: { "even_number" => 2 },
-                                           steps: [{ name: "only_step", handler: "SpecHandlers::Square", state: "enqueued" }])
+  # A queue missing at start fails the start (spec/ruby/worker_start_check_spec.rb); one
+  # that disappears later is waited for.
+  it "keeps polling through errors while its queue is gone, until it is back" do
+    fixture = fixture_with("SpecHandlers::Square", context: { "even_number" => 2 })
     log = StringIO.new
     TaskerCore::Logging.output = log
     start_worker(fixture)
-    eventually { log.string.include?("does not exist yet") }
+    pgmq.drop("#{fixture.namespace}_queue")
+    eventually { log.string.include?("queue #{fixture.namespace}_queue does not exist") }
 
     pgmq.create("#{fixture.namespace}_queue")
     send_step(fixture)

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "../errors"
+require_relative "step_handler"
 
 module TaskerCore
   module Handlers
@@ -11,7 +12,8 @@ module TaskerCore
       module_function
 
       # Returns a new handler instance (one per step run, so handlers keep no state
-      # between steps). Raises TemplateError when the class cannot be used.
+      # between steps). Raises HandlerNotFound when the class is not defined (yet), and
+      # TemplateError when the name or the class it names cannot be a handler.
       def resolve(name)
         handler_class(name).new
       end
@@ -27,6 +29,9 @@ module TaskerCore
         unless klass.method_defined?(:call)
           raise TemplateError, "handler class #{name} does not define #call(task, sequence, step)"
         end
+        unless klass < StepHandler::Base
+          raise TemplateError, "handler class #{name} is not a subclass of TaskerCore::StepHandler::Base"
+        end
 
         klass
       end
@@ -36,7 +41,7 @@ module TaskerCore
       rescue NameError => e
         raise unless e.name && name.split("::").include?(e.name.to_s)
 
-        raise TemplateError, "handler class #{name} is not defined (is the file that defines it loaded?)"
+        raise HandlerNotFound, "handler class #{name} is not defined (is the file that defines it loaded?)"
       end
     end
   end

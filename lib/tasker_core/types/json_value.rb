@@ -6,6 +6,8 @@ module TaskerCore
   module Types
     # Normalizes a value to what JSON round-trips to: string keys, symbols as strings,
     # deep-copied and deep-frozen, so a message never shares mutable state with its caller.
+    # `symbols: false` (a handler's results) refuses Symbols instead: a result is what the
+    # handler returned, never a silent conversion of it.
     #
     # Mirrors the Rust core's one definition of an acceptable JSON value
     # (ext/tasker_orchestration/src/domain/json_rules.rs), in the same words: nested at most
@@ -28,9 +30,9 @@ module TaskerCore
 
       # max_depth: MAX_DEPTH for a payload; a value holding payloads one level down (step
       # results by step name) is allowed MAX_MESSAGE_DEPTH.
-      def normalize(value, path = "value", max_depth: MAX_DEPTH)
+      def normalize(value, path = "value", max_depth: MAX_DEPTH, symbols: true)
         check_depth(value, path, max_depth)
-        copy(value, path)
+        copy(value, path, symbols)
       end
 
       # Depth first, as the core does, and without recursion: a value nested 100,000 deep,
@@ -52,12 +54,15 @@ module TaskerCore
         value.is_a?(Hash) || value.is_a?(Array)
       end
 
-      def copy(value, path)
+      def copy(value, path, symbols = true)
         case value
-        when Hash then copy_hash(value, path)
-        when Array then value.each_with_index.map { |item, i| copy(item, "#{path}[#{i}]") }.freeze
+        when Hash then copy_hash(value, path, symbols)
+        when Array then value.each_with_index.map { |item, i| copy(item, "#{path}[#{i}]", symbols) }.freeze
         when String then text(value, path)
-        when Symbol then text(value.to_s, path)
+        when Symbol
+          raise Invalid, "#{path} is a Symbol, not a JSON value (use a String)" unless symbols
+
+          text(value.to_s, path)
         when Integer then integer(value, path)
         when TrueClass, FalseClass, NilClass then value
         when Float then finite(value, path)
@@ -66,18 +71,21 @@ module TaskerCore
         end
       end
 
-      def copy_hash(hash, path)
+      def copy_hash(hash, path, symbols = true)
         hash.each_with_object({}) do |(key, item), out|
-          name = json_key(key, path)
-          out[name] = copy(item, "#{path}.#{name}")
+          name = json_key(key, path, symbols)
+          out[name] = copy(item, "#{path}.#{name}", symbols)
         end.freeze
       end
 
-      def json_key(key, path)
+      def json_key(key, path, symbols = true)
         name =
           case key
           when String then utf8(key, path)
-          when Symbol then utf8(key.to_s, path)
+          when Symbol
+            raise Invalid, "#{path} has a Symbol key #{key.inspect}, not a JSON key (a String)" unless symbols
+
+            utf8(key.to_s, path)
           else raise Invalid, "#{path} has a #{key.class} key #{key.inspect}; keys must be strings or symbols"
           end
         raise Invalid, "#{path} has a key with a NUL character" if name.include?(NUL)

@@ -38,6 +38,10 @@ module TaskerCore
       def invoke(step, claim)
         handler = begin
           @registry.resolve(step.handler)
+        rescue HandlerNotFound
+          # A deployment condition (this worker lacks the class), not a broken template:
+          # retried with the step's backoff, so a worker that has the class can run it.
+          return failure(missing_handler(step), retryable: true)
         rescue TemplateError => e
           return failure(e, retryable: false)
         end
@@ -59,14 +63,20 @@ module TaskerCore
         failure(e, retryable: false)
       end
 
+      def missing_handler(step)
+        HandlerNotFound.new("handler class #{step.handler} is not defined on worker #{@worker_id} " \
+                            "(is the file that defines it loaded?); retried while attempts remain, " \
+                            "as a deploy may not have reached every worker yet")
+      end
+
       # The JSON-value rules shared with the core (Types::JsonValue): what passes is what
       # PostgreSQL stores and every reader parses, so a bad value fails this step only.
       def serialize(value)
-        [:success, Types::JsonValue.normalize(value, "results")]
+        [:success, Types::JsonValue.normalize(value, "results", symbols: false)]
       rescue Types::JsonValue::Invalid => e
         error = PermanentError.new(
           "handler output cannot be stored: #{e.message}; " \
-          "return Hashes, Arrays, Strings, finite numbers, true, false or nil"
+          "return Hashes with String keys, Arrays, Strings, Integers, finite Floats, true, false or nil"
         )
         failure(error, retryable: false)
       end

@@ -120,7 +120,8 @@ module TaskerCore
         fields = { queue: @queue, error_class: error.class.name, error: error.message,
                    consecutive_failures: @failures, retry_in_s: delay.round(3) }
         if undefined_queue?(error)
-          @log.error(msg: "queue #{@queue} does not exist yet; has the orchestrator registered this namespace?", **fields)
+          # The worker checked it at start, so it was dropped since: wait for it to come back.
+          @log.error(msg: "queue #{@queue} does not exist (dropped since the worker started?); retrying", **fields)
         elsif Messaging::PgmqClient.connection_error?(error)
           @log.error(msg: "database connection lost; reconnecting", **fields)
         else

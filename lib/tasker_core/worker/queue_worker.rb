@@ -12,6 +12,7 @@ require_relative "claiming_reader"
 require_relative "heartbeat"
 require_relative "result_poster"
 require_relative "slots"
+require_relative "start_check"
 require_relative "wakeup"
 require_relative "namespace_poller"
 require_relative "stats"
@@ -26,6 +27,8 @@ module TaskerCore
   #
   # One poller thread per namespace reads `<namespace>_queue`; the handlers run on a
   # shared pool of `concurrency` threads. Each thread borrows its own database connection.
+  # `start` raises when the database cannot be reached or a namespace has no queue (no
+  # template of it registered); once started, lost connections are retried.
   class QueueWorker
     def self.start(namespaces:, concurrency: nil, config: TaskerCore.config, registry: Handlers::Registry)
       new(namespaces: namespaces, concurrency: concurrency, config: config, registry: registry).start
@@ -96,6 +99,7 @@ module TaskerCore
       # One connection per handler thread (it also posts results) and poller, one for the heartbeat.
       @db = Messaging::ConnectionPool.new(@config.database_url, size: @concurrency + @namespaces.size + 1,
                                                                 application_name: "tasker_core_worker")
+      check_before_start
       @heartbeat = Worker::Heartbeat.new(db: @db, vt: @settings[:visibility_timeout_s]).start
       @poster = Worker::ResultPoster.new(db: @db)
       @pool = Concurrent::ThreadPoolExecutor.new(min_threads: 0, max_threads: @concurrency, max_queue: 0,
@@ -108,6 +112,15 @@ module TaskerCore
                                          stop_event: @stop_event).start
       end
       @pollers = @namespaces.map { |ns| build_poller(ns).start }
+    end
+
+    def check_before_start
+      Worker::StartCheck.new(db: @db, masked_url: @config.masked_database_url).verify!(@namespaces)
+    rescue Error => e
+      @db.shutdown
+      @log.error(msg: "worker cannot start", worker_id: @worker_id, namespaces: @namespaces,
+                 error_class: e.class.name, error: e.message)
+      raise
     end
 
     def build_poller(namespace)
