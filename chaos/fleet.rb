@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "pg"
 require "rbconfig"
 
 module Chaos
@@ -11,6 +12,8 @@ module Chaos
     Member = Struct.new(:role, :pid, :log, :born)
     # A process younger than this is still booting; killing it proves little.
     WARM_AFTER = 1.0
+    # How long workers wait for the orchestrators to register their namespaces.
+    QUEUES_TIMEOUT = 60
 
     attr_reader :kills, :spawned
 
@@ -27,10 +30,26 @@ module Chaos
       @spawned = 0
     end
 
+    # Workers refuse to start before their namespaces' queues exist (they fail fast), so
+    # they are started once the orchestrators have registered the templates.
     def start(orchestrators:, workers:)
       orchestrators.times { spawn_member(:orchestrator) }
+      wait_for_queues if workers.positive?
       workers.times { spawn_member(:worker) }
       self
+    end
+
+    # Replaces members that exited by themselves (a worker started while PostgreSQL was
+    # restarting exits at once: it cannot reach the database). Returns how many.
+    def respawn_exited
+      exited = @members.select { |m| Process.waitpid(m.pid, Process::WNOHANG) }
+      exited.each do |m|
+        @members.delete(m)
+        spawn_member(m.role)
+      end
+      exited.size
+    rescue Errno::ECHILD
+      0
     end
 
     def alive(role = nil)
@@ -39,6 +58,7 @@ module Chaos
 
     # SIGKILLs a random warm member (of `role` if given) and starts a replacement at once.
     def kill_one(random, role: nil)
+      respawn_exited
       now = monotonic
       victim = alive(role).select { |m| now - m.born >= WARM_AFTER }.sample(random: random) or return nil
       Process.kill("KILL", victim.pid)
@@ -72,6 +92,18 @@ module Chaos
       pid = Process.spawn(@env, RbConfig.ruby, File.join(ROOT, "exe", args.first), *args.drop(1),
                           "--config", @config_path, "--env", @env_name, chdir: ROOT, %i[out err] => log)
       @members << Member.new(role, pid, log, monotonic)
+    end
+
+    def wait_for_queues
+      conn = PG.connect(@env.fetch("DATABASE_URL"))
+      deadline = monotonic + QUEUES_TIMEOUT
+      until @namespaces.all? { |ns| conn.exec_params("SELECT to_regclass($1)", ["pgmq.q_#{ns}_queue"]).getvalue(0, 0) }
+        raise "the orchestrators did not register #{@namespaces.join(', ')} within #{QUEUES_TIMEOUT} s" if monotonic > deadline
+
+        sleep 0.05
+      end
+    ensure
+      conn&.close
     end
 
     def worker_args

@@ -112,7 +112,10 @@ end
 enqueue.call(options[:tasks] - expected.size)
 
 deadline = Time.now + options[:timeout]
-sleep 0.25 until verifier.all_final?(expected.keys) || Time.now > deadline
+until verifier.all_final?(expected.keys) || Time.now > deadline
+  fleet.respawn_exited
+  sleep 0.25
+end
 elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
 fleet.shutdown
 report = verifier.verify(expected).merge(
