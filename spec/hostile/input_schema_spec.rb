@@ -47,7 +47,8 @@ RSpec.describe "hostile input: input_schema formats, patterns and invalid schema
         expect(letter).to include("kind" => "rejected_request")
         expect(letter["message"]["context"]).to eq(context)
         archived("task_requests", letter["msg_id"])
-        expect(TaskerCore.task(uuid)).to be_nil
+        expect(TaskerCore.task(uuid)).to include("state" => "rejected", "kind" => "rejected_request",
+                                                 "reason" => "invalid context: #{problem}")
       end
     end
   end
