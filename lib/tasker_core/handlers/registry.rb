@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "../errors"
-require_relative "step_handler"
+require_relative "../step_handler/base"
 
 module TaskerCore
   module Handlers

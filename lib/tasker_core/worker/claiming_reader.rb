@@ -6,20 +6,10 @@ require_relative "../messaging/pgmq_client"
 require_relative "../messaging/prepared"
 require_relative "../messaging/queue_names"
 require_relative "../types/limits"
+require_relative "claim"
 
 module TaskerCore
   module Worker
-    # What the database said of a step message (tasker_claim_message). `verdict` is
-    # "claimed" (the step is now in_progress: run it), "invalid" (malformed), "mismatch"
-    # (its identity disagrees with the step's row) or "ignored" (unknown step, another
-    # attempt, finished step, task not running); `reason` says why for all but "claimed".
-    Claim = Struct.new(:verdict, :reason, :step_state, :task_context, :parent_results, :task_uuid,
-                       keyword_init: true) do
-      def claimed?
-        verdict == "claimed"
-      end
-    end
-
     # Reads step messages and claims their steps in ONE statement: one round trip and one
     # commit for a whole batch, instead of a read and a claim per step. The read is
     # PgmqClient's prioritized read (priority order with aging, SKIP LOCKED), prepared once

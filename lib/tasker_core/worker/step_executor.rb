@@ -47,7 +47,7 @@ module TaskerCore
         return poisoned(message, step) if message.read_ct > @max_reads
 
         result = while_held(message) do
-          @runner.run(step, HandlerRunner::Claim.new(task_context: claim.task_context, parent_results: claim.parent_results))
+          @runner.run(step, claim)
         end
         commit(message, step, result)
       end
