@@ -3,6 +3,7 @@
 # Everything of tasker_core that is plain Ruby (no native extension), in dependency order.
 require_relative "version"
 require_relative "errors"
+require_relative "identifiers"
 require_relative "logging"
 require_relative "config"
 require_relative "messaging/queue_names"
