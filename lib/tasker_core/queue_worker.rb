@@ -107,7 +107,9 @@ module TaskerCore
                                                  fallback_policy: :abort, name: "tasker-worker")
       @slots = Worker::Slots.new(@concurrency)
       @stop_event = Concurrent::Event.new
-      @wakeups = @namespaces.to_h { |ns| ["tasker_#{Messaging::QueueNames.namespace_queue(ns)}", Worker::Wakeup.new] }
+      @wakeups = @namespaces.to_h do |ns|
+        [Messaging::QueueNames.channel(Messaging::QueueNames.namespace_queue(ns)), Worker::Wakeup.new]
+      end
       if @settings[:listen]
         @listener = Worker::Listener.new(database_url: @config.database_url, wakeups: @wakeups,
                                          stop_event: @stop_event).start
@@ -129,7 +131,7 @@ module TaskerCore
                                           max_message_bytes: @config.orchestrator[:max_message_bytes],
                                           registry: @registry, heartbeat: @heartbeat,
                                           max_reads: @settings[:max_reads])
-      wakeup = @listener && @wakeups["tasker_#{executor.queue}"]
+      wakeup = @listener && @wakeups[Messaging::QueueNames.channel(executor.queue)]
       reader = Worker::ClaimingReader.new(queue: executor.queue, worker_id: @worker_id)
       Worker::NamespacePoller.new(executor: executor, reader: reader, pool: @pool, slots: @slots, db: @db,
                                   stop_event: @stop_event, stats: @stats, settings: @settings, wakeup: wakeup)

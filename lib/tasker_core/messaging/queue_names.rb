@@ -56,6 +56,12 @@ module TaskerCore
         "pgmq.#{PG::Connection.quote_ident("q_#{validate!(queue)}")}"
       end
 
+      # The NOTIFY channel the queue's wake-up trigger signals (tasker_prepare_queue installs
+      # it, `pg_notify('tasker_' || queue)`; the core's QueueName::channel is the same).
+      def channel(queue)
+        "tasker_#{validate!(queue)}"
+      end
+
       def namespace_queue(namespace)
         unless Identifiers.namespace?(namespace)
           raise QueueNameError.new(

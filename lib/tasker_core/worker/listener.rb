@@ -13,7 +13,7 @@ module TaskerCore
     class Listener
       MAX_BACKOFF_S = 5.0
 
-      # wakeups: { "tasker_<queue>" => Wakeup }
+      # wakeups: { Messaging::QueueNames.channel(queue) => Wakeup }
       def initialize(database_url:, wakeups:, stop_event:, logger: Logging.logger("worker.listener"))
         @database_url = database_url
         @wakeups = wakeups
