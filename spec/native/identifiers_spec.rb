@@ -63,7 +63,8 @@ RSpec.describe TaskerCore::Identifiers do
   }
 
   def core_accepts?(template)
-    base = { "name" => "t", "namespace" => "ns", "version" => "1.0.0", "steps" => [{ "name" => "a", "handler" => "A" }] }
+    base = { "name" => "t", "namespace" => "ns", "version" => "1.0.0",
+             "steps" => [{ "name" => "a", "handler" => "A" }] }
     TaskerCore.validate_template(base.merge(template).to_yaml)
     true
   rescue TaskerCore::TemplateError

@@ -64,9 +64,12 @@ RSpec.describe "lib/ layout (Zeitwerk conventions)" do
       mod.constants(false).sort.each do |cname|
         name = "#{mod.name}::#{cname}"
         file = Array(mod.const_source_location(cname)).first # the native extension's: the .so or nothing
-        if file.is_a?(String) && file.start_with?("#{lib}/") && file.end_with?(".rb") && !owned.key?(name) && !ignored.include?(file)
+        ours = file.is_a?(String) && file.start_with?("#{lib}/") && file.end_with?(".rb")
+        if ours && !owned.key?(name) && !ignored.include?(file)
           owner = expected.call(file)
-          problems << "#{name} is defined in #{file.delete_prefix("#{lib}/")} (which owns #{owner})" unless name.start_with?("#{owner}::")
+          unless name.start_with?("#{owner}::")
+            problems << "#{name} is defined in #{file.delete_prefix("#{lib}/")} (which owns #{owner})"
+          end
         end
         value = begin
           mod.const_get(cname, false)
