@@ -62,4 +62,32 @@ RSpec.describe TaskerCore::Messaging::QueueNames do
       end
     end
   end
+
+  describe ".channel" do
+    it "names the queue's wake-up channel, validating the queue" do
+      expect(described_class.channel("linear_workflow_queue")).to eq("tasker_linear_workflow_queue")
+      expect { described_class.channel("Bad") }.to raise_error(TaskerCore::QueueNameError)
+    end
+
+    it "is the channel the core listens on (QueueName::channel in queues.rs)" do
+      rust = File.read(File.expand_path("../../ext/tasker_orchestration/src/messaging/queues.rs", __dir__))
+      format = rust[/pub fn channel\(&self\) -> String \{\s*format!\("([^"]*)", self\.0\)/, 1]
+      expect(format&.sub("{}", "q")).to eq(described_class.channel("q"))
+    end
+
+    it "is the channel the database's wake-up trigger notifies when a message is sent" do
+      queue = "spec_channel_#{SecureRandom.hex(4)}"
+      listener = SpecDatabase.connect
+      sender = SpecDatabase.connect
+      client = TaskerCore::Messaging::PgmqClient.new(sender)
+      client.create(queue) # and tasker_prepare_queue: the trigger
+      listener.exec("LISTEN #{listener.quote_ident(described_class.channel(queue))}")
+      sender.exec_params("SELECT pgmq.send($1, '{}'::jsonb)", [queue])
+      channel = listener.wait_for_notify(5)
+      expect(channel).to eq(described_class.channel(queue))
+    ensure
+      client&.drop(queue)
+      [listener, sender].each { |conn| conn&.close }
+    end
+  end
 end

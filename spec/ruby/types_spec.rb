@@ -166,6 +166,7 @@ RSpec.describe "message types" do
                               "results" => { "total" => 2**64 }, "error" => nil, "worker_id" => "host:1")
       expect(Time.iso8601(hash["started_at"])).to be_a(Time)
       expect(described_class.from_json_hash(JSON.parse(JSON.generate(hash)))).to eq(result)
+      expect([result.success?, result.failure?]).to eq([true, false])
     end
 
     it "builds a failure with an error object" do
@@ -181,6 +182,7 @@ RSpec.describe "message types" do
                                        "retryable" => true, "retry_after" => 2.5)
       expect(hash["error"]["backtrace"]).to all(be_a(String))
       expect(described_class.from_json_hash(hash)).to eq(result)
+      expect([result.failure?, result.success?]).to eq([true, false])
     end
 
     it "keeps at most 20 backtrace lines" do

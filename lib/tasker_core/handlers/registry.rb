@@ -1,13 +1,14 @@
 # frozen_string_literal: true
 
 require_relative "../errors"
-require_relative "step_handler"
+require_relative "../identifiers"
+require_relative "../step_handler/base"
 
 module TaskerCore
   module Handlers
     # Finds a handler class from its name in a template ("LinearWorkflow::StepOne").
     module Registry
-      NAME_FORMAT = /\A[A-Z][A-Za-z0-9_]*(::[A-Z][A-Za-z0-9_]*)*\z/.freeze
+      NAME_FORMAT = Identifiers::HANDLER_CLASS_FORMAT
 
       module_function
 
@@ -20,8 +21,9 @@ module TaskerCore
 
       def handler_class(name)
         # Checked before const_get so a message can never name something like "::Kernel".
-        unless name.is_a?(String) && name.match?(NAME_FORMAT)
-          raise TemplateError, "handler name #{name.inspect} is not a Ruby class name (#{NAME_FORMAT.source})"
+        unless Identifiers.handler_class?(name)
+          raise TemplateError, "handler name #{name.inspect} is not a Ruby class name " \
+                               "(#{NAME_FORMAT.source}, at most #{Identifiers::MAX_HANDLER_CLASS} characters)"
         end
 
         klass = lookup(name)

@@ -2,21 +2,19 @@
 
 module TaskerCore
   module Handlers
-    # What a handler sees of the step it runs. max_attempts is nil when the worker does
-    # not know it (the step message does not carry it).
+    # What a handler sees of the step it runs.
     class StepView
-      attr_reader :name, :uuid, :attempt, :max_attempts
+      attr_reader :name, :uuid, :attempt
 
-      def initialize(name:, uuid:, attempt:, max_attempts: nil)
+      def initialize(name:, uuid:, attempt:)
         @name = name
         @uuid = uuid
         @attempt = attempt
-        @max_attempts = max_attempts
         freeze
       end
 
       def to_h
-        { "name" => name, "uuid" => uuid, "attempt" => attempt, "max_attempts" => max_attempts }
+        { "name" => name, "uuid" => uuid, "attempt" => attempt }
       end
 
       def inspect

@@ -2,18 +2,19 @@
 
 require "pg"
 require_relative "../errors"
+require_relative "../identifiers"
 
 module TaskerCore
   module Messaging
     # Rules for pgmq queue names. pgmq builds table names such as `pgmq.q_<queue>` and
     # `template_pgmq_q_<queue>` from them (Postgres identifiers stop at 63 bytes), and we
     # format the name into SQL for the read_ct-guarded delete, so names are checked here
-    # before they reach the database.
+    # before they reach the database. The rules are Identifiers' (the core's, mirrored).
     module QueueNames
-      MAX_LENGTH = 47
-      SUFFIX = "_queue"
-      PATTERN = /\A[a-z][a-z0-9_]*\z/.freeze
-      NAMESPACE_PATTERN = /\A[a-z][a-z0-9_]{0,40}\z/.freeze
+      MAX_LENGTH = Identifiers::MAX_QUEUE_NAME
+      SUFFIX = Identifiers::QUEUE_SUFFIX
+      PATTERN = Identifiers::QUEUE_NAME_FORMAT
+      NAMESPACE_PATTERN = Identifiers::NAMESPACE_FORMAT
 
       TASK_REQUESTS = "task_requests"
       STEP_RESULTS = "step_results"
@@ -31,7 +32,7 @@ module TaskerCore
             field: "queue"
           )
         end
-        unless name.match?(PATTERN)
+        unless Identifiers.queue_name?(name)
           raise QueueNameError.new(
             "queue name #{name.inspect} is invalid: it must start with a lowercase letter and contain " \
             "only lowercase letters, digits and underscores",
@@ -55,8 +56,14 @@ module TaskerCore
         "pgmq.#{PG::Connection.quote_ident("q_#{validate!(queue)}")}"
       end
 
+      # The NOTIFY channel the queue's wake-up trigger signals (tasker_prepare_queue installs
+      # it, `pg_notify('tasker_' || queue)`; the core's QueueName::channel is the same).
+      def channel(queue)
+        "tasker_#{validate!(queue)}"
+      end
+
       def namespace_queue(namespace)
-        unless namespace.is_a?(String) && namespace.match?(NAMESPACE_PATTERN)
+        unless Identifiers.namespace?(namespace)
           raise QueueNameError.new(
             "namespace #{namespace.inspect} is invalid: it must match #{NAMESPACE_PATTERN.source} " \
             "so that \"<namespace>#{SUFFIX}\" stays a valid queue name of at most #{MAX_LENGTH} characters",

@@ -2,7 +2,7 @@
 
 require "time"
 require "dry-types"
-require_relative "../messaging/queue_names"
+require_relative "../identifiers"
 require_relative "rfc3339"
 
 module TaskerCore
@@ -13,9 +13,6 @@ module TaskerCore
       include Dry.Types()
 
       UUID_FORMAT = /\A\h{8}-\h{4}-\h{4}-\h{4}-\h{12}\z/.freeze
-      NAME_FORMAT = /\A[a-z][a-z0-9_]{0,62}\z/.freeze
-      SEMVER_FORMAT = /\A\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\z/.freeze
-      HANDLER_FORMAT = /\A[A-Z][A-Za-z0-9_]*(::[A-Z][A-Za-z0-9_]*)*\z/.freeze
       INT4 = (-2**31..2**31 - 1).freeze
       TIME_RULE = "an RFC 3339 time (ISO8601 with a 4-digit year, seconds and an offset, e.g. 2026-01-01T12:00:00Z)"
 
@@ -31,10 +28,12 @@ module TaskerCore
       Uuid = Strict::String
              .constructor { |v| v.is_a?(::String) ? v.downcase : v }
              .constrained(format: UUID_FORMAT)
-      Namespace = Strict::String.constrained(format: Messaging::QueueNames::NAMESPACE_PATTERN)
-      Name = Strict::String.constrained(format: NAME_FORMAT)
-      Semver = Strict::String.constrained(format: SEMVER_FORMAT)
-      HandlerName = Strict::String.constrained(format: HANDLER_FORMAT, max_size: 255)
+      # The identifier rules are Identifiers' (the core's, mirrored).
+      Namespace = Strict::String.constrained(format: Identifiers::NAMESPACE_FORMAT)
+      Name = Strict::String.constrained(format: Identifiers::NAME_FORMAT)
+      Semver = Strict::String.constrained(format: Identifiers::VERSION_FORMAT, max_size: Identifiers::MAX_VERSION)
+      HandlerName = Strict::String.constrained(format: Identifiers::HANDLER_CLASS_FORMAT,
+                                               max_size: Identifiers::MAX_HANDLER_CLASS)
       Attempt = Strict::Integer.constrained(gteq: 1, lteq: INT4.max)
       Priority = Strict::Integer.constrained(gteq: INT4.min, lteq: INT4.max).default(0)
       Timestamp = Strict::String.constructor { |v| Primitives.rfc3339(v) }

@@ -5,21 +5,12 @@ require_relative "../errors"
 require_relative "../messaging/pgmq_client"
 require_relative "../messaging/prepared"
 require_relative "../messaging/queue_names"
+require_relative "../messaging/queue_statements"
 require_relative "../types/limits"
+require_relative "claim"
 
 module TaskerCore
   module Worker
-    # What the database said of a step message (tasker_claim_message). `verdict` is
-    # "claimed" (the step is now in_progress: run it), "invalid" (malformed), "mismatch"
-    # (its identity disagrees with the step's row) or "ignored" (unknown step, another
-    # attempt, finished step, task not running); `reason` says why for all but "claimed".
-    Claim = Struct.new(:verdict, :reason, :step_state, :task_context, :parent_results, :task_uuid,
-                       keyword_init: true) do
-      def claimed?
-        verdict == "claimed"
-      end
-    end
-
     # Reads step messages and claims their steps in ONE statement: one round trip and one
     # commit for a whole batch, instead of a read and a claim per step. The read is
     # PgmqClient's prioritized read (priority order with aging, SKIP LOCKED), prepared once
@@ -35,12 +26,7 @@ module TaskerCore
         @queue = Messaging::QueueNames.validate!(queue)
         @worker_id = worker_id
         @statement = "tasker_read_claim_#{@queue}"
-        @sql = Messaging::PgmqClient.prioritized_read_sql(@queue, select: <<~SQL)
-          SELECT u.msg_id, u.read_ct, u.enqueued_at, u.vt, CASE WHEN c.verdict = 'claimed' THEN u.message END AS message,
-                 c.verdict, c.reason, c.step_state, c.task_context, c.parent_results,
-                 tasker_message_task_uuid(u.message) AS task_uuid
-            FROM updated u CROSS JOIN LATERAL tasker_claim_message(u.message, $3, $4, $5, u.msg_id) c
-        SQL
+        @sql = Messaging::QueueStatements.read_and_claim(@queue)
       end
 
       # Returns [[Messaging::Message, Claim], ...] in priority order.

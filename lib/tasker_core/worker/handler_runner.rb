@@ -8,16 +8,13 @@ require_relative "../types/json_value"
 require_relative "../types/step_error"
 require_relative "../types/step_result"
 require_relative "../handlers/registry"
-require_relative "../handlers/step_handler"
+require_relative "../step_handler/base"
 
 module TaskerCore
   module Worker
     # Runs the handler of one claimed step and turns whatever happens into a StepResult.
     # No database writes here: the caller commits the result.
     class HandlerRunner
-      # What tasker_claim_step returned for a claimed step.
-      Claim = Struct.new(:task_context, :parent_results, keyword_init: true)
-
       def initialize(worker_id:, max_message_bytes:, fetch_ancestors:, registry: Handlers::Registry)
         @worker_id = worker_id
         @max_message_bytes = max_message_bytes
@@ -25,6 +22,7 @@ module TaskerCore
         @registry = registry
       end
 
+      # claim: the Worker::Claim of a claimed step (its task context and parents' results).
       def run(step, claim)
         started_at = Time.now
         outcome = invoke(step, claim)

@@ -2,7 +2,8 @@
 
 require "concurrent"
 require_relative "../logging"
-require_relative "../messaging/queue_names"
+require "pg"
+require_relative "../messaging/queue_statements"
 
 module TaskerCore
   module Worker
@@ -12,6 +13,8 @@ module TaskerCore
     # (pgmq has no receipt handle): a message already redelivered to another worker is not
     # touched. If this process dies, the beats stop and the messages reappear.
     class Heartbeat
+      ARRAY = PG::TextEncoder::Array.new
+
       def initialize(db:, vt:, logger: Logging.logger("worker.heartbeat"))
         @db = db
         @vt = vt
@@ -58,13 +61,9 @@ module TaskerCore
       end
 
       def extend_visibility(queue, ids, read_cts)
-        table = Messaging::QueueNames.table(queue)
+        sql = Messaging::QueueStatements.extend_visibility(queue)
         @db.with do |conn|
-          conn.exec_params(<<~SQL, [PG::TextEncoder::Array.new.encode(ids), PG::TextEncoder::Array.new.encode(read_cts), @vt])
-            UPDATE #{table} q SET vt = clock_timestamp() + make_interval(secs => $3::int)
-              FROM unnest($1::bigint[], $2::int[]) AS held(msg_id, read_ct)
-             WHERE q.msg_id = held.msg_id AND q.read_ct = held.read_ct
-          SQL
+          conn.exec_params(sql, [ARRAY.encode(ids), ARRAY.encode(read_cts), @vt])
         end
       end
     end

@@ -3,6 +3,7 @@
 require "pg"
 require_relative "../logging"
 require_relative "../messaging/pgmq_client"
+require_relative "../messaging/queue_statements"
 
 module TaskerCore
   module Worker
@@ -23,7 +24,7 @@ module TaskerCore
         @stop_event = stop_event
         @stats = stats
         @queue = executor.queue
-        @table = Messaging::QueueNames.table(@queue)
+        @next_visible_sql = Messaging::QueueStatements.next_visible_in(@queue)
         @vt = settings.fetch(:visibility_timeout_s)
         @batch_size = settings.fetch(:batch_size)
         @interval = settings.fetch(:poll_interval_ms) / 1000.0
@@ -69,7 +70,7 @@ module TaskerCore
       # task) becomes visible: sleep no longer than until the next message's vt.
       def idle_timeout
         seconds = @db.with do |conn|
-          conn.exec("SELECT extract(epoch FROM min(vt) - clock_timestamp()) FROM #{@table}").getvalue(0, 0)
+          conn.exec(@next_visible_sql).getvalue(0, 0)
         end
         seconds.nil? ? @idle : seconds.to_f.clamp(0.001, @idle)
       end

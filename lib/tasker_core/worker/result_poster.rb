@@ -5,7 +5,7 @@ require "pg"
 require_relative "../errors"
 require_relative "../messaging/pgmq_client"
 require_relative "../messaging/prepared"
-require_relative "../messaging/queue_names"
+require_relative "../messaging/queue_statements"
 require_relative "../types/step_error"
 
 module TaskerCore
@@ -19,26 +19,9 @@ module TaskerCore
     #
     # The statement deletes each step message, guarded by the read_ct it was read with
     # (pgmq has no receipt handle), and sends the results of exactly the deleted ones to
-    # step_results, atomically.
+    # step_results, atomically (Messaging::QueueStatements.post_results, prepared once per
+    # connection, so planned once).
     class ResultPoster
-      # Written against the queue tables (prepared once per connection, so planned once); the
-      # insert is what pgmq.send_batch does, and fires the same NOTIFY trigger. A
-      # data-modifying CTE always runs to completion, read or not.
-      SQL = <<~SQL
-        WITH gone AS (
-            DELETE FROM %<table>s q
-             USING unnest($1::bigint[], $2::int[]) AS h(msg_id, read_ct)
-             WHERE q.msg_id = h.msg_id AND q.read_ct = h.read_ct
-            RETURNING q.msg_id),
-        sent AS (
-            INSERT INTO pgmq.q_step_results (vt, message)
-            SELECT clock_timestamp(), r.result
-              FROM unnest($1::bigint[], $3::jsonb[]) WITH ORDINALITY AS r(msg_id, result, n)
-             WHERE r.msg_id IN (SELECT msg_id FROM gone)
-             ORDER BY r.n
-            RETURNING msg_id)
-        SELECT msg_id FROM gone
-      SQL
       MAX_BATCH = 100
       ARRAY = PG::TextEncoder::Array.new
 
@@ -140,7 +123,7 @@ module TaskerCore
       def run_post(queue, entries)
         params = [ARRAY.encode(entries.map { |e| e.message.msg_id }),
                   ARRAY.encode(entries.map { |e| e.message.read_ct }), ARRAY.encode(entries.map(&:json))]
-        sql = format(SQL, table: Messaging::QueueNames.table(queue))
+        sql = Messaging::QueueStatements.post_results(queue)
         @batches += 1
         @db.with do |conn|
           Messaging::Prepared.exec(conn, "tasker_post_results_#{queue}", sql, params).map { |row| Integer(row["msg_id"]) }

@@ -4,6 +4,7 @@ require "pg"
 require_relative "../errors"
 require_relative "../messaging/pgmq_client"
 require_relative "../messaging/queue_names"
+require_relative "../messaging/queue_statements"
 
 module TaskerCore
   module Worker
@@ -13,12 +14,6 @@ module TaskerCore
     # poll nothing forever; connections lost later are the pollers' business (they
     # reconnect).
     class StartCheck
-      MISSING_QUEUES_SQL = <<~SQL
-        SELECT ns FROM unnest($1::text[]) WITH ORDINALITY AS wanted(ns, position)
-         WHERE NOT EXISTS (SELECT 1 FROM pgmq.meta m WHERE m.queue_name = wanted.ns || '_queue')
-         ORDER BY position
-      SQL
-
       def initialize(db:, masked_url:)
         @db = db # Messaging::ConnectionPool
         @masked_url = masked_url
@@ -43,13 +38,13 @@ module TaskerCore
       private
 
       def missing_namespaces(conn, namespaces)
-        unless conn.exec("SELECT to_regclass('pgmq.meta') IS NOT NULL AS installed").getvalue(0, 0) == "t"
+        unless conn.exec(Messaging::QueueStatements::PGMQ_INSTALLED).getvalue(0, 0) == "t"
           raise ConfigurationError, "pgmq is not installed in #{@masked_url}: no orchestrator has started " \
                                     "against this database, so no namespace is registered"
         end
 
         array = PG::TextEncoder::Array.new.encode(namespaces)
-        conn.exec_params(MISSING_QUEUES_SQL, [array]).column_values(0)
+        conn.exec_params(Messaging::QueueStatements::MISSING_NAMESPACE_QUEUES, [array]).column_values(0)
       rescue PG::Error => e
         raise DatabaseError, "could not check the worker's queues in #{@masked_url}: " \
                              "#{Messaging::PgmqClient.describe(e)}"

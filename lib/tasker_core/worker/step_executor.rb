@@ -5,6 +5,7 @@ require_relative "../errors"
 require_relative "../logging"
 require_relative "../messaging/pgmq_client"
 require_relative "../messaging/queue_names"
+require_relative "../messaging/queue_statements"
 require_relative "../types/step_message"
 require_relative "handler_runner"
 
@@ -17,8 +18,6 @@ module TaskerCore
     # Returns :success, :failure, :skipped (not claimable), :invalid or :redelivered.
     class StepExecutor
       ANCESTORS_SQL = "SELECT tasker_step_ancestor_results($1::uuid) AS results"
-      # The one definition of a dead letter, shared with the orchestrator (see the migrations).
-      DEAD_LETTER_SQL = "SELECT tasker_dead_letter($1, $2::bigint, $3, $4, $5::uuid, $6::int)"
       # Dead-letter kind of each verdict that runs nothing.
       SET_ASIDE_KINDS = { "invalid" => "invalid_step_message", "mismatch" => "step_mismatch",
                           "ignored" => "ignored_step_message" }.freeze
@@ -47,7 +46,7 @@ module TaskerCore
         return poisoned(message, step) if message.read_ct > @max_reads
 
         result = while_held(message) do
-          @runner.run(step, HandlerRunner::Claim.new(task_context: claim.task_context, parent_results: claim.parent_results))
+          @runner.run(step, claim)
         end
         commit(message, step, result)
       end
@@ -101,7 +100,7 @@ module TaskerCore
 
       def insert_dead_letter(client, message, task_uuid, reason, kind)
         params = [@queue, message.msg_id, kind, reason, task_uuid, ClaimingReader::MAX_STEP_MESSAGE_BYTES]
-        client.connection.exec_params(DEAD_LETTER_SQL, params)
+        client.connection.exec_params(Messaging::QueueStatements::DEAD_LETTER, params)
       rescue PG::Error => e
         raise DatabaseError, "setting aside message #{message.msg_id} failed: #{Messaging::PgmqClient.describe(e)}"
       end

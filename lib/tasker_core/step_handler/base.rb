@@ -1,8 +1,8 @@
 # frozen_string_literal: true
 
-require_relative "task_view"
-require_relative "step_view"
-require_relative "sequence"
+require_relative "../handlers/task_view"
+require_relative "../handlers/step_view"
+require_relative "../handlers/sequence"
 
 module TaskerCore
   module StepHandler

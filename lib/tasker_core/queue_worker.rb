@@ -2,21 +2,22 @@
 
 require "concurrent"
 require "socket"
-require_relative "../config"
-require_relative "../errors"
-require_relative "../logging"
-require_relative "../messaging/connection_pool"
-require_relative "../messaging/queue_names"
-require_relative "../handlers/registry"
-require_relative "claiming_reader"
-require_relative "heartbeat"
-require_relative "result_poster"
-require_relative "slots"
-require_relative "start_check"
-require_relative "wakeup"
-require_relative "namespace_poller"
-require_relative "stats"
-require_relative "step_executor"
+require_relative "config"
+require_relative "errors"
+require_relative "logging"
+require_relative "messaging/connection_pool"
+require_relative "messaging/queue_names"
+require_relative "handlers/registry"
+require_relative "worker/claiming_reader"
+require_relative "worker/heartbeat"
+require_relative "worker/result_poster"
+require_relative "worker/slots"
+require_relative "worker/start_check"
+require_relative "worker/wakeup"
+require_relative "worker/listener"
+require_relative "worker/namespace_poller"
+require_relative "worker/stats"
+require_relative "worker/step_executor"
 
 module TaskerCore
   # Runs step handlers for one or more namespaces.
@@ -106,7 +107,9 @@ module TaskerCore
                                                  fallback_policy: :abort, name: "tasker-worker")
       @slots = Worker::Slots.new(@concurrency)
       @stop_event = Concurrent::Event.new
-      @wakeups = @namespaces.to_h { |ns| ["tasker_#{Messaging::QueueNames.namespace_queue(ns)}", Worker::Wakeup.new] }
+      @wakeups = @namespaces.to_h do |ns|
+        [Messaging::QueueNames.channel(Messaging::QueueNames.namespace_queue(ns)), Worker::Wakeup.new]
+      end
       if @settings[:listen]
         @listener = Worker::Listener.new(database_url: @config.database_url, wakeups: @wakeups,
                                          stop_event: @stop_event).start
@@ -128,7 +131,7 @@ module TaskerCore
                                           max_message_bytes: @config.orchestrator[:max_message_bytes],
                                           registry: @registry, heartbeat: @heartbeat,
                                           max_reads: @settings[:max_reads])
-      wakeup = @listener && @wakeups["tasker_#{executor.queue}"]
+      wakeup = @listener && @wakeups[Messaging::QueueNames.channel(executor.queue)]
       reader = Worker::ClaimingReader.new(queue: executor.queue, worker_id: @worker_id)
       Worker::NamespacePoller.new(executor: executor, reader: reader, pool: @pool, slots: @slots, db: @db,
                                   stop_event: @stop_event, stats: @stats, settings: @settings, wakeup: wakeup)

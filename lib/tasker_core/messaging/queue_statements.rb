@@ -1,0 +1,85 @@
+# frozen_string_literal: true
+
+require_relative "pgmq_client"
+require_relative "queue_names"
+
+module TaskerCore
+  module Messaging
+    # The SQL text of the worker's statements on queue tables, in one place: the workers
+    # (lib/tasker_core/worker/) only run them. Each method takes the queue and returns the
+    # statement for its table (validated and quoted by QueueNames.table), to be prepared
+    # once per connection; the comment of each names its parameters.
+    #
+    # pgmq has no receipt handle, so the statements that must be guarded by the read_ct a
+    # message was read with go to the tables directly.
+    module QueueStatements
+      # "t" when pgmq is installed.
+      PGMQ_INSTALLED = "SELECT to_regclass('pgmq.meta') IS NOT NULL AS installed"
+
+      # Namespaces of $1 (text[]) that have no queue, in the order given.
+      MISSING_NAMESPACE_QUEUES = <<~SQL
+        SELECT ns FROM unnest($1::text[]) WITH ORDINALITY AS wanted(ns, position)
+         WHERE NOT EXISTS (SELECT 1 FROM pgmq.meta m WHERE m.queue_name = wanted.ns || '#{QueueNames::SUFFIX}')
+         ORDER BY position
+      SQL
+
+      # Archives a message with its dead letter (the one definition, shared with the
+      # orchestrator: see the migrations). $1 queue, $2 msg_id, $3 kind, $4 reason,
+      # $5 task uuid, $6 most bytes of the message to keep.
+      DEAD_LETTER = "SELECT tasker_dead_letter($1, $2::bigint, $3, $4, $5::uuid, $6::int)"
+
+      module_function
+
+      # Reads a batch with the prioritized read and judges each message with
+      # tasker_claim_message; only claimed bodies are returned. $1 vt, $2 how many,
+      # $3 queue, $4 worker id, $5 most bytes of a step message.
+      def read_and_claim(queue)
+        PgmqClient.prioritized_read_sql(queue, select: <<~SQL)
+          SELECT u.msg_id, u.read_ct, u.enqueued_at, u.vt,
+                 CASE WHEN c.verdict = 'claimed' THEN u.message END AS message,
+                 c.verdict, c.reason, c.step_state, c.task_context, c.parent_results,
+                 tasker_message_task_uuid(u.message) AS task_uuid
+            FROM updated u CROSS JOIN LATERAL tasker_claim_message(u.message, $3, $4, $5, u.msg_id) c
+        SQL
+      end
+
+      # Deletes each step message guarded by its read_ct and sends the results of exactly
+      # the deleted ones to step_results, atomically; returns the deleted msg_ids. The insert
+      # is what pgmq.send_batch does, and fires the same NOTIFY trigger; a data-modifying CTE
+      # always runs to completion, read or not. $1 msg_ids, $2 read_cts, $3 results (jsonb[]).
+      def post_results(queue)
+        <<~SQL
+          WITH gone AS (
+              DELETE FROM #{QueueNames.table(queue)} q
+               USING unnest($1::bigint[], $2::int[]) AS h(msg_id, read_ct)
+               WHERE q.msg_id = h.msg_id AND q.read_ct = h.read_ct
+              RETURNING q.msg_id),
+          sent AS (
+              INSERT INTO #{QueueNames.table(QueueNames::STEP_RESULTS)} (vt, message)
+              SELECT clock_timestamp(), r.result
+                FROM unnest($1::bigint[], $3::jsonb[]) WITH ORDINALITY AS r(msg_id, result, n)
+               WHERE r.msg_id IN (SELECT msg_id FROM gone)
+               ORDER BY r.n
+              RETURNING msg_id)
+          SELECT msg_id FROM gone
+        SQL
+      end
+
+      # The heartbeat: pushes the vt of held messages forward, only where the read_ct is
+      # still the one they were read with. $1 msg_ids, $2 read_cts, $3 seconds.
+      def extend_visibility(queue)
+        <<~SQL
+          UPDATE #{QueueNames.table(queue)} q SET vt = clock_timestamp() + make_interval(secs => $3::int)
+            FROM unnest($1::bigint[], $2::int[]) AS held(msg_id, read_ct)
+           WHERE q.msg_id = held.msg_id AND q.read_ct = held.read_ct
+        SQL
+      end
+
+      # Seconds until the queue's next message becomes visible (negative: one is visible
+      # now; NULL: the queue is empty).
+      def next_visible_in(queue)
+        "SELECT extract(epoch FROM min(vt) - clock_timestamp()) FROM #{QueueNames.table(queue)}"
+      end
+    end
+  end
+end
