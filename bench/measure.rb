@@ -80,7 +80,8 @@ module Bench
       conn = PG.connect(url)
       settle(conn)
       statements = statements_counter(conn)
-      transactions = -> { conn.exec("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").getvalue(0, 0).to_i }
+      sql = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+      transactions = -> { conn.exec(sql).getvalue(0, 0).to_i }
       conn.exec("SELECT pg_stat_clear_snapshot()")
       before = [transactions.call, statements&.call]
       sleep seconds
@@ -115,13 +116,23 @@ module Bench
     # (every postgres process) and this benchmark process, to show where a run's time goes.
     def cpu_seconds(fleet)
       tick = 100.0 # USER_HZ on Linux
-      cpu = ->(pid) { File.read("/proc/#{pid}/stat").split(") ").last.split[11, 2].sum(&:to_i) / tick rescue 0.0 }
-      postgres = Dir.glob("/proc/[0-9]*/comm").select { |f| (File.read(f) rescue "").strip == "postgres" }
+      cpu = lambda do |pid|
+        fields = proc_file("/proc/#{pid}/stat")&.split(") ")&.last&.split
+        fields ? fields[11, 2].sum(&:to_i) / tick : 0.0
+      end
+      postgres = Dir.glob("/proc/[0-9]*/comm").select { |f| proc_file(f)&.strip == "postgres" }
                     .map { |f| f.split("/")[2].to_i }
       { "orchestrator" => fleet.alive(:orchestrator).sum { |m| cpu.call(m.pid) },
         "workers" => fleet.alive(:worker).sum { |m| cpu.call(m.pid) },
         "postgres" => postgres.sum { |pid| cpu.call(pid) },
         "benchmark" => Process.times.then { |t| t.utime + t.stime } }
+    end
+
+    # A /proc file's text, or nil when the process is gone (processes come and go mid-read).
+    def proc_file(path)
+      File.read(path)
+    rescue SystemCallError
+      nil
     end
 
     def now

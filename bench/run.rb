@@ -29,8 +29,11 @@ OptionParser.new do |o|
   o.on("--database-url URL", "a database whose name contains 'bench' (dropped and recreated)") { |v| options[:database_url] = v }
 end.parse!
 full = options[:scale] == "full"
-sizes = full ? { chain: 100, diamonds: 1000, small: 1000, large: 10_000, creation: 1000, memory: [100_000, 1_000_000] }
-             : { chain: 100, diamonds: 200, small: 100, large: 1000, creation: 1000, memory: [10_000, 50_000] }
+sizes = if full
+          { chain: 100, diamonds: 1000, small: 1000, large: 10_000, creation: 1000, memory: [100_000, 1_000_000] }
+        else
+          { chain: 100, diamonds: 200, small: 100, large: 1000, creation: 1000, memory: [10_000, 50_000] }
+        end
 
 ENV.delete("DATABASE_URL")
 url = URI(options[:database_url])

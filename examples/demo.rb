@@ -47,7 +47,8 @@ worker = TaskerCore::QueueWorker.start(namespaces: WORKFLOWS.map { |w| w[1] }.un
 puts "orchestrator and worker running against #{TaskerCore.config.masked_database_url}"
 
 started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-tasks = WORKFLOWS.map do |label, namespace, name, context, final_step, expected, why|
+tasks = WORKFLOWS.map do |workflow|
+  label, namespace, name, context, final_step, expected, why = workflow
   uuid = TaskerCore.enqueue(namespace: namespace, name: name, version: "1.0.0", context: context)
   shown = context.key?("even_number") ? "even_number=#{context['even_number']}" : "an order of #{context['items'].size} lines"
   puts "enqueued #{namespace}/#{name} with #{shown}: #{uuid}"

@@ -49,9 +49,7 @@ module Fulfillment
       sku = item.fetch("product_id")
       product = CATALOG[sku] or raise TaskerCore::PermanentError, "unknown product #{sku} (items[#{index}])"
       quantity = item.fetch("quantity")
-      unless quantity.positive?
-        raise TaskerCore::PermanentError, "quantity of #{sku} must be positive, got #{quantity} (items[#{index}])"
-      end
+      raise TaskerCore::PermanentError, "quantity of #{sku} must be positive, got #{quantity} (items[#{index}])" unless quantity.positive?
 
       { "product_id" => sku, "name" => product["name"], "quantity" => quantity,
         "unit_price_cents" => product["unit_price_cents"], "line_total_cents" => quantity * product["unit_price_cents"] }

@@ -104,9 +104,7 @@ module TaskerCore
 
     def log_level=(level)
       name = level.to_s.downcase
-      unless Logging::LEVELS.key?(name)
-        raise ConfigurationError, "log_level must be one of #{Logging::LEVELS.keys.join(', ')}, got #{level.inspect}"
-      end
+      raise ConfigurationError, "log_level must be one of #{Logging::LEVELS.keys.join(', ')}, got #{level.inspect}" unless Logging::LEVELS.key?(name)
 
       @log_level = name.freeze
     end

@@ -26,9 +26,9 @@ module TaskerCore
     NAMESPACE_FORMAT = snake_format(MAX_NAMESPACE)
     NAME_FORMAT = snake_format(MAX_NAME)
     # A Ruby constant path: `Foo`, `Foo::Bar2` (at most MAX_HANDLER_CLASS characters).
-    HANDLER_CLASS_FORMAT = /\A[A-Z][A-Za-z0-9_]*(::[A-Z][A-Za-z0-9_]*)*\z/.freeze
+    HANDLER_CLASS_FORMAT = /\A[A-Z][A-Za-z0-9_]*(::[A-Z][A-Za-z0-9_]*)*\z/
     # MAJOR.MINOR.PATCH with an optional -pre / +build suffix (at most MAX_VERSION characters).
-    VERSION_FORMAT = /\A\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\z/.freeze
+    VERSION_FORMAT = /\A\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\z/
 
     module_function
 

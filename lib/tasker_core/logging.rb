@@ -23,16 +23,16 @@ module TaskerCore
     # Whitespace and letters are spelled out in ASCII: Ruby's \s, \b and /i would also
     # match Unicode forms (/password/i matches "paßword") that the Rust side does not.
     MASK = "***"
-    SPACE = %q{[ \t\n\v\f\r]}
-    TOKEN_CHAR = %q{[^ \t\n\v\f\r"']} # a URL token or a bare value ends at whitespace or a quote
-    USER_CHAR = %q{[^ \t\n\v\f\r"':]}
+    SPACE = %q([ \t\n\v\f\r])
+    TOKEN_CHAR = %q([^ \t\n\v\f\r"']) # a URL token or a bare value ends at whitespace or a quote
+    USER_CHAR = %q([^ \t\n\v\f\r"':])
     PASSWORD_KEYS = %w[password passwd pgpassword sslpassword].freeze
     PASSWORD_KEY = PASSWORD_KEYS.map { |key| key.chars.map { |c| "[#{c}#{c.upcase}]" }.join }.join("|")
 
     # 1. URL userinfo: after `://` (or `:\/\/`, a JSON-escaped URL) the token runs to
     # whitespace or a quote and the userinfo to the token's last `@`, so a password with an
     # unencoded ? # @ / : is covered. Everything after the userinfo's first `:` becomes ***.
-    URL_PASSWORD = %r{(:(?://|\\/\\/))(#{USER_CHAR}*+):#{TOKEN_CHAR}*@}.freeze
+    URL_PASSWORD = %r{(:(?://|\\/\\/))(#{USER_CHAR}*+):#{TOKEN_CHAR}*@}
 
     # 2. A password key not after an ASCII letter or digit, `=` with optional whitespace
     # around it, and a value, which becomes ***. An unterminated quote runs to the end.
@@ -45,7 +45,7 @@ module TaskerCore
         | \\"(?:(?!\\").)*+(?:\\")?+
         | #{TOKEN_CHAR}*+               # bare
       )
-    /mx.freeze
+    /mx
 
     # Strings whose bytes are read as UTF-8 (scrubbed); other encodings are transcoded.
     AS_UTF8_BYTES = [Encoding::UTF_8, Encoding::BINARY, Encoding::US_ASCII].freeze

@@ -168,9 +168,7 @@ module TaskerCore
     end
 
     def deadline_in(seconds)
-      unless seconds.is_a?(Numeric) && seconds >= 0
-        raise ArgumentError, "timeout must be a non-negative number of seconds, got #{seconds.inspect}"
-      end
+      raise ArgumentError, "timeout must be a non-negative number of seconds, got #{seconds.inspect}" unless seconds.is_a?(Numeric) && seconds >= 0
 
       monotonic_now + seconds
     end

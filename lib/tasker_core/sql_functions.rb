@@ -36,7 +36,8 @@ module TaskerCore
               elsif BOOLEANS.include?(key) then value == "t"
               elsif key == "completion_percentage" then Float(value)
               elsif key == "next_retry_at" then Time.parse(value)
-              else value
+              else
+                value
               end]
       end
     end

@@ -88,7 +88,7 @@ RSpec.describe "hostile input: handlers" do
       expect(task["state"]).to eq("error")
       expect(task["steps"]["explode"]).to include("state" => "error", "attempts" => 1)
       expect(task["steps"]["explode"]["error"]).to include("class" => "Exception", "message" => "boom",
-                                                          "retryable" => false)
+                                                           "retryable" => false)
       expect_loops_running
       expect_hostile_queue_running
     end

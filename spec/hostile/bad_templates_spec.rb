@@ -81,7 +81,7 @@ RSpec.describe "hostile input: templates and identifiers" do
     end
 
     it "[18] refuses a handler that is not a class name and a version with SQL in it" do
-      ['::Kernel', 'Kernel.system("rm -rf /")'].each do |handler|
+      ["::Kernel", 'Kernel.system("rm -rf /")'].each do |handler|
         expect { TaskerCore.validate_template(template_with { |t| t["steps"][0]["handler"] = handler }.to_yaml) }
           .to raise_error(TaskerCore::TemplateError,
                           "template hostile_templates/hostile_t@1.0.0: step \"a\": handler #{handler.inspect} " \
@@ -90,7 +90,7 @@ RSpec.describe "hostile input: templates and identifiers" do
       expect { TaskerCore.validate_template(template_with { |t| t["version"] = "1.0.0'; --" }.to_yaml) }
         .to raise_error(TaskerCore::TemplateError, /version "1.0.0'; --" must be a semantic version like 1.0.0/)
       expect { TaskerCore.validate_template("steps: [\n") }
-        .to raise_error(TaskerCore::TemplateError, /\Atemplate is not valid YAML\/JSON: did not find expected node content/)
+        .to raise_error(TaskerCore::TemplateError, %r{\Atemplate is not valid YAML/JSON: did not find expected node content})
     end
 
     it "[18] refuses a queue named x'; drop table y; -- in every PgmqClient call, before any SQL" do

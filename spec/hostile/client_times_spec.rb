@@ -65,7 +65,7 @@ RSpec.describe "client-built times and keys, end to end through the orchestrator
   it "the core keeps every edge form of requested_at the client accepts" do
     edges.each do |text, instant|
       request = TaskerCore::Types::TaskRequest.new(**template, task_uuid: SecureRandom.uuid, context: { "even_number" => 2 },
-                                                   requested_at: text)
+                                                               requested_at: text)
       stored = created(send_request(request))
       expect(stored["requested_at"]).not_to be_nil, "requested_at #{text} was dropped by the core"
       expect(stored["requested_at"].to_f).to be_within(1.001).of(instant.to_f)

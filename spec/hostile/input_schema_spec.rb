@@ -39,7 +39,7 @@ RSpec.describe "hostile input: input_schema formats, patterns and invalid schema
       %w[order placed_at] => ["yesterday", 'context.order.placed_at: "yesterday" is not a valid "date-time" (format)'],
       %w[order sku] => ["widget-1", 'context.order.sku: "widget-1" does not match the pattern "^[A-Z]+-[0-9]{3}$"']
     }.each do |path, (value, problem)|
-      it "failing #{path.join(".")} (#{problem[/format|pattern/]}) is rejected, naming the field" do
+      it "failing #{path.join('.')} (#{problem[/format|pattern/]}) is rejected, naming the field" do
         context = with(path, value)
         uuid = enqueue(context)
         expect(rejection(uuid).reason).to eq("invalid context: #{problem}")

@@ -109,7 +109,8 @@ RSpec.describe "hostile input: per-message isolation" do
     it "runs nothing for a forged message, keeps each with the mismatch named, and runs the genuine step once" do
       uuid, genuine = waiting_step("genuine")
       forged = {
-        genuine.merge("handler" => "HostileWorkflows::Spy") => ["step_mismatch", /handler HostileWorkflows::Spy \(the step runs SpecWorkflows::RecordOrder\)/],
+        genuine.merge("handler" => "HostileWorkflows::Spy") => ["step_mismatch",
+                                                                /handler HostileWorkflows::Spy \(the step runs SpecWorkflows::RecordOrder\)/],
         genuine.merge("task_uuid" => SecureRandom.uuid) => ["step_mismatch", /the step belongs to task #{uuid}/],
         genuine.merge("step_name" => "other") => ["step_mismatch", /step_name other \(the step is record\)/],
         genuine.merge("namespace" => "hostile_workflows") => ["step_mismatch", /template hostile_workflows/],

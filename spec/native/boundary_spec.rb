@@ -79,7 +79,12 @@ RSpec.describe "the native boundary (TaskerCore::Orchestrator over TaskerCore::N
 
   it "releases the GVL while it blocks, so other Ruby threads keep running" do
     ticks = 0
-    ticker = Thread.new { loop { ticks += 1; sleep 0.001 } }
+    ticker = Thread.new do
+      loop do
+        ticks += 1
+        sleep 0.001
+      end
+    end
     orchestrator = TaskerCore::Orchestrator.start(config: config_with)
     orchestrator.stop(timeout: 5)
     ticker.kill

@@ -45,8 +45,9 @@ RSpec.describe "task templates" do
   it "fails Orchestrator.start on a bad template file, naming the file" do
     Dir.mktmpdir do |dir|
       File.write(File.join(dir, "cyclic.yml"), valid.merge("steps" => [
-        { "name" => "a", "handler" => "A", "depends_on" => ["b"] }, { "name" => "b", "handler" => "B", "depends_on" => ["a"] }
-      ]).to_yaml)
+                                                             { "name" => "a", "handler" => "A",
+                                                               "depends_on" => ["b"] }, { "name" => "b", "handler" => "B", "depends_on" => ["a"] }
+                                                           ]).to_yaml)
       config = TaskerCore::Config.load(env: "test").tap { |c| c.template_paths = [dir] }
       expect { TaskerCore::Orchestrator.start(config: config) }
         .to raise_error(TaskerCore::TemplateError, %r{#{dir}/cyclic.yml: template ns/t@1.0.0: dependency cycle among steps a, b})

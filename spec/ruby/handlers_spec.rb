@@ -9,7 +9,7 @@ module SpecRegistry
     end
   end
 
-  class NoCall; end # rubocop:disable Lint/EmptyClass
+  class NoCall; end
   NOT_A_CLASS = 1
 end
 

@@ -31,8 +31,8 @@ RSpec.describe "worker batching" do
   end
 
   def result(step, value)
-    TaskerCore::Types::StepResult.success(TaskerCore::Types::StepMessage.from_json_hash(step), results: value,
-                                          worker_id: "spec", started_at: Time.now, finished_at: Time.now)
+    step = TaskerCore::Types::StepMessage.from_json_hash(step)
+    TaskerCore::Types::StepResult.success(step, results: value, worker_id: "spec", started_at: Time.now, finished_at: Time.now)
   end
 
   describe TaskerCore::Worker::ClaimingReader do

@@ -19,12 +19,17 @@ module TaskerCore
       end
 
       # {name => {default:, type:, minimum:, maximum:, doc:}}, in the core's order.
+      # The native side's when it is loaded (it may load after this file), else the copy.
       def catalog
-        if native?
-          @native ||= parse(TaskerCore::Native._orchestrator_settings_private)
-        else
-          @copy ||= parse(ORCHESTRATOR_SETTINGS_COPY)
-        end
+        native? ? native_catalog : copy_catalog
+      end
+
+      def native_catalog
+        @native_catalog ||= parse(TaskerCore::Native._orchestrator_settings_private)
+      end
+
+      def copy_catalog
+        @copy_catalog ||= parse(ORCHESTRATOR_SETTINGS_COPY)
       end
 
       def defaults

@@ -28,12 +28,8 @@ module TaskerCore
 
         klass = lookup(name)
         raise TemplateError, "handler #{name} is a #{klass.class}, not a class" unless klass.is_a?(Class)
-        unless klass.method_defined?(:call)
-          raise TemplateError, "handler class #{name} does not define #call(task, sequence, step)"
-        end
-        unless klass < StepHandler::Base
-          raise TemplateError, "handler class #{name} is not a subclass of TaskerCore::StepHandler::Base"
-        end
+        raise TemplateError, "handler class #{name} does not define #call(task, sequence, step)" unless klass.method_defined?(:call)
+        raise TemplateError, "handler class #{name} is not a subclass of TaskerCore::StepHandler::Base" unless klass < StepHandler::Base
 
         klass
       end

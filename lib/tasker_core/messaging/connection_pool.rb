@@ -93,9 +93,7 @@ module TaskerCore
 
       def wait_for_connection(deadline)
         remaining = deadline - monotonic_now
-        if remaining <= 0
-          raise DatabaseError, "no database connection available within #{@checkout_timeout}s (pool size #{@size})"
-        end
+        raise DatabaseError, "no database connection available within #{@checkout_timeout}s (pool size #{@size})" if remaining <= 0
 
         @available.wait(@mutex, remaining)
       end

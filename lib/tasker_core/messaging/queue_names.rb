@@ -23,9 +23,8 @@ module TaskerCore
 
       # Returns the name when valid, raises QueueNameError otherwise.
       def validate!(name)
-        unless name.is_a?(String)
-          raise QueueNameError.new("queue name must be a String, got #{name.inspect}", field: "queue")
-        end
+        raise QueueNameError.new("queue name must be a String, got #{name.inspect}", field: "queue") unless name.is_a?(String)
+
         if name.length > MAX_LENGTH
           raise QueueNameError.new(
             "queue name #{name.inspect} is #{name.length} characters; at most #{MAX_LENGTH} are allowed",

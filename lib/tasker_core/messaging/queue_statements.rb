@@ -17,7 +17,7 @@ module TaskerCore
       PGMQ_INSTALLED = "SELECT to_regclass('pgmq.meta') IS NOT NULL AS installed"
 
       # Namespaces of $1 (text[]) that have no queue, in the order given.
-      MISSING_NAMESPACE_QUEUES = <<~SQL
+      MISSING_NAMESPACE_QUEUES = <<~SQL.freeze
         SELECT ns FROM unnest($1::text[]) WITH ORDINALITY AS wanted(ns, position)
          WHERE NOT EXISTS (SELECT 1 FROM pgmq.meta m WHERE m.queue_name = wanted.ns || '#{QueueNames::SUFFIX}')
          ORDER BY position

@@ -43,9 +43,7 @@ module TaskerCore
         # Builds from a parsed JSON object (string or symbol keys). Keys this version does
         # not know are ignored, so a newer producer can add fields.
         def from_json_hash(hash)
-          unless hash.is_a?(Hash)
-            raise ValidationError.new("#{type_name} must be built from a Hash, got #{hash.class}", field: nil)
-          end
+          raise ValidationError.new("#{type_name} must be built from a Hash, got #{hash.class}", field: nil) unless hash.is_a?(Hash)
 
           hash = hash.transform_keys(&:to_s)
           check_kind(hash)

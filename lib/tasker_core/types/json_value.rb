@@ -32,7 +32,7 @@ module TaskerCore
       # results by step name) is allowed MAX_MESSAGE_DEPTH.
       def normalize(value, path = "value", max_depth: MAX_DEPTH, symbols: true)
         check_depth(value, path, max_depth)
-        copy(value, path, symbols)
+        copy(value, path, symbols: symbols)
       end
 
       # Depth first, as the core does, and without recursion: a value nested 100,000 deep,
@@ -54,10 +54,10 @@ module TaskerCore
         value.is_a?(Hash) || value.is_a?(Array)
       end
 
-      def copy(value, path, symbols = true)
+      def copy(value, path, symbols: true)
         case value
-        when Hash then copy_hash(value, path, symbols)
-        when Array then value.each_with_index.map { |item, i| copy(item, "#{path}[#{i}]", symbols) }.freeze
+        when Hash then copy_hash(value, path, symbols: symbols)
+        when Array then value.each_with_index.map { |item, i| copy(item, "#{path}[#{i}]", symbols: symbols) }.freeze
         when String then text(value, path)
         when Symbol
           raise Invalid, "#{path} is a Symbol, not a JSON value (use a String)" unless symbols
@@ -71,14 +71,14 @@ module TaskerCore
         end
       end
 
-      def copy_hash(hash, path, symbols = true)
+      def copy_hash(hash, path, symbols: true)
         hash.each_with_object({}) do |(key, item), out|
-          name = json_key(key, path, symbols)
-          out[name] = copy(item, "#{path}.#{name}", symbols)
+          name = json_key(key, path, symbols: symbols)
+          out[name] = copy(item, "#{path}.#{name}", symbols: symbols)
         end.freeze
       end
 
-      def json_key(key, path, symbols = true)
+      def json_key(key, path, symbols: true)
         name =
           case key
           when String then utf8(key, path)

@@ -12,8 +12,8 @@ module TaskerCore
     module Primitives
       include Dry.Types()
 
-      UUID_FORMAT = /\A\h{8}-\h{4}-\h{4}-\h{4}-\h{12}\z/.freeze
-      INT4 = (-2**31..2**31 - 1).freeze
+      UUID_FORMAT = /\A\h{8}-\h{4}-\h{4}-\h{4}-\h{12}\z/
+      INT4 = (-2**31..2**31 - 1)
       TIME_RULE = "an RFC 3339 time (ISO8601 with a 4-digit year, seconds and an offset, e.g. 2026-01-01T12:00:00Z)"
 
       # Times are carried as RFC 3339 strings the core can parse (see Rfc3339); a Time given

@@ -10,7 +10,7 @@ module TaskerCore
     # date and time; any number of fractional digits; second 60 (a leap second). Ruby's
     # Time.iso8601 accepts more (dates alone, years past 9999), which the core would refuse.
     module Rfc3339
-      FORMAT = /\A(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:[Zz]|[+-](\d\d):(\d\d))\z/.freeze
+      FORMAT = /\A(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:[Zz]|[+-](\d\d):(\d\d))\z/
 
       module_function
 

@@ -10,8 +10,8 @@ module TaskerCore
       BACKTRACE_LINES = 20
 
       attribute :error_class, Primitives::Strict::String.constrained(min_size: 1), key: "class",
-                                                                                  rule: "must be a non-empty String",
-                                                                                  json: true
+                                                                                   rule: "must be a non-empty String",
+                                                                                   json: true
       attribute :message, Primitives::Strict::String, rule: "must be a String", json: true
       attribute :retryable, Primitives::Strict::Bool, rule: "must be true or false"
       attribute :retry_after, Primitives::Seconds.optional,

@@ -51,7 +51,7 @@ module TaskerCore
         failure(e, retryable: true, retry_after: e.retry_after)
       rescue StandardError => e
         failure(e, retryable: true)
-      rescue NotImplementedError, ScriptError, SystemStackError => e
+      rescue ScriptError, SystemStackError => e
         # A handler without #call, a syntax error in its file, runaway recursion: a
         # retry runs the same code, so it cannot help.
         failure(e, retryable: false)

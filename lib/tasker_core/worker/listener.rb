@@ -54,9 +54,7 @@ module TaskerCore
         conn = Messaging::ForkGuard.connect(@database_url, application_name: "tasker_core_listener")
         @wakeups.each_key { |channel| conn.exec("LISTEN #{conn.quote_ident(channel)}") }
         @wakeups.each_value(&:notify)
-        until @stop_event.set?
-          conn.wait_for_notify(0.5) { |channel, *| @wakeups[channel]&.notify }
-        end
+        conn.wait_for_notify(0.5) { |channel, *| @wakeups[channel]&.notify } until @stop_event.set?
       ensure
         conn&.close
       end

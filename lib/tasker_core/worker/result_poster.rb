@@ -132,9 +132,7 @@ module TaskerCore
 
       def post_unstorable(queue, entry, error)
         why = Messaging::PgmqClient.describe(error)
-        unless error.is_a?(PG::DataException) && !entry.replaced?
-          return fail_all([entry]) { raise DatabaseError, "posting results failed: #{why}" }
-        end
+        return fail_all([entry]) { raise DatabaseError, "posting results failed: #{why}" } unless error.is_a?(PG::DataException) && !entry.replaced?
 
         entry.replace_with_failure(why)
         post_queue(queue, [entry])

@@ -24,7 +24,7 @@ module QueueFuzz
         "name" => ["[]", "null"],
         "version" => ["1.0", '"1.0"', '"v1"'],
         "idempotency_key" => ["5", '""', "{}"],
-        "run_at" => ["5", "true"],
+        "run_at" => %w[5 true],
         "requested_at" => ["5", "[]"],
         "kind" => ["1", '"Task_Request"', "null"]
       },

@@ -26,8 +26,9 @@ module QueueFuzz
   #   target     the held ValidTask whose real step message a forgery copies
   #   twin_of    msg_id of the genuine message an exact copy duplicates (one of the two is set aside)
   #   msg_id     pgmq's id once sent; refusal: the Refusal when PostgreSQL refused the text
+  # `size` is the message's byte size (Struct#size, the member count, is never used).
   BadMessage = Struct.new(:cls, :queue, :json, :note, :task_uuid, :target, :twin_of, :msg_id, :refusal, :preview,
-                          :size, keyword_init: true) do
+                          :size, keyword_init: true) do # rubocop:disable Lint/StructNewOverride
     # Keeps what a report needs and lets the (possibly megabytes of) text go.
     def sent!(msg_id: nil, refusal: nil)
       self.msg_id = msg_id

@@ -31,7 +31,8 @@ module QueueFuzz
       @bad.each do |message|
         if !message.sent? then check_refusal(message)
         elsif message.twin_of then check_twin(message)
-        else check_bad(message)
+        else
+          check_bad(message)
         end
       end
       check_genuine_messages

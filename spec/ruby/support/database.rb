@@ -21,7 +21,7 @@ module SpecDatabase
 
   # Once per process.
   def prepare!
-    @prepared ||= begin
+    @prepare ||= begin
       recreate_database
       bootstrap_with_core
       true

@@ -59,7 +59,9 @@ module WorkflowFixture
     uuid = SecureRandom.uuid
     attempts = step.fetch(:attempts, step[:state] == "pending" ? 0 : 1)
     results = step.key?(:results) ? JSON.generate(step[:results]) : nil
-    id = insert(conn, <<~SQL, [uuid, task_id, named_step_id, step[:name], step[:handler], step.fetch(:state, "pending"), attempts, Array(step[:parents]).size, results])
+    params = [uuid, task_id, named_step_id, step[:name], step[:handler], step.fetch(:state, "pending"), attempts,
+              Array(step[:parents]).size, results]
+    id = insert(conn, <<~SQL, params)
       INSERT INTO tasker_workflow_steps
         (uuid, task_id, named_step_id, name, handler, state, attempts, max_attempts, backoff_base_ms, backoff_max_ms,
          remaining_parents, results)
