@@ -22,18 +22,21 @@ artifact = "libtasker_core.#{RbConfig::CONFIG['SOEXT']}"
 placed = File.join(root, "lib", "tasker_core", "tasker_core.#{RbConfig::CONFIG['DLEXT']}")
 q = ->(s) { Shellwords.escape(s) }
 cargo = "RUBY=#{q[ruby]} cargo build --locked --profile #{q[profile]} -p tasker_core"
+# Replaces the placed library only when it changed, and by a rename (a new inode): a process
+# that has the old one loaded (a test run calling `rake compile`) keeps its mapping intact.
+place = ->(from) { "{ cmp -s #{from} #{q[placed]} || { cp #{from} #{q[placed]}.tmp && mv -f #{q[placed]}.tmp #{q[placed]}; }; }" }
 
 build =
   if (target_dir = ENV["CARGO_TARGET_DIR"]) && !target_dir.empty?
     target_dir = File.expand_path(target_dir)
-    "cd #{q[root]} && CARGO_TARGET_DIR=#{q[target_dir]} #{cargo} && " \
-      "cp #{q[File.join(target_dir, profile_dir, artifact)]} #{q[placed]}"
+    "cd #{q[root]} && CARGO_TARGET_DIR=#{q[target_dir]} #{cargo} && " +
+      place[q[File.join(target_dir, profile_dir, artifact)]]
   else
     # One shell line: the directory is made, used and removed by the same shell.
     "set -e; tmp=$$(mktemp -d \"$${TMPDIR:-/tmp}/tasker_core-cargo.XXXXXX\"); " \
       "trap 'rm -rf \"$$tmp\"' EXIT; " \
-      "cd #{q[root]} && CARGO_TARGET_DIR=\"$$tmp\" #{cargo} && " \
-      "cp \"$$tmp\"/#{q[profile_dir]}/#{q[artifact]} #{q[placed]}"
+      "cd #{q[root]} && CARGO_TARGET_DIR=\"$$tmp\" #{cargo} && " +
+      place["\"$$tmp\"/#{q[profile_dir]}/#{q[artifact]}"]
   end
 
 File.write("Makefile", <<~MAKE)

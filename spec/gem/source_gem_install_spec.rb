@@ -12,7 +12,8 @@ require "find"
 # in a temporary directory outside the gem and that directory removed. So as not to compile
 # every dependency from scratch, a `cargo` shim first on PATH records the target directory
 # extconf asked for, runs the real cargo with the checkout's target/ (its compiled
-# dependencies are reused) and copies the library where extconf expects it.
+# dependencies are reused) and copies the library where extconf expects it. This is the one
+# compile of spec/gem (native_gem_spec.rb, run first, packs the checkout's build as it is).
 RSpec.describe "gem build and gem install --local" do
   root = TaskerSpec::Database::ROOT
 
