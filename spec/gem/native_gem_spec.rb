@@ -10,10 +10,8 @@ require "json"
 # installed into an empty GEM_HOME by a process whose PATH holds no cargo or rustc (and no
 # libclang is asked for, nothing is fetched), and a real workflow runs from the installed
 # copy: an embedded orchestrator and a QueueWorker, the examples' templates and handlers.
-#
-# It runs before source_gem_install_spec.rb (files load in name order): that spec compiles the
-# installed gem's crates into the same target/, after which cargo finds the checkout's own
-# build stale and `rake native:gem` would compile a second time.
+# (source_gem_install_spec.rb, the one compile of spec/gem, puts the checkout's build back
+# after compiling the installed crates in the same target/, so the order does not matter.)
 RSpec.describe "rake native:gem" do
   root = TaskerSpec::Database::ROOT
   platform = Gem::Platform.local.to_s

@@ -13,7 +13,7 @@ require "find"
 # every dependency from scratch, a `cargo` shim first on PATH records the target directory
 # extconf asked for, runs the real cargo with the checkout's target/ (its compiled
 # dependencies are reused) and copies the library where extconf expects it. This is the one
-# compile of spec/gem (native_gem_spec.rb, run first, packs the checkout's build as it is).
+# compile of spec/gem (native_gem_spec.rb packs the checkout's build as it is).
 RSpec.describe "gem build and gem install --local" do
   root = TaskerSpec::Database::ROOT
 
@@ -37,12 +37,23 @@ RSpec.describe "gem build and gem install --local" do
       Dir.mkdir(shim_dir)
       requested_log = File.join(tmp, "target_dirs")
       artifact = "libtasker_core.#{RbConfig::CONFIG['SOEXT']}"
+      # The installed crates share the checkout's unit names in target/release; their
+      # fingerprints and outputs are put back afterwards so that the checkout's own build
+      # stays fresh (the next `rake compile` compiles nothing).
+      release = File.join(root, "target", "release")
       File.write(File.join(shim_dir, "cargo"), <<~SH)
         #!/bin/sh
         requested="$CARGO_TARGET_DIR"
         printf '%s\\n' "$requested" >> '#{requested_log}'
-        CARGO_TARGET_DIR='#{File.join(root, 'target')}' '#{real_cargo}' "$@" || exit $?
-        mkdir -p "$requested/release" && cp '#{File.join(root, 'target', 'release', artifact)}' "$requested/release/"
+        snap='#{File.join(tmp, 'checkout-build.tar')}'
+        ours='.fingerprint/tasker_* deps/*tasker_* build/tasker_* libtasker_core.*'
+        (cd '#{release}' && tar cf "$snap" $ours) || exit 1
+        CARGO_TARGET_DIR='#{File.join(root, 'target')}' '#{real_cargo}' "$@"
+        status=$?
+        [ $status -ne 0 ] || { mkdir -p "$requested/release" && cp '#{File.join(release, artifact)}' "$requested/release/"; } || status=1
+        (cd '#{release}' && rm -rf $ours && tar xpf "$snap") || status=1
+        rm -f "$snap"
+        exit $status
       SH
       File.chmod(0o755, File.join(shim_dir, "cargo"))
 
