@@ -58,6 +58,10 @@ RSpec.describe "rake native:gem" do
       run!(env, "gem", "install", "--local", "--no-document", gem_file, chdir: tmp)
       gem_dir = File.join(gem_home, "gems", "tasker_core-#{version}-#{platform}")
       expect(File).to exist(File.join(gem_dir, "lib", "tasker_core", "tasker_core.#{dlext}"))
+      installed = Dir.glob(File.join(gem_home, "**", "*"), File::FNM_DOTMATCH).sum { |f| File.file?(f) ? File.size(f) : 0 }
+      RSpec.configuration.reporter.message(
+        format("    platform gem %.2f MB, installed %.1f MB", File.size(gem_file) / 1e6, installed / 1e6)
+      )
 
       workflow = <<~RUBY
         require "json"

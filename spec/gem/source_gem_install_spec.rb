@@ -91,7 +91,11 @@ RSpec.describe "gem build and gem install --local" do
       end
       # What stays is the gem's files and the extension library: no target/, a few MB.
       expect(Dir.glob(File.join(gem_path, "**", "target"), File::FNM_DOTMATCH)).to be_empty
-      expect(dir_bytes(gem_home)).to be < 50 * 1024 * 1024
+      installed = dir_bytes(gem_home)
+      RSpec.configuration.reporter.message(
+        format("    source gem %.2f MB, installed %.1f MB", File.size(source_gem) / 1e6, installed / 1e6)
+      )
+      expect(installed).to be < 50 * 1024 * 1024
       shipped = run!(env, "gem", "spec", source_gem, "files", chdir: tmp)
       expect(shipped).to include("LICENSE", "CHANGELOG.md", "ext/tasker_core/extconf.rb", "Cargo.lock")
       expect(shipped).not_to match(%r{^- (spec|bench|chaos|target)/})
