@@ -157,10 +157,11 @@ pub async fn read<'e>(
 ) -> Result<Vec<QueueMessage>, MessagingError> {
     let sql = prioritized_read_sql(
         queue,
-        "SELECT u.msg_id, u.read_ct, octet_length(u.message::text) AS size,
-        CASE WHEN octet_length(u.message::text) <= $3 THEN u.message::text END AS message,
+        // The body is rendered as text once per message, not once per use (size, check, body).
+        "SELECT u.msg_id, u.read_ct, octet_length(b.text) AS size,
+        CASE WHEN octet_length(b.text) <= $3 THEN b.text END AS message,
         tasker_message_task_uuid(u.message) AS task_uuid
-   FROM updated u",
+   FROM updated u CROSS JOIN LATERAL (SELECT u.message::text AS text) b",
     );
     let rows = sqlx::query(&sql).bind(vt_s).bind(qty).bind(i64::try_from(max_bytes).unwrap_or(i64::MAX)).fetch_all(db).await?;
     rows.into_iter()
