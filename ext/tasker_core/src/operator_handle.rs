@@ -2,7 +2,7 @@
 //! from any process. JSON strings in and out; the Ruby facade is `TaskerCore::Operator`.
 
 use magnus::{function, method, prelude::*, Error, RModule, Ruby};
-use tasker_orchestration::runtime::boundary::{check_size, MAX_CONFIG_JSON_BYTES};
+use tasker_orchestration::limits::{check_size, MAX_CONFIG_JSON_BYTES};
 use tasker_orchestration::{CoreConfig, Operator};
 
 use crate::nogvl::blocking;

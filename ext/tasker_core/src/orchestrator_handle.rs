@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use magnus::{function, method, prelude::*, Error, RModule, Ruby};
 use serde_json::json;
-use tasker_orchestration::runtime::boundary::{check_size, MAX_CONFIG_JSON_BYTES};
+use tasker_orchestration::limits::{check_size, MAX_CONFIG_JSON_BYTES};
 use tasker_orchestration::{CoreConfig, Orchestrator, RuntimeError};
 
 use crate::nogvl::blocking;

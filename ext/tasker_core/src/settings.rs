@@ -7,7 +7,8 @@
 //! the key.
 
 use magnus::{function, Error, RModule, Ruby};
-use tasker_orchestration::config::{orchestrator_settings_json, ConfigError, OrchestratorConfig};
+use tasker_orchestration::config::orchestrator_settings_json;
+use tasker_orchestration::{ConfigError, OrchestratorConfig};
 
 use crate::errors::ruby_error;
 

@@ -2,7 +2,7 @@
 //! read, the one definition Ruby's workers mirror (spec/native checks that they agree).
 
 use magnus::{function, Error, RModule, Ruby};
-use tasker_orchestration::messaging::queues::{prioritized_read_sql, QueueName};
+use tasker_orchestration::{prioritized_read_sql, QueueName};
 
 use crate::errors::ruby_error;
 

@@ -3,8 +3,8 @@
 
 use magnus::{function, Error, RModule, Ruby};
 use serde_json::json;
-use tasker_orchestration::domain::template::TaskTemplate;
-use tasker_orchestration::runtime::boundary::{check_size, MAX_TEMPLATE_BYTES};
+use tasker_orchestration::limits::{check_size, MAX_TEMPLATE_BYTES};
+use tasker_orchestration::TaskTemplate;
 
 use crate::errors::{from_panic, ruby_error};
 use crate::nogvl::nogvl;

@@ -7,15 +7,33 @@
 //! results, finalization); `runtime` (tokio, loops, start/stop/status). A layer only uses
 //! the ones before it.
 
+//!
+//! The public surface is what a host adapter needs and nothing more: configuration, the
+//! orchestrator and operator, their error and its [`ErrorKind`], the limits a host must
+//! mirror, template validation, the prioritized read, credential masking. Every other module
+//! is `pub(crate)`; the crate's own integration tests reach them through the `internals`
+//! feature, which the adapter never enables.
+
 pub mod config;
-pub mod db;
-pub mod domain;
-pub mod logging;
+mod error_kind;
+pub mod limits;
 pub mod masking;
-pub mod messaging;
-pub mod orchestration;
-pub mod runtime;
 
-pub use config::CoreConfig;
+/// Declares the internal layers: crate-private, public only with the `internals` feature
+/// (this crate's integration tests enable it through their dev-dependency on the crate).
+macro_rules! internal_layers {
+    ($($layer:ident),* $(,)?) => {$(
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $layer;
+        #[cfg(not(feature = "internals"))]
+        pub(crate) mod $layer;
+    )*};
+}
+internal_layers!(db, domain, logging, messaging, orchestration, runtime);
 
+pub use config::{ConfigError, CoreConfig, OrchestratorConfig};
+pub use domain::template::TaskTemplate;
+pub use error_kind::ErrorKind;
+pub use messaging::queues::{prioritized_read_sql, QueueName};
 pub use runtime::{prepare_request, Operator, Orchestrator, RuntimeError};

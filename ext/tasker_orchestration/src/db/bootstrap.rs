@@ -43,7 +43,8 @@ async fn bootstrap_locked(pool: &PgPool) -> Result<(), DbError> {
 /// SQL cannot leave it stale.
 pub const EMBEDDED_PGMQ_VERSION: &str = "1.11.1";
 
-/// How pgmq is installed in a database.
+/// How pgmq is installed in a database (what tests/pgmq_install.rs checks after a bootstrap).
+#[cfg(feature = "internals")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgmqInstall {
     /// `major.minor.patch`: `pg_extension.extversion` for an extension, else the highest
@@ -54,6 +55,7 @@ pub struct PgmqInstall {
 
 /// The pgmq installed in this database, if any. Reads only: it creates nothing and takes no
 /// lock, unlike the crate's `installed_version`.
+#[cfg(feature = "internals")]
 pub async fn installed_pgmq(pool: &PgPool) -> Result<Option<PgmqInstall>, DbError> {
     let extension: Option<String> =
         sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'pgmq'").fetch_optional(pool).await?;

@@ -5,7 +5,9 @@
 mod bootstrap;
 mod vacuum;
 
-pub use bootstrap::{bootstrap, installed_pgmq, PgmqInstall, EMBEDDED_PGMQ_VERSION};
+pub use bootstrap::bootstrap;
+#[cfg(feature = "internals")]
+pub use bootstrap::{installed_pgmq, PgmqInstall, EMBEDDED_PGMQ_VERSION};
 pub use vacuum::vacuum_bloated;
 
 use std::time::Duration;

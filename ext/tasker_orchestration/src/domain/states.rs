@@ -21,6 +21,7 @@ macro_rules! states {
         pub enum $name { $($variant),+ }
 
         impl $name {
+            #[cfg(test)]
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }

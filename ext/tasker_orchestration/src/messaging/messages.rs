@@ -7,7 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::MessagingError;
-use crate::domain::identifiers::{is_handler_class, is_name, is_namespace, is_version};
+use crate::domain::identifiers::{is_name, is_namespace, is_version};
 use crate::domain::json_rules;
 
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -186,14 +186,6 @@ impl TaskRequest {
 
 impl StepMessage {
     pub const KIND: &'static str = "step";
-
-    pub fn from_value(value: &Value) -> Result<Self, MessagingError> {
-        let message: Self = decode(Self::KIND, value)?;
-        if !is_handler_class(&message.handler) || !is_name(&message.step_name) {
-            return Err(malformed(Self::KIND, "handler or step_name is not a safe identifier"));
-        }
-        Ok(message)
-    }
 }
 
 impl StepResult {

@@ -15,3 +15,14 @@ pub enum MessagingError {
     #[error("queue error: {0}")]
     Sql(#[from] sqlx::Error),
 }
+
+impl MessagingError {
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            MessagingError::QueueName { .. } => ErrorKind::QueueName,
+            MessagingError::Sql(_) => ErrorKind::Database,
+            MessagingError::TooLarge { .. } | MessagingError::Malformed { .. } => ErrorKind::Validation,
+        }
+    }
+}

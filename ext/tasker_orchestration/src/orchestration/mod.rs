@@ -32,6 +32,19 @@ pub enum OrchestrationError {
     NotFound(String),
 }
 
+impl OrchestrationError {
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            OrchestrationError::Sql(_) => ErrorKind::Database,
+            OrchestrationError::Messaging(e) => e.kind(),
+            OrchestrationError::State(_) => ErrorKind::InvalidTransition,
+            OrchestrationError::Template(_) | OrchestrationError::TemplateFile { .. } => ErrorKind::Template,
+            OrchestrationError::NotFound(_) => ErrorKind::NotFound,
+        }
+    }
+}
+
 /// What the core needs to know about a task while it holds the task's row lock.
 #[derive(Debug, Clone)]
 pub struct TaskRef {

@@ -29,7 +29,6 @@ pub enum StepChange<'a> {
 
 #[derive(Debug, Clone)]
 pub struct MovedStep {
-    pub id: i64,
     pub uuid: Uuid,
     pub name: String,
     pub handler: String,
@@ -94,7 +93,6 @@ pub async fn move_steps(
     rows.iter()
         .map(|r| {
             Ok(MovedStep {
-                id: r.try_get("id")?,
                 uuid: r.try_get("uuid")?,
                 name: r.try_get("name")?,
                 handler: r.try_get("handler")?,

@@ -50,6 +50,23 @@ pub enum RuntimeError {
     TooLarge { what: &'static str, size: usize, limit: usize },
 }
 
+impl RuntimeError {
+    /// What kind of failure this is; a host picks its exception class from this alone.
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            RuntimeError::Config(_) => ErrorKind::Configuration,
+            // Everything below the pool (connect, migrate, pgmq install, queue creation).
+            RuntimeError::Db(_) => ErrorKind::Database,
+            RuntimeError::Orchestration(e) => e.kind(),
+            RuntimeError::Messaging(e) => e.kind(),
+            RuntimeError::TooLarge { what: "template", .. } => ErrorKind::Template,
+            RuntimeError::TooLarge { .. } => ErrorKind::Validation,
+            RuntimeError::NotRunning | RuntimeError::ForkedChild { .. } | RuntimeError::Runtime(_) => ErrorKind::Orchestrator,
+        }
+    }
+}
+
 pub struct Orchestrator {
     runtime: Option<tokio::runtime::Runtime>,
     cancel: CancellationToken,
