@@ -19,10 +19,16 @@ module TaskerCore
     #   on_conflict:     :record (default) sends a repeated key with another template or
     #                    context, and the orchestrator records the conflict as a dead letter;
     #                    :raise refuses it here with IdempotencyConflict, sending nothing
+    #   connection:      a PG::Connection to send on, inside the caller's transaction: the
+    #                    request commits or rolls back with it, so no step runs before the
+    #                    commit (in Rails the app's ActiveRecord connection is the default)
+    # Runs inside every Hooks.around_enqueue wrapper (instrumentation, testing modes).
     def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil,
-                on_conflict: :record)
-      Client.enqueue(namespace: namespace, name: name, version: version, context: context, priority: priority,
-                     idempotency_key: idempotency_key, run_at: run_at, delay: delay, on_conflict: on_conflict)
+                on_conflict: :record, connection: nil)
+      request = { namespace: namespace, name: name, version: version, context: context, priority: priority,
+                  idempotency_key: idempotency_key, run_at: run_at, delay: delay, on_conflict: on_conflict,
+                  connection: connection }.freeze
+      Hooks.run(:enqueue, request) { Client.enqueue(**request) }
     end
 
     # Operator actions, each recorded as transitions (see TaskerCore::Operator).

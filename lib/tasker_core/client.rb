@@ -55,6 +55,7 @@ module TaskerCore
     MISSING_QUEUE_ERRORS = [PG::UndefinedTable, PG::UndefinedFunction, PG::InvalidSchemaName].freeze
 
     @pools = {}
+    @connection_provider = nil
     @pools_mutex = Mutex.new
 
     module_function
@@ -65,15 +66,41 @@ module TaskerCore
     # (the orchestrator records it as an idempotency_conflict dead letter); :raise looks the
     # task up first and raises IdempotencyConflict instead of sending (see IdempotencyCheck
     # for the race it cannot close).
+    # connection: a PG::Connection (the caller's, often inside its transaction) to send on;
+    # else the connection_provider's (Rails: the app's ActiveRecord connection), else the
+    # client's own pool. Nothing here begins or commits a transaction on a given connection.
     def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil,
-                on_conflict: :record)
+                on_conflict: :record, connection: nil)
       check_on_conflict(on_conflict)
       request = Types::TaskRequest.build(namespace: namespace, name: name, version: version, context: context,
                                          priority: priority, idempotency_key: idempotency_key,
                                          run_at: run_at, delay: delay)
       check_size(request)
-      with_connection { |conn| send_request(conn, request, on_conflict) }
+      connection ||= connection_provider&.call
+      if connection
+        send_request(check_connection(connection), request, on_conflict)
+      else
+        with_connection { |conn| send_request(conn, request, on_conflict) }
+      end
       request.task_uuid
+    end
+
+    # A callable returning the PG::Connection enqueue sends on when none is given (nil: the
+    # client's own pool). The Railtie sets it to the app's ActiveRecord connection.
+    def connection_provider
+      @connection_provider
+    end
+
+    def connection_provider=(provider)
+      raise ArgumentError, "connection_provider must respond to #call or be nil" unless provider.nil? || provider.respond_to?(:call)
+
+      @connection_provider = provider
+    end
+
+    def check_connection(connection)
+      return connection if connection.is_a?(PG::Connection)
+
+      raise ValidationError.new("connection must be a PG::Connection, got #{connection.class}", field: "connection")
     end
 
     def send_request(conn, request, on_conflict)
@@ -214,7 +241,7 @@ module TaskerCore
       text && TIMESTAMP.decode(text).getutc.iso8601(3)
     end
 
-    private_class_method :send_request, :check_on_conflict, :check_size, :rejection, :dead_letter_hash,
+    private_class_method :send_request, :check_connection, :check_on_conflict, :check_size, :rejection, :dead_letter_hash,
                          :task_hash, :step_hash, :with_connection, :check_uuid, :int, :time
   end
 end

@@ -8,6 +8,7 @@ require_relative "../types/json_value"
 require_relative "../types/step_error"
 require_relative "../types/step_result"
 require_relative "../handlers/registry"
+require_relative "../hooks"
 require_relative "../step_handler/base"
 
 module TaskerCore
@@ -23,9 +24,11 @@ module TaskerCore
       end
 
       # claim: the Worker::Claim of a claimed step (its task context and parents' results).
+      # The handler runs inside every Hooks.around_handler wrapper (the Rails executor,
+      # instrumentation).
       def run(step, claim)
         started_at = Time.now
-        outcome = invoke(step, claim)
+        outcome = Hooks.run(:handler, step) { invoke(step, claim) }
         result = build(step, outcome, started_at)
         within_size_limit(step, result, started_at)
       end
