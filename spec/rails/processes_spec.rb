@@ -1,0 +1,114 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require_relative "support/rails_app"
+
+# The app's tasks run by the processes a Rails team deploys, started the documented way in
+# the app's root: `bin/tasker worker -C 10` (over an ActiveRecord pool of 5, config/database.yml)
+# and `bundle exec tasker-orchestrator`. No --namespaces, no --require: they load the app.
+RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
+  app = nil
+  events_dir = nil
+  running = {}
+
+  before(:context) do
+    app = TaskerSpec::RailsApp.instance
+    events_dir = Dir.mktmpdir("tasker_rails_events")
+  end
+
+  after(:context) do
+    running.each_value(&:kill)
+    FileUtils.rm_rf(events_dir) if events_dir
+  end
+
+  def needs(*features)
+    TaskerSpec::RailsApp.require_features!(self, *features)
+  end
+
+  # The worker and the orchestrator, started by the first example that needs them; the
+  # step events they receive go to workers.jsonl.
+  define_method(:processes) do
+    env = { "TASKER_EVENTS_LOG" => File.join(events_dir, "workers.jsonl") }
+    running[:worker] ||= app.spawn("bin/tasker", "worker", "-C", "10", env: env)
+    running[:orchestrator] ||= app.spawn("bundle", "exec", "tasker-orchestrator", env: env)
+    running
+  end
+
+  def events(file)
+    File.exist?(file) ? File.readlines(file).map { |line| JSON.parse(line) } : []
+  end
+
+  it "has its schema from db:migrate" do
+    needs(:railtie, :schema)
+    command, out, ok = app.steps.fetch(:db_setup)
+    expect(ok).to be(true), "#{command} failed:\n#{out}"
+    tables = app.query("dev", "SELECT tablename FROM pg_tables WHERE tablename IN ('orders', 'tasker_tasks')")
+    expect(tables.map { |row| row["tablename"] }.sort).to eq(%w[orders tasker_tasks])
+  end
+
+  it "never creates the task of an enqueue whose transaction rolled back; a committed one sees its rows" do
+    needs(:railtie, :schema)
+    processes
+    report = app.runner("transactional_enqueue")
+
+    # (b) the handler ran after the late commit and read the order through ActiveRecord.
+    task = report.fetch("committed")
+    expect(task["state"]).to eq("complete")
+    expect(task["steps"]["load_order"]["results"]).to include("total_cents" => 1234, "state" => "new")
+    expect(report["committed_order"]).to eq("recorded")
+
+    # (a) the rolled-back request was never sent: no task, no queued or archived message,
+    # although the orchestrator has taken every request sent after it.
+    uuid = report.fetch("rolled_back")
+    expect(report["rolled_back_order"]).to be(false)
+    expect(report["rolled_back_task"]).to be_nil
+    expect(app.query("dev", "SELECT 1 FROM tasker_tasks WHERE uuid = $1", [uuid])).to be_empty
+    %w[q_task_requests a_task_requests].each do |table|
+      expect(app.query("dev", "SELECT 1 FROM pgmq.#{table} WHERE message->>'task_uuid' = $1", [uuid])).to be_empty
+    end
+    expect(app.query("dev", "SELECT 1 FROM tasker_dead_letters WHERE task_uuid = $1", [uuid])).to be_empty
+  end
+
+  it "completes 50 tasks whose handlers use ActiveRecord, at a concurrency of 10 over a pool of 5" do
+    needs(:railtie, :schema)
+    worker = processes.fetch(:worker)
+    report = app.runner("many_tasks", args: ["50"])
+    expect(report["states"]).to eq("complete" => 50)
+    expect(report["orders"]).to eq("recorded" => 50)
+    expect(report["totals"]).to eq((0...50).to_a)
+    expect(worker.output).not_to include("could not obtain a connection")
+  end
+
+  it "runs an ActiveJob perform_later on the same workers" do
+    needs(:railtie, :schema, :active_job)
+    processes
+    report = app.runner("active_job")
+    expect(report["adapter"]).to match(/TaskerCore/)
+    expect(report["state"]).to eq("shipped by ParcelPost")
+  end
+
+  it "delivers step and task events with durations to ActiveSupport::Notifications subscribers" do
+    needs(:railtie, :schema, :events)
+    processes
+    runner_log = File.join(events_dir, "runner.jsonl")
+    report = app.runner("events", env: { "TASKER_EVENTS_LOG" => runner_log })
+    expect(report["state"]).to eq("complete")
+    uuid = report["uuid"]
+
+    steps = events(File.join(events_dir, "workers.jsonl")).select do |e|
+      e["name"] == "step.tasker_core" && e["payload"].to_json.include?(uuid)
+    end
+    expect(steps.map { |e| e["payload"].to_json[/load_order|mark_recorded/] }.sort).to eq(%w[load_order mark_recorded])
+    expect(steps.map { |e| e["duration"] }).to all(be_a(Numeric).and(be > 0))
+
+    completed = events(runner_log).select { |e| e["name"] == "task_completed.tasker_core" && e["payload"].to_json.include?(uuid) }
+    expect(completed.size).to eq(1)
+    expect(completed.first["duration"]).to be_a(Numeric)
+  end
+
+  it "stops both processes cleanly on TERM" do
+    needs(:railtie, :schema)
+    stopped = processes.values_at(:worker, :orchestrator).map(&:stop)
+    expect(stopped.map(&:exitstatus)).to eq([0, 0]), processes.values.map(&:output).join("\n")
+  end
+end
