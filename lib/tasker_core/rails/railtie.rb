@@ -42,7 +42,8 @@ module TaskerCore
         end
       end
 
-      initializer "tasker_core.active_job" do
+      # Before ActiveJob applies config.active_job.queue_adapter, which looks the adapter up.
+      initializer "tasker_core.active_job", before: "active_job.set_configs" do
         ActiveSupport.on_load(:active_job) do
           require_relative "active_job_adapter"
           ActiveJob::QueueAdapters.const_set(:TaskerCoreAdapter, ActiveJobAdapter) unless
