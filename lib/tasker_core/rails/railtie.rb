@@ -55,10 +55,6 @@ module TaskerCore
         load File.expand_path("tasks.rake", __dir__)
       end
 
-      generators do
-        require_relative "../../generators/tasker_core/install/install_generator" if
-          File.exist?(File.expand_path("../../generators/tasker_core/install/install_generator.rb", __dir__))
-      end
     end
   end
 end
