@@ -54,7 +54,6 @@ module TaskerCore
       rake_tasks do
         load File.expand_path("tasks.rake", __dir__)
       end
-
     end
   end
 end
