@@ -2,6 +2,7 @@
 
 require_relative "../tasker_core"
 require_relative "testing/invalid_templates"
+require_relative "testing/formatter"
 require_relative "testing/clock"
 require_relative "testing/cleaner"
 require_relative "testing/runtime"

@@ -14,7 +14,7 @@ module TaskerCore
 
       # Expected values of the enqueued request's fields (:context, :version, :priority, ...).
       def with(**fields)
-        @with = @with.merge(fields)
+        @with = @with.merge(Testing::EnqueueCheck.check_fields!(fields))
         self
       end
 

@@ -9,12 +9,17 @@ module TaskerCore
     #           compared by `match` (RSpec's values_match?, == for Minitest)
     #   count:  how many matching enqueues (nil: at least one)
     class EnqueueCheck
+      # Raises ArgumentError for a field no entry has (a typo would never match).
+      def self.check_fields!(fields)
+        unknown = fields.keys - Recorder::FIELDS
+        return fields if unknown.empty?
+
+        raise ArgumentError, "unknown enqueue field(s) #{unknown.join(', ')}; known: #{Recorder::FIELDS.join(', ')}"
+      end
+
       def initialize(target, with: {}, count: nil, match: ->(expected, actual) { expected == actual })
         @namespace, @name = parse(target)
-        unknown = with.keys - Recorder::FIELDS
-        raise ArgumentError, "unknown enqueue field(s) #{unknown.join(', ')}; known: #{Recorder::FIELDS.join(', ')}" unless unknown.empty?
-
-        @with = with
+        @with = self.class.check_fields!(with)
         @count = count
         @match = match
       end
@@ -37,7 +42,7 @@ module TaskerCore
       end
 
       def description
-        "enqueue #{task_name}#{" with #{@with.inspect}" unless @with.empty?}#{" #{@count} time(s)" if @count}"
+        "enqueue #{task_name}#{" with #{Formatter.format(@with)}" unless @with.empty?}#{" #{@count} time(s)" if @count}"
       end
 
       private
@@ -49,7 +54,7 @@ module TaskerCore
       def found(entries)
         return "nothing was enqueued" if entries.empty?
 
-        listed = entries.map { |e| "#{e[:namespace]}/#{e[:name]}@#{e[:version]} context #{e[:context].inspect}" }
+        listed = entries.map { |e| "#{e[:namespace]}/#{e[:name]}@#{e[:version]} context #{Formatter.format(e[:context])}" }
         "#{matching(entries).size} of #{entries.size} enqueue(s) matched: #{listed.join('; ')}"
       end
 

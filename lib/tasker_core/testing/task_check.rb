@@ -88,7 +88,7 @@ module TaskerCore
       end
 
       def describe(value)
-        value.respond_to?(:description) ? value.description : value.inspect
+        Formatter.format(value)
       end
     end
   end
