@@ -98,6 +98,8 @@ RSpec.describe "TaskerCore::Testing modes" do
       TaskerCore.enqueue(namespace: "fulfillment", name: "process_order", version: "1.0.0", context: TestingKitSpec::DECLINED)
     end
     expect(TaskerCore.task(failed)["state"]).to eq("error")
+    delayed = testing.inline! { TaskerCore.enqueue(**linear, context: { even_number: 2 }, delay: 3600) }
+    expect(TaskerCore.task(delayed)["state"]).to eq("complete") # its first step was due in an hour: time advanced
     testing.inline!
     expect { TaskerCore.enqueue(**linear, context: { odd: 1 }) }.to raise_error(TaskerCore::TaskRejected, /even_number/)
     expect { TaskerCore.enqueue(**linear, version: "x", context: {}) }.to raise_error(TaskerCore::ValidationError, /version/)
