@@ -115,6 +115,7 @@ module TaskerCore
       @connection_provider = provider
     end
 
+    # Raises the ValidationError enqueue raises for a connection: that is not a PG::Connection.
     def check_connection(connection)
       return connection if connection.is_a?(PG::Connection)
 
@@ -259,7 +260,7 @@ module TaskerCore
       text && TIMESTAMP.decode(text).getutc.iso8601(3)
     end
 
-    private_class_method :send_request, :check_connection, :check_on_conflict, :check_size, :rejection, :dead_letter_hash,
+    private_class_method :send_request, :check_on_conflict, :check_size, :rejection, :dead_letter_hash,
                          :task_hash, :step_hash, :with_connection, :check_uuid, :int, :time
   end
 end

@@ -30,8 +30,10 @@ module TaskerCore
   #   fake!    TaskerCore.enqueue validates and records the request (`enqueued`), sends nothing
   #            and returns the uuid the task will have; `drain` runs them all
   #   inline!  TaskerCore.enqueue runs the whole task before returning its uuid (a rejected
-  #            request raises TaskRejected there)
-  # Each takes a block, restoring the previous mode after it.
+  #            request raises TaskRejected there; a handler that enqueues waits on its
+  #            worker thread for that task too)
+  # Each takes a block, restoring the previous mode after it. fake! and inline! answer from
+  # the kit's wrapper: enqueue wrappers registered after the kit's are not called then.
   #
   # Transactional fixtures (rspec-rails use_transactional_fixtures, Rails' test cases): the
   # test's ActiveRecord connection holds an open transaction, and in Rails TaskerCore.enqueue
@@ -39,11 +41,14 @@ module TaskerCore
   # run_task, drain and inline! therefore send on the client's own pool (connection: :own),
   # committed at once, and so:
   # - task rows outlive the test's rollback: call TaskerCore::Testing.reset! in a `before`
-  #   hook (it deletes every task, dead letter and queued message; templates stay);
-  # - handlers run on worker threads with connections of their own: they see the rows the
-  #   test wrote (uncommitted) only when the app's ActiveRecord pool hands every thread the
-  #   test's connection, as Rails' fixtures do with lock_thread (the default of
-  #   use_transactional_tests); otherwise create such rows outside the transaction.
+  #   (or `setup`) hook (it deletes every task, dead letter and queued message; templates
+  #   stay). It deletes rows instead of truncating, so the test's open transaction never
+  #   blocks it; call it when no task is running (a request still being turned into a task
+  #   would come back);
+  # - handlers run on the worker's threads: their ActiveRecord queries see the rows the test
+  #   wrote (uncommitted) only when the app's pool hands every thread the test's connection,
+  #   as Rails' transactional fixtures do (ActiveRecord::TestFixtures' lock_threads, on by
+  #   default: pool.lock_thread = true); otherwise such rows must be committed first.
   # In disable! mode an enqueue inside the test still goes where the app sends it.
   module Testing
     MODES = %i[disable fake inline].freeze

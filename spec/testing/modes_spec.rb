@@ -53,6 +53,7 @@ RSpec.describe "TaskerCore::Testing modes" do
       { **linear, context: {}, priority: 2**40 },
       { **linear, context: {}, on_conflict: :explode },
       { **linear, context: {}, delay: -1 },
+      { **linear, context: {}, connection: "postgres://elsewhere" },
       { **linear, context: { "big" => "x" * (TaskerCore.config.orchestrator[:max_message_bytes] + 1) } }
     ]
     real = bad.map { |args| error_of { TaskerCore.enqueue(**args) } }

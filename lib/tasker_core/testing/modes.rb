@@ -76,7 +76,10 @@ module TaskerCore
       end
 
       def build(request)
-        Client.build_request(**request.except(:connection))
+        connection = request[:connection]
+        built = Client.build_request(**request.except(:connection))
+        Client.check_connection(connection) unless connection.nil? || connection == :own
+        built
       end
       private_class_method :record_fake, :run_inline, :build
     end

@@ -17,7 +17,9 @@ module TaskerCore
         @mutex.synchronize do
           return @orchestrator if @orchestrator&.running?
 
-          @orchestrator = Orchestrator.running.find(&:running?) || Orchestrator.start.tap { |o| @started << o }
+          url = TaskerCore.config.database_url
+          found = Orchestrator.running.find { |o| o.running? && o.config.database_url == url }
+          @orchestrator = found || Orchestrator.start.tap { |o| @started << o }
         end
       end
 
