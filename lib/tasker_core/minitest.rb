@@ -19,3 +19,7 @@ module TaskerCore
   module Minitest
   end
 end
+
+# minitest/autorun runs the tests from an at_exit registered before the kit's: stop the
+# kit's workers and orchestrator after the run instead.
+Minitest.after_run { TaskerCore::Testing.stop! }

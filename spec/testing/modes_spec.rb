@@ -82,6 +82,16 @@ RSpec.describe "TaskerCore::Testing modes" do
     expect(tasks[1]["uuid"]).to eq(keyed.first)
   end
 
+  it "drain raises TaskRejected for a refused request only once the valid ones beside it are finished" do
+    testing.fake!
+    good = TaskerCore.enqueue(**linear, context: { even_number: 2 })
+    bad = TaskerCore.enqueue(**linear, name: "no_such_template", context: {})
+    other = TaskerCore.enqueue(**linear, context: { even_number: 4 })
+    expect { testing.drain }.to raise_error(TaskerCore::TaskRejected) { |e| expect(e.task_uuid).to eq(bad) }
+    expect([TaskerCore.task(good)["state"], TaskerCore.task(other)["state"]]).to eq(%w[complete complete])
+    expect(testing.enqueued).to be_empty
+  end
+
   it "clear! and enqueued.clear forget recorded requests" do
     testing.fake!
     TaskerCore.enqueue(**linear, context: { even_number: 2 })

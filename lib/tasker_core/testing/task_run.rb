@@ -19,16 +19,17 @@ module TaskerCore
         wait(uuids, timeout: timeout)
       end
 
+      # A rejected request raises TaskRejected, once every other task has finished too (none
+      # is left running behind the error).
       def wait(uuids, timeout:)
         deadline = monotonic + timeout
         done = {}
         loop do
           (uuids - done.keys).each do |uuid|
             task = Client.task(uuid)
-            check_rejected(uuid, task)
-            done[uuid] = task if task && Client::FINAL_STATES.include?(task["state"])
+            done[uuid] = task if task && (Client::FINAL_STATES + [Client::REJECTED]).include?(task["state"])
           end
-          return uuids.map { |uuid| done.fetch(uuid) } if done.size == uuids.uniq.size
+          return finished(uuids, done) if done.size == uuids.uniq.size
 
           timed_out(uuids - done.keys, timeout) if monotonic > deadline
           Clock.advance(uuids - done.keys)
@@ -36,10 +37,11 @@ module TaskerCore
         end
       end
 
-      def check_rejected(uuid, task)
-        return unless task&.fetch("state") == Client::REJECTED
+      def finished(uuids, done)
+        rejected = done.values.find { |task| task["state"] == Client::REJECTED }
+        raise TaskRejected.new(nil, reason: rejected["reason"], task_uuid: rejected["uuid"]) if rejected
 
-        raise TaskRejected.new(nil, reason: task["reason"], task_uuid: uuid)
+        uuids.map { |uuid| done.fetch(uuid) }
       end
 
       def timed_out(pending, timeout)
@@ -56,7 +58,7 @@ module TaskerCore
       def monotonic
         Process.clock_gettime(Process::CLOCK_MONOTONIC)
       end
-      private_class_method :check_rejected, :timed_out, :monotonic
+      private_class_method :finished, :timed_out, :monotonic
     end
   end
 end
