@@ -116,7 +116,11 @@ module TaskerCore
       # Makes every scheduled retry and delayed step of the given tasks (all tasks when none
       # is given) due now; returns how many step messages it moved.
       def advance_time!(*task_uuids)
-        Clock.advance(task_uuids.flatten.empty? ? nil : task_uuids.flatten)
+        uuids = task_uuids.flatten
+        bad = uuids.reject { |uuid| uuid.is_a?(String) && uuid.match?(Types::Primitives::UUID_FORMAT) }
+        raise ValidationError.new("task uuids must be UUID strings, got #{bad.inspect[0, 200]}", field: "uuid") unless bad.empty?
+
+        Clock.advance(uuids.empty? ? nil : uuids)
       end
 
       # Deletes every task (steps, transitions), dead letter and queued or archived message;

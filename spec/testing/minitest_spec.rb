@@ -81,7 +81,6 @@ RSpec.describe "tasker_core/minitest assertions" do
       expect(status.exitstatus).to eq(1)
       expect(out).to include("TaskerKitTest#test_a_failure_is_reported")
       expect(out).to match(/to fail at step process_payment, but the task is complete; steps: validate_order complete/)
-
     end
   end
 end

@@ -76,6 +76,7 @@ RSpec.describe "TaskerCore::Testing.run_task" do
 
     wait_for { testing.advance_time! && TaskerCore.task(uuid)["state"] == "complete" && TaskerCore.task(other)["state"] == "complete" }
     expect(testing.advance_time!).to eq(0)
+    expect { testing.advance_time!(uuid, "not-a-uuid") }.to raise_error(TaskerCore::ValidationError, /not-a-uuid/)
   end
 
   it "reuses the running orchestrator and its own workers instead of starting more per call" do
