@@ -116,6 +116,18 @@ RSpec.describe "TaskerCore::Testing modes" do
     expect { TaskerCore.enqueue(**linear, version: "x", context: {}) }.to raise_error(TaskerCore::ValidationError, /version/)
   end
 
+  it "inline! also runs what a handler enqueues, and run_task runs for real in fake mode" do
+    start = testing.inline! { TaskerCore.enqueue(namespace: "testing_kit", name: "chain_start", version: "1.0.0", context: {}) }
+    follow_up = TaskerCore.task(start)["steps"]["start"]["results"]["follow_up"]
+    expect(TaskerCore.task(follow_up)).to include("state" => "complete", "context" => { "from" => start })
+
+    testing.fake! do
+      task = testing.run_task(namespace: "testing_kit", name: "chain_start", context: {})
+      expect(task["state"]).to eq("complete")
+      expect(testing.enqueued.map { |e| [e[:name], e[:context]] }).to eq([["chain_end", { "from" => task["uuid"] }]])
+    end
+  end
+
   it "block forms restore the previous mode, also when the block raises" do
     expect(testing.fake! { testing.inline! { testing.mode } }).to eq(:inline)
     testing.fake! do
