@@ -7,6 +7,8 @@ require "tasker_core/tasker_core"
 require_relative "tasker_core/orchestrator"
 require_relative "tasker_core/operator"
 require_relative "tasker_core/sql_functions"
+# Rails loads its gems after itself (Bundler.require in config/application.rb).
+require_relative "tasker_core/rails/railtie" if defined?(::Rails::Railtie)
 
 module TaskerCore
   class << self
@@ -64,6 +66,18 @@ module TaskerCore
     # the problem, or returns {"key"=>..., "steps"=>[...topological order...]}.
     def validate_template(yaml)
       JSON.parse(Native._validate_template_private(yaml))
+    end
+
+    # The templates an orchestrator would register from `paths` (default: the configured
+    # template_paths; files or directories searched for *.yml/*.yaml), each as
+    # validate_template answers, without a database. Raises TemplateError on a bad file.
+    def templates(paths = config.template_paths.map { |p| File.expand_path(p, config.root) })
+      JSON.parse(Native._load_templates_private(JSON.generate(Array(paths))))
+    end
+
+    # The namespaces of those templates: what a worker serves when none are named.
+    def template_namespaces(paths = config.template_paths.map { |p| File.expand_path(p, config.root) })
+      templates(paths).map { |t| t["namespace"] }.uniq.sort
     end
   end
 end

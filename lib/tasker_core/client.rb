@@ -68,19 +68,37 @@ module TaskerCore
     # for the race it cannot close).
     # connection: a PG::Connection (the caller's, often inside its transaction) to send on;
     # else the connection_provider's (Rails: the app's ActiveRecord connection), else the
-    # client's own pool. Nothing here begins or commits a transaction on a given connection.
+    # client's own pool. :own sends on the client's own pool whatever the provider says,
+    # committed at once (the testing kit sends there: under transactional fixtures the
+    # app's connection holds the test's open transaction, which the orchestrator never sees).
+    # Nothing here begins or commits a transaction on a given connection.
     def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil,
                 on_conflict: :record, connection: nil)
+      request = build_request(namespace: namespace, name: name, version: version, context: context, priority: priority,
+                              idempotency_key: idempotency_key, run_at: run_at, delay: delay, on_conflict: on_conflict)
+      deliver(request, on_conflict: on_conflict, connection: connection)
+    end
+
+    # The Types::TaskRequest enqueue would send, checked as enqueue checks it (raises the same
+    # ValidationError); sends nothing. The testing kit's fake mode records it instead.
+    def build_request(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil,
+                      delay: nil, on_conflict: :record)
       check_on_conflict(on_conflict)
       request = Types::TaskRequest.build(namespace: namespace, name: name, version: version, context: context,
                                          priority: priority, idempotency_key: idempotency_key,
                                          run_at: run_at, delay: delay)
       check_size(request)
+      request
+    end
+
+    # Sends a request made by build_request (connection: as enqueue's); returns its task uuid.
+    def deliver(request, on_conflict: :record, connection: nil)
+      check_on_conflict(on_conflict)
       connection ||= connection_provider&.call
-      if connection
-        send_request(check_connection(connection), request, on_conflict)
-      else
+      if connection.nil? || connection == :own
         with_connection { |conn| send_request(conn, request, on_conflict) }
+      else
+        send_request(check_connection(connection), request, on_conflict)
       end
       request.task_uuid
     end
@@ -97,6 +115,7 @@ module TaskerCore
       @connection_provider = provider
     end
 
+    # Raises the ValidationError enqueue raises for a connection: that is not a PG::Connection.
     def check_connection(connection)
       return connection if connection.is_a?(PG::Connection)
 
@@ -241,7 +260,7 @@ module TaskerCore
       text && TIMESTAMP.decode(text).getutc.iso8601(3)
     end
 
-    private_class_method :send_request, :check_connection, :check_on_conflict, :check_size, :rejection, :dead_letter_hash,
+    private_class_method :send_request, :check_on_conflict, :check_size, :rejection, :dead_letter_hash,
                          :task_hash, :step_hash, :with_connection, :check_uuid, :int, :time
   end
 end

@@ -10,7 +10,7 @@ require_relative "config/worker_settings"
 module TaskerCore
   # Settings for the client, the workers and the Rust core.
   #
-  # Loaded from one YAML file with a section per environment (test, development,
+  # Loaded from one YAML file (ERB first, as Rails' database.yml) with a section per environment (test, development,
   # production, ...). The environment comes from TASKER_ENV, then RAILS_ENV, else
   # "development"; DATABASE_URL overrides database_url. Anything not set keeps its default.
   # The orchestrator's settings are the Rust core's (Config::OrchestratorSettings); the
@@ -26,22 +26,30 @@ module TaskerCore
       # Reads `path` (default: config/tasker_core.yml under Dir.pwd when it exists). A file
       # without a section for `env` is an error only when nothing else gives database_url:
       # DATABASE_URL here, or (`deferred: true`, for TaskerCore.configure) the caller, which
-      # then calls #complete! once it has set what it sets.
-      def load(path = nil, env: nil, environ: ENV, deferred: false)
+      # then calls #complete! once it has set what it sets. `root`: where the default file
+      # and relative template paths are found (default Dir.pwd; the Railtie: Rails.root).
+      def load(path = nil, env: nil, environ: ENV, deferred: false, root: Dir.pwd)
         env = (env || current_env(environ)).to_s
         if path
           raise ConfigurationError, "config file #{path} does not exist" unless File.file?(path)
         else
-          default = File.expand_path(DEFAULT_PATH, Dir.pwd)
+          default = File.expand_path(DEFAULT_PATH, root)
           path = default if File.file?(default)
         end
         settings, missing_section = path ? ConfigFile.section(path, env) : [{}, nil]
         url = environ["DATABASE_URL"]
         settings["database_url"] = url if url && !url.strip.empty?
-        config = new(env: env, source: path, **settings.transform_keys(&:to_sym))
-        config.leave_database_url_missing(missing_section) unless settings.key?("database_url")
+        config = new(env: env, source: path, root: root, **settings.transform_keys(&:to_sym))
+        record_database_url_source(config, settings, missing_section)
         deferred ? config : config.complete!
       end
+
+      def record_database_url_source(config, settings, missing_section)
+        return config.source_gave_database_url! if settings.key?("database_url")
+
+        config.leave_database_url_missing(missing_section)
+      end
+      private :record_database_url_source
 
       def current_env(environ = ENV)
         [environ["TASKER_ENV"], environ["RAILS_ENV"]].find { |v| v && !v.strip.empty? } || DEFAULT_ENV
@@ -78,6 +86,15 @@ module TaskerCore
 
       @database_url_missing = nil
       @database_url = url.dup.freeze
+    end
+
+    # Whether the file or DATABASE_URL gave database_url (not a default).
+    def source_gave_database_url?
+      @source_gave_database_url == true
+    end
+
+    def source_gave_database_url!
+      @source_gave_database_url = true
     end
 
     # Records that the source meant to give database_url (`why`) did not: #complete! raises
@@ -157,11 +174,23 @@ module TaskerCore
   end
 
   @config_mutex = Mutex.new
+  @config_loader = nil
 
   class << self
-    # The process-wide configuration, loaded on first use.
+    # The process-wide configuration, loaded on first use (by config_loader when set).
     def config
-      @config || @config_mutex.synchronize { @config ||= apply_config(Config.load) }
+      @config || @config_mutex.synchronize { @config ||= apply_config(load_config(deferred: false)) }
+    end
+
+    # What loads the configuration on first use instead of Config.load: a callable taking
+    # `deferred:` (see Config.load). The Railtie sets it, so the app's configuration is read
+    # when first needed, after boot, rather than during it.
+    attr_reader :config_loader
+
+    def config_loader=(loader)
+      raise ArgumentError, "config_loader must respond to #call or be nil" unless loader.nil? || loader.respond_to?(:call)
+
+      @config_mutex.synchronize { @config_loader = loader }
     end
 
     def config=(config)
@@ -174,7 +203,7 @@ module TaskerCore
     # Settings given here need no file; a file missing this environment's section is an
     # error only when the block and DATABASE_URL leave database_url to it.
     def configure
-      current = @config || Config.load(deferred: true)
+      current = @config || load_config(deferred: true)
       yield current if block_given?
       self.config = current.complete!
     end
@@ -185,6 +214,10 @@ module TaskerCore
     end
 
     private
+
+    def load_config(deferred:)
+      @config_loader ? @config_loader.call(deferred: deferred) : Config.load(deferred: deferred)
+    end
 
     def apply_config(config)
       Logging.level = config.log_level

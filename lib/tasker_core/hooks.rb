@@ -14,7 +14,7 @@ module TaskerCore
   # does not call the block returns a task uuid). Wrappers registered first are outermost.
   # Wrappers are called from the worker's handler threads and from any enqueuing thread.
   module Hooks
-    KINDS = %i[enqueue handler].freeze
+    KINDS = %i[enqueue handler worker_start].freeze
 
     @wrappers = KINDS.to_h { |kind| [kind, [].freeze] }
     @mutex = Mutex.new
@@ -32,6 +32,12 @@ module TaskerCore
     # ([:success, results] or [:failure, Types::StepError]).
     def around_handler(&wrapper)
       add(:handler, wrapper)
+    end
+
+    # Wraps every QueueWorker#start: yields the worker (namespaces, concurrency known, not
+    # started yet) and a block that starts it.
+    def around_worker_start(&wrapper)
+      add(:worker_start, wrapper)
     end
 
     # Runs `block` inside every wrapper of `kind` registered now.

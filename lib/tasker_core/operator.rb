@@ -34,6 +34,13 @@ module TaskerCore
       @pid == Process.pid && config.to_core_json == @core_json
     end
 
+    # Installs pgmq and tasker_core's schema in the configured database, or brings them up
+    # to this version's migrations, as an orchestrator does at start (and with it: the same
+    # ledger, so neither applies anything twice). Starts nothing. Returns true.
+    def install_schema
+      @handle._install_schema_private
+    end
+
     # => {"task_uuid"=>..., "state"=>"cancelled", "cancelled_steps"=>n}
     def cancel(uuid)
       JSON.parse(@handle._cancel_private(uuid.to_s))

@@ -4,6 +4,7 @@ require "concurrent"
 require "socket"
 require_relative "config"
 require_relative "errors"
+require_relative "hooks"
 require_relative "logging"
 require_relative "messaging/connection_pool"
 require_relative "messaging/queue_names"
@@ -53,16 +54,9 @@ module TaskerCore
       @state = :new
     end
 
+    # Runs inside every Hooks.around_worker_start wrapper (the Rails pool sizing).
     def start
-      @lifecycle.synchronize do
-        raise Error, "worker already #{@state}" unless @state == :new
-
-        boot
-        @state = :running
-      end
-      @log.info(msg: "worker started", worker_id: @worker_id, namespaces: @namespaces, concurrency: @concurrency,
-                database_url: @config.masked_database_url)
-      self
+      Hooks.run(:worker_start, self) { start_now }
     end
 
     def running?
@@ -94,6 +88,18 @@ module TaskerCore
     end
 
     private
+
+    def start_now
+      @lifecycle.synchronize do
+        raise Error, "worker already #{@state}" unless @state == :new
+
+        boot
+        @state = :running
+      end
+      @log.info(msg: "worker started", worker_id: @worker_id, namespaces: @namespaces, concurrency: @concurrency,
+                database_url: @config.masked_database_url)
+      self
+    end
 
     def boot
       @worker_id = "#{Socket.gethostname}:#{Process.pid}"

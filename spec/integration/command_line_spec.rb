@@ -2,6 +2,7 @@
 
 require "spec_helper"
 require "open3"
+require "tmpdir"
 
 # The executables' own command line, run for real. The database URL points at a port
 # nothing listens on: none of this may need a database.
@@ -17,8 +18,8 @@ RSpec.describe "the command line of tasker-orchestrator and tasker-worker" do
   end
 
   flags = {
-    "tasker-orchestrator" => %w[--config --env --help --version],
-    "tasker-worker" => %w[--namespaces --require --concurrency --config --env --help --version]
+    "tasker-orchestrator" => %w[--config --env --[no-]rails --help --version],
+    "tasker-worker" => %w[--namespaces --require --concurrency --config --env --[no-]rails --help --version]
   }
 
   flags.each do |program, program_flags|
@@ -34,7 +35,7 @@ RSpec.describe "the command line of tasker-orchestrator and tasker-worker" do
         out, err, status = run_exe(program, "--help")
         expect([err, status.exitstatus]).to eq(["", 0])
         expect(out).to start_with("usage: #{program} ")
-        program_flags.each { |flag| expect(out).to match(/^\s+-\w, #{flag}\b/) }
+        program_flags.each { |flag| expect(out).to match(/^\s+(-\w, )?#{Regexp.escape(flag)}(\s|$)/) }
         %w[DATABASE_URL TASKER_ENV RAILS_ENV].each { |name| expect(out).to match(/^\s+#{name}\s+\S/) }
         expect(run_exe(program, "-h").first).to eq(out)
       end
@@ -53,11 +54,26 @@ RSpec.describe "the command line of tasker-orchestrator and tasker-worker" do
     end
   end
 
-  it "reports a worker without --namespaces, or with a non-integer --concurrency, as a usage error" do
-    expect(run_exe("tasker-worker")).to match(["", "tasker-worker: --namespaces is required (see --help)\n",
-                                               having_attributes(exitstatus: 2)])
+  it "reports a worker without --namespaces and without templates, or with a non-integer --concurrency, " \
+     "as a usage error" do
+    Dir.mktmpdir("tasker_cli") do |dir|
+      config = File.join(dir, "tasker_core.yml")
+      File.write(config, "test:\n  log_level: warn\n")
+      expect(run_exe("tasker-worker", "--config", config))
+        .to match(["", "tasker-worker: no --namespaces given and no templates found in [] (see --help)\n",
+                   having_attributes(exitstatus: 2)])
+    end
     expect(run_exe("tasker-worker", "--namespaces", "a", "--concurrency", "many"))
       .to match(["", "tasker-worker: invalid argument: --concurrency many (see --help)\n",
                  having_attributes(exitstatus: 2)])
+  end
+
+  it "serves every namespace of the configured templates when --namespaces is not given" do
+    _out, err, status = run_exe("tasker-worker")
+    expect(status.exitstatus).to eq(1) # nothing listens on the database port
+    expected = TaskerCore.template_namespaces(TaskerCore.config.template_paths.map { |p| File.expand_path(p, root) })
+    expect(expected).to include("linear_workflow", "diamond_workflow")
+    started = err.lines.grep(/\A\{/).map { |line| JSON.parse(line) }.find { |l| l["msg"] == "worker cannot start" }
+    expect(started["namespaces"]).to eq(expected)
   end
 end

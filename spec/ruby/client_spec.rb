@@ -1,9 +1,9 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 RSpec.describe TaskerCore::Client do
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:pgmq) { TaskerCore::Messaging::PgmqClient.new(conn) }
 
   after { conn.close }
@@ -60,10 +60,10 @@ RSpec.describe TaskerCore::Client do
     end
 
     it "returns the task with its steps" do
-      fixture = WorkflowFixture.create(conn, context: { "n" => 2**64 }, steps: [
-                                         { name: "first", handler: "A", state: "complete", results: { "v" => 1 } },
-                                         { name: "second", handler: "B", state: "enqueued", attempts: 2, parents: ["first"] }
-                                       ])
+      fixture = TaskerSpec::WorkflowFixture.create(conn, context: { "n" => 2**64 }, steps: [
+                                                     { name: "first", handler: "A", state: "complete", results: { "v" => 1 } },
+                                                     { name: "second", handler: "B", state: "enqueued", attempts: 2, parents: ["first"] }
+                                                   ])
       conn.exec_params("UPDATE tasker_workflow_steps SET last_error = $1::jsonb WHERE uuid = $2",
                        [JSON.generate("class" => "RuntimeError", "message" => "x"), fixture.steps["second"][:uuid]])
 
@@ -83,10 +83,10 @@ RSpec.describe TaskerCore::Client do
 
   describe ".wait" do
     it "returns the task once it reaches a final state" do
-      fixture = WorkflowFixture.create(conn, steps: [{ name: "a", handler: "A", state: "complete", results: 1 }])
+      fixture = TaskerSpec::WorkflowFixture.create(conn, steps: [{ name: "a", handler: "A", state: "complete", results: 1 }])
       finisher = Thread.new do
         sleep 0.2
-        other = SpecDatabase.connect
+        other = TaskerSpec::Database.connect_isolated
         other.exec_params("UPDATE tasker_tasks SET state = 'complete', completed_at = now() WHERE uuid = $1",
                           [fixture.task_uuid])
         other.close
@@ -99,7 +99,7 @@ RSpec.describe TaskerCore::Client do
 
     it "treats error, cancelled and resolved_manually as final" do
       %w[error cancelled resolved_manually].each do |state|
-        fixture = WorkflowFixture.create(conn, task_state: state, steps: [{ name: "a", handler: "A" }])
+        fixture = TaskerSpec::WorkflowFixture.create(conn, task_state: state, steps: [{ name: "a", handler: "A" }])
         expect(described_class.wait(fixture.task_uuid, timeout: 1)["state"]).to eq(state)
       end
     end
@@ -121,7 +121,7 @@ RSpec.describe TaskerCore::Client do
     end
 
     it "raises TimeoutError when the task does not finish in time" do
-      fixture = WorkflowFixture.create(conn, steps: [{ name: "a", handler: "A", state: "enqueued" }])
+      fixture = TaskerSpec::WorkflowFixture.create(conn, steps: [{ name: "a", handler: "A", state: "enqueued" }])
       expect { described_class.wait(fixture.task_uuid, timeout: 0.2) }
         .to raise_error(TaskerCore::TimeoutError, /did not finish within 0.2s \(state in_progress\)/)
       expect { described_class.wait(SecureRandom.uuid, timeout: 0.1) }

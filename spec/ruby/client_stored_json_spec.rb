@@ -1,14 +1,14 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 # jsonb stores nesting Ruby's JSON parser refuses (it stops at 100 levels): the client reads
 # whatever the database holds without raising, reporting the unreadable value by its key.
 RSpec.describe "TaskerCore.dead_letters, .task and .wait with JSON too deep for Ruby" do
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:deep) { "#{'[' * 10_000}#{']' * 10_000}" } # stored fine by pgmq and jsonb
 
-  before { SpecDatabase.truncate_tasker_tables(conn) }
+  before { TaskerSpec::Database.truncate_tasker_tables(conn) }
   after { conn.close }
 
   def insert_dead_letter(msg_id, message_json)
@@ -35,10 +35,10 @@ RSpec.describe "TaskerCore.dead_letters, .task and .wait with JSON too deep for 
   end
 
   it "returns a task whose context and one step's results are too deep, the other step intact; wait too" do
-    fixture = WorkflowFixture.create(conn, task_state: "complete", steps: [
-                                       { name: "deep", handler: "A", state: "complete", results: 1 },
-                                       { name: "plain", handler: "B", state: "complete", results: { "v" => 2 } }
-                                     ])
+    fixture = TaskerSpec::WorkflowFixture.create(conn, task_state: "complete", steps: [
+                                                   { name: "deep", handler: "A", state: "complete", results: 1 },
+                                                   { name: "plain", handler: "B", state: "complete", results: { "v" => 2 } }
+                                                 ])
     conn.exec_params("UPDATE tasker_tasks SET context = $1::jsonb WHERE uuid = $2", [%({"x": #{deep}}), fixture.task_uuid])
     conn.exec_params("UPDATE tasker_workflow_steps SET results = $1::jsonb, last_error = $1::jsonb WHERE uuid = $2",
                      [deep, fixture.steps["deep"][:uuid]])

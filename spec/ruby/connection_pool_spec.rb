@@ -1,9 +1,9 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 RSpec.describe TaskerCore::Messaging::ConnectionPool do
-  subject(:pool) { described_class.new(SpecDatabase.url, size: 2, checkout_timeout: 0.3) }
+  subject(:pool) { described_class.new(TaskerSpec::Database.isolated_url, size: 2, checkout_timeout: 0.3) }
 
   after { pool.shutdown }
 
@@ -37,7 +37,7 @@ RSpec.describe TaskerCore::Messaging::ConnectionPool do
 
   it "replaces a connection that died" do
     old_pid = pool.with { |conn| backend_pid(conn) }
-    killer = SpecDatabase.connect
+    killer = TaskerSpec::Database.connect_isolated
     killer.exec_params("SELECT pg_terminate_backend($1)", [old_pid])
     killer.close
 

@@ -1,12 +1,12 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 # TaskerCore.enqueue's other arguments, checked the way the core checks them (idempotency
 # key in bytes, times as chrono's RFC 3339), or refused with a ValidationError naming them
 # instead of a TypeError. Refused requests leave task_requests untouched.
 RSpec.describe "TaskerCore.enqueue arguments" do
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:request) { { namespace: "linear_workflow", name: "mathematical_sequence", version: "1.0.0" } }
 
   before { TaskerCore::Messaging::PgmqClient.new(conn).create("task_requests") }

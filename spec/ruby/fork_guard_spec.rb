@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 require "socket"
 
 RSpec.describe TaskerCore::Messaging::ForkGuard do
@@ -9,8 +9,8 @@ RSpec.describe TaskerCore::Messaging::ForkGuard do
   end
 
   it "keeps every connection it opened alive in the parent when a child exits" do
-    guarded = described_class.connect(SpecDatabase.url, application_name: "fork_guard_spec")
-    pgmq = TaskerCore::Messaging::PgmqClient.connect(SpecDatabase.url)
+    guarded = described_class.connect(TaskerSpec::Database.isolated_url, application_name: "fork_guard_spec")
+    pgmq = TaskerCore::Messaging::PgmqClient.connect(TaskerSpec::Database.isolated_url)
     before = [backend_pid(guarded), backend_pid(pgmq.connection)]
 
     ending_with_exit_bang = lambda {
@@ -30,7 +30,7 @@ RSpec.describe TaskerCore::Messaging::ForkGuard do
   end
 
   it "closes inherited connections in the child without using them" do
-    guarded = described_class.connect(SpecDatabase.url)
+    guarded = described_class.connect(TaskerSpec::Database.isolated_url)
     reader, writer = IO.pipe
     child = fork do
       reader.close
@@ -49,13 +49,13 @@ RSpec.describe TaskerCore::Messaging::ForkGuard do
   # forwarding a byte, so a connect is reliably in flight while the spec forks.
   def start_slow_proxy(delay)
     @proxy = TCPServer.new("127.0.0.1", 0)
-    target = URI(SpecDatabase.url)
+    target = URI(TaskerSpec::Database.isolated_url)
     Thread.new do
       loop { relay_later(@proxy.accept, target, delay) }
     rescue IOError
       nil # the proxy was closed
     end
-    URI(SpecDatabase.url).tap { |u| u.host = "127.0.0.1" }.tap { |u| u.port = @proxy.addr[1] }.to_s
+    URI(TaskerSpec::Database.isolated_url).tap { |u| u.host = "127.0.0.1" }.tap { |u| u.port = @proxy.addr[1] }.to_s
   end
 
   def relay_later(client, target, delay)

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 # The core's rules for an acceptable JSON value (domain/json_rules.rs), as the Ruby client
 # applies them: in the core's words, before anything reaches PostgreSQL.
@@ -59,7 +59,7 @@ RSpec.describe TaskerCore::Types::JsonValue do
 end
 
 RSpec.describe "TaskerCore.enqueue refuses a context the core would refuse" do
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:request) { { namespace: "linear_workflow", name: "mathematical_sequence", version: "1.0.0" } }
 
   before { TaskerCore::Messaging::PgmqClient.new(conn).create("task_requests") }

@@ -1,11 +1,11 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 RSpec.describe TaskerCore::Messaging::PgmqClient do
   subject(:client) { described_class.new(conn) }
 
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:queue) { "spec_q_#{SecureRandom.hex(4)}" }
 
   before { client.create(queue) }
@@ -21,7 +21,7 @@ RSpec.describe TaskerCore::Messaging::PgmqClient do
 
   describe ".connect" do
     it "opens a connection from a URL" do
-      other = described_class.connect(SpecDatabase.url)
+      other = described_class.connect(TaskerSpec::Database.isolated_url)
       expect(other.exists?(queue)).to be(true)
       other.connection.close
     end
@@ -151,7 +151,7 @@ RSpec.describe TaskerCore::Messaging::PgmqClient do
     it "waits for a message sent while it polls" do
       sender = Thread.new do
         sleep 0.2
-        described_class.connect(SpecDatabase.url).tap { |c| c.send(queue, { "late" => true }) }.connection.close
+        described_class.connect(TaskerSpec::Database.isolated_url).tap { |c| c.send(queue, { "late" => true }) }.connection.close
       end
       messages = client.read_with_poll(queue, vt: 30, qty: 5, max_poll_seconds: 3, poll_interval_ms: 20)
       sender.join

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 RSpec.describe TaskerCore::Messaging::QueueNames do
   describe ".validate!" do
@@ -77,8 +77,8 @@ RSpec.describe TaskerCore::Messaging::QueueNames do
 
     it "is the channel the database's wake-up trigger notifies when a message is sent" do
       queue = "spec_channel_#{SecureRandom.hex(4)}"
-      listener = SpecDatabase.connect
-      sender = SpecDatabase.connect
+      listener = TaskerSpec::Database.connect_isolated
+      sender = TaskerSpec::Database.connect_isolated
       client = TaskerCore::Messaging::PgmqClient.new(sender)
       client.create(queue) # and tasker_prepare_queue: the trigger
       listener.exec("LISTEN #{listener.quote_ident(described_class.channel(queue))}")

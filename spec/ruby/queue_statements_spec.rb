@@ -1,11 +1,11 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 RSpec.describe TaskerCore::Messaging::QueueStatements do
   queue_sql = /pgmq\.|QueueNames\.table|tasker_(dead_letter|claim_message)\(/
 
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:queue) { "spec_statements_#{SecureRandom.hex(4)}" }
 
   before { TaskerCore::Messaging::PgmqClient.new(conn).create(queue) }

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 module SpecHandlers
   class Square < TaskerCore::StepHandler::Base
@@ -77,7 +77,7 @@ module SpecHandlers
 end
 
 RSpec.describe TaskerCore::QueueWorker do
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:pgmq) { TaskerCore::Messaging::PgmqClient.new(conn) }
   let(:config) { TaskerCore.config }
   let(:workers) { [] }
@@ -100,9 +100,9 @@ RSpec.describe TaskerCore::QueueWorker do
   end
 
   def fixture_with(handler, context: { "even_number" => 6 }, **step)
-    WorkflowFixture.create(conn, context: context,
-                                 steps: [{ name: "only_step", handler: handler, state: "enqueued", attempts: 1 }.merge(step)])
-                   .tap { |f| pgmq.create("#{f.namespace}_queue") }
+    TaskerSpec::WorkflowFixture.create(conn, context: context,
+                                             steps: [{ name: "only_step", handler: handler, state: "enqueued", attempts: 1 }.merge(step)])
+                               .tap { |f| pgmq.create("#{f.namespace}_queue") }
   end
 
   def send_step(fixture, name = "only_step", **opts)
@@ -115,7 +115,7 @@ RSpec.describe TaskerCore::QueueWorker do
   end
 
   def wait_for_result(fixture, name = "only_step")
-    eventually { result_for(fixture.steps.fetch(name)[:uuid]) }
+    wait_for(timeout: 5) { result_for(fixture.steps.fetch(name)[:uuid]) }
   end
 
   def queue_rows(fixture)
@@ -135,23 +135,23 @@ RSpec.describe TaskerCore::QueueWorker do
     expect(Time.iso8601(result["finished_at"])).to be >= Time.iso8601(result["started_at"])
     expect(TaskerCore::Types::StepResult.from_json_hash(result)).to be_success
 
-    expect(WorkflowFixture.step_row(conn, step[:uuid])["state"]).to eq("in_progress")
+    expect(TaskerSpec::WorkflowFixture.step_row(conn, step[:uuid])["state"]).to eq("in_progress")
     transition = conn.exec_params(<<~SQL, [step[:id]]).first
       SELECT from_state, to_state, attempt, metadata FROM tasker_step_transitions WHERE step_id = $1
     SQL
     expect(transition).to include("from_state" => "enqueued", "to_state" => "in_progress", "attempt" => "1")
     expect(JSON.parse(transition["metadata"])).to eq("worker" => worker.worker_id)
-    eventually { queue_rows(fixture).empty? }
-    eventually { worker.stats[:processed] == 1 }
+    wait_for(timeout: 5) { queue_rows(fixture).empty? }
+    wait_for(timeout: 5) { worker.stats[:processed] == 1 }
   end
 
   it "gives the handler its parents' and other ancestors' results, keeping big integers" do
-    fixture = WorkflowFixture.create(conn, context: { "big" => 2**64 }, steps: [
-                                       { name: "grandparent", handler: "X", state: "complete", results: 2**64 },
-                                       { name: "parent", handler: "X", state: "complete", results: 1, parents: ["grandparent"] },
-                                       { name: "child", handler: "SpecHandlers::SumAncestors", state: "enqueued", attempts: 2,
-                                         parents: ["parent"] }
-                                     ])
+    fixture = TaskerSpec::WorkflowFixture.create(conn, context: { "big" => 2**64 }, steps: [
+                                                   { name: "grandparent", handler: "X", state: "complete", results: 2**64 },
+                                                   { name: "parent", handler: "X", state: "complete", results: 1, parents: ["grandparent"] },
+                                                   { name: "child", handler: "SpecHandlers::SumAncestors", state: "enqueued", attempts: 2,
+                                                     parents: ["parent"] }
+                                                 ])
     pgmq.create("#{fixture.namespace}_queue")
     start_worker(fixture)
     send_step(fixture, "child")
@@ -182,8 +182,8 @@ RSpec.describe TaskerCore::QueueWorker do
       expect(result["error"]).to include("class" => error_class, "retryable" => retryable, "retry_after" => retry_after)
       expect(result["error"]["message"]).to match(message)
       expect(result["error"]["backtrace"].size).to be <= 20
-      eventually { queue_rows(fixture).empty? }
-      eventually { worker.stats[:failed] == 1 }
+      wait_for(timeout: 5) { queue_rows(fixture).empty? }
+      wait_for(timeout: 5) { worker.stats[:failed] == 1 }
     end
   end
 
@@ -202,7 +202,7 @@ RSpec.describe TaskerCore::QueueWorker do
     worker = start_worker(fixture)
     msg_id = send_step(fixture, attempt: 1)
 
-    eventually { worker.stats[:skipped] == 1 }
+    wait_for(timeout: 5) { worker.stats[:skipped] == 1 }
     expect(queue_rows(fixture)).to be_empty
     letter = conn.exec_params("SELECT kind, reason FROM tasker_dead_letters WHERE msg_id = $1 AND queue_name = $2",
                               [msg_id, "#{fixture.namespace}_queue"]).first
@@ -210,16 +210,16 @@ RSpec.describe TaskerCore::QueueWorker do
                          "reason" => "attempt 1 of step only_step is not claimable: the step is enqueued at attempt 2, " \
                                      "the task is in_progress")
     expect(result_for(fixture.steps["only_step"][:uuid])).to be_nil
-    expect(WorkflowFixture.step_row(conn, fixture.steps["only_step"][:uuid])["state"]).to eq("enqueued")
+    expect(TaskerSpec::WorkflowFixture.step_row(conn, fixture.steps["only_step"][:uuid])["state"]).to eq("enqueued")
   end
 
   it "keeps the message as a dead letter when the task is no longer running" do
-    fixture = WorkflowFixture.create(conn, task_state: "cancelled",
-                                           steps: [{ name: "only_step", handler: "SpecHandlers::Square", state: "enqueued" }])
+    fixture = TaskerSpec::WorkflowFixture.create(conn, task_state: "cancelled",
+                                                       steps: [{ name: "only_step", handler: "SpecHandlers::Square", state: "enqueued" }])
     pgmq.create("#{fixture.namespace}_queue")
     worker = start_worker(fixture)
     send_step(fixture)
-    eventually { worker.stats[:skipped] == 1 }
+    wait_for(timeout: 5) { worker.stats[:skipped] == 1 }
     expect(result_for(fixture.steps["only_step"][:uuid])).to be_nil
   end
 
@@ -229,7 +229,7 @@ RSpec.describe TaskerCore::QueueWorker do
     bad = fixture.step_message("only_step").merge("attempt" => 0)
     msg_id = pgmq.send("#{fixture.namespace}_queue", bad)
 
-    eventually { worker.stats[:invalid] == 1 }
+    wait_for(timeout: 5) { worker.stats[:invalid] == 1 }
     expect(queue_rows(fixture)).to be_empty
     letter = conn.exec_params("SELECT * FROM tasker_dead_letters WHERE msg_id = $1 AND queue_name = $2",
                               [msg_id, "#{fixture.namespace}_queue"]).first
@@ -240,21 +240,21 @@ RSpec.describe TaskerCore::QueueWorker do
   end
 
   it "reads only as many messages as it has free threads" do
-    fixture = WorkflowFixture.create(conn, context: { "seconds" => 10 }, steps: Array.new(4) do |i|
+    fixture = TaskerSpec::WorkflowFixture.create(conn, context: { "seconds" => 10 }, steps: Array.new(4) do |i|
       { name: "s#{i}", handler: "SpecHandlers::Slow", state: "enqueued" }
     end)
     pgmq.create("#{fixture.namespace}_queue")
     worker = start_worker(fixture, concurrency: 2)
     4.times { |i| send_step(fixture, "s#{i}") }
 
-    eventually { SpecHandlers::Slow.running.value == 2 }
+    wait_for(timeout: 5) { SpecHandlers::Slow.running.value == 2 }
     sleep 0.2 # several poll intervals
     read_counts = queue_rows(fixture).map { |r| Integer(r["read_ct"]) }
     expect(read_counts.sort).to eq([0, 0, 1, 1]) # two untouched, still visible to other workers
     expect(worker.stats[:in_flight]).to eq(2)
 
     SpecHandlers::Slow.release.set
-    eventually { worker.stats[:processed] == 4 }
+    wait_for(timeout: 5) { worker.stats[:processed] == 4 }
     expect(SpecHandlers::Slow.max_running.value).to eq(2)
   end
 
@@ -262,13 +262,13 @@ RSpec.describe TaskerCore::QueueWorker do
     fixture = fixture_with("SpecHandlers::Slow", context: { "seconds" => 10 })
     worker = start_worker(fixture)
     send_step(fixture)
-    eventually { SpecHandlers::Slow.running.value == 1 }
+    wait_for(timeout: 5) { SpecHandlers::Slow.running.value == 1 }
 
     # What a redelivery to another worker does to the row.
     conn.exec("UPDATE pgmq.#{PG::Connection.quote_ident("q_#{fixture.namespace}_queue")} SET read_ct = read_ct + 1")
     SpecHandlers::Slow.release.set
 
-    eventually { worker.stats[:redelivered] == 1 }
+    wait_for(timeout: 5) { worker.stats[:redelivered] == 1 }
     expect(queue_rows(fixture).size).to eq(1)
     expect(result_for(fixture.steps["only_step"][:uuid])).to be_nil
   end
@@ -281,7 +281,7 @@ RSpec.describe TaskerCore::QueueWorker do
     TaskerCore::Logging.output = log
     start_worker(fixture)
     pgmq.drop("#{fixture.namespace}_queue")
-    eventually { log.string.include?("queue #{fixture.namespace}_queue does not exist") }
+    wait_for(timeout: 5) { log.string.include?("queue #{fixture.namespace}_queue does not exist") }
 
     pgmq.create("#{fixture.namespace}_queue")
     send_step(fixture)
@@ -291,10 +291,10 @@ RSpec.describe TaskerCore::QueueWorker do
   end
 
   it "reconnects after its database connections are killed" do
-    fixture = WorkflowFixture.create(conn, context: { "even_number" => 3 }, steps: [
-                                       { name: "first", handler: "SpecHandlers::Square", state: "enqueued" },
-                                       { name: "second", handler: "SpecHandlers::Square", state: "enqueued" }
-                                     ])
+    fixture = TaskerSpec::WorkflowFixture.create(conn, context: { "even_number" => 3 }, steps: [
+                                                   { name: "first", handler: "SpecHandlers::Square", state: "enqueued" },
+                                                   { name: "second", handler: "SpecHandlers::Square", state: "enqueued" }
+                                                 ])
     pgmq.create("#{fixture.namespace}_queue")
     start_worker(fixture)
     send_step(fixture, "first")
@@ -314,7 +314,7 @@ RSpec.describe TaskerCore::QueueWorker do
       fixture = fixture_with("SpecHandlers::Slow", context: { "seconds" => 0.3 })
       worker = start_worker(fixture)
       send_step(fixture)
-      eventually { SpecHandlers::Slow.running.value == 1 }
+      wait_for(timeout: 5) { SpecHandlers::Slow.running.value == 1 }
 
       expect(worker.stop(timeout: 5)).to be(true)
       expect(worker).not_to be_running
@@ -326,7 +326,7 @@ RSpec.describe TaskerCore::QueueWorker do
       fixture = fixture_with("SpecHandlers::Slow", context: { "seconds" => 30 })
       worker = start_worker(fixture)
       send_step(fixture)
-      eventually { SpecHandlers::Slow.running.value == 1 }
+      wait_for(timeout: 5) { SpecHandlers::Slow.running.value == 1 }
 
       started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
       expect(worker.stop(timeout: 0.3)).to be(false)

@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
 require "bigdecimal"
-require_relative "spec_helper"
+require "spec_helper"
 
 # A handler's results are stored as it returned them, or its step fails for good: nothing
 # is converted on the way (a Symbol used to become a String silently). A request's context
@@ -26,7 +26,7 @@ module StrictResults
 end
 
 RSpec.describe "strict handler results" do
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:pgmq) { TaskerCore::Messaging::PgmqClient.new(conn) }
 
   before { pgmq.create("step_results") }
@@ -38,14 +38,14 @@ RSpec.describe "strict handler results" do
 
   # The result the worker posted for a step whose handler returned VALUES[name].
   def result_of(name)
-    fixture = WorkflowFixture.create(conn, context: { "return" => name },
-                                           steps: [{ name: "only_step", handler: "StrictResults::Returns",
-                                                     state: "enqueued", attempts: 1 }])
+    fixture = TaskerSpec::WorkflowFixture.create(conn, context: { "return" => name },
+                                                       steps: [{ name: "only_step", handler: "StrictResults::Returns",
+                                                                 state: "enqueued", attempts: 1 }])
     pgmq.create("#{fixture.namespace}_queue")
     @worker = TaskerCore::QueueWorker.start(namespaces: [fixture.namespace], concurrency: 1)
     pgmq.send("#{fixture.namespace}_queue", fixture.step_message("only_step"))
     step_uuid = fixture.steps["only_step"][:uuid]
-    eventually do
+    wait_for(timeout: 5) do
       row = conn.exec_params("SELECT message FROM pgmq.q_step_results WHERE message->>'step_uuid' = $1", [step_uuid]).first
       row && JSON.parse(row["message"])
     end

@@ -1,13 +1,13 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 # The worker's batched hot path against PostgreSQL: read-and-claim in one statement, and
 # results of many handler threads posted together, each guarded by its message's read_ct.
 RSpec.describe "worker batching" do
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:pgmq) { TaskerCore::Messaging::PgmqClient.new(conn) }
-  let(:db) { TaskerCore::Messaging::ConnectionPool.new(SpecDatabase.url, size: 2) }
+  let(:db) { TaskerCore::Messaging::ConnectionPool.new(TaskerSpec::Database.isolated_url, size: 2) }
 
   before { pgmq.create("step_results") }
 
@@ -18,7 +18,7 @@ RSpec.describe "worker batching" do
 
   def fixture(count, state: "enqueued")
     steps = Array.new(count) { |i| { name: "step_#{i}", handler: "SpecHandlers::Square", state: state, attempts: 1 } }
-    WorkflowFixture.create(conn, context: { "n" => 3 }, steps: steps).tap { |f| pgmq.create("#{f.namespace}_queue") }
+    TaskerSpec::WorkflowFixture.create(conn, context: { "n" => 3 }, steps: steps).tap { |f| pgmq.create("#{f.namespace}_queue") }
   end
 
   def queue(fixture)
@@ -43,7 +43,7 @@ RSpec.describe "worker batching" do
       expect(read.size).to eq(2)
       expect(read.map { |_, claim| [claim.verdict, claim.step_state, claim.task_context, claim.parent_results] })
         .to all(eq(["claimed", "in_progress", { "n" => 3 }, {}]))
-      expect(f.steps.values.map { |s| WorkflowFixture.step_row(conn, s[:uuid])["state"] }).to all(eq("in_progress"))
+      expect(f.steps.values.map { |s| TaskerSpec::WorkflowFixture.step_row(conn, s[:uuid])["state"] }).to all(eq("in_progress"))
       expect(read.map { |message, _| message.read_ct }).to all(eq(1))
     end
 
@@ -59,7 +59,7 @@ RSpec.describe "worker batching" do
          "malformed step: missing field `task_uuid` (a string)", 'malformed step: expected an object with "kind": "step"']
       )
       expect(claims.first.step_state).to eq("complete")
-      expect(WorkflowFixture.step_row(conn, f.steps["step_0"][:uuid])["state"]).to eq("complete")
+      expect(TaskerSpec::WorkflowFixture.step_row(conn, f.steps["step_0"][:uuid])["state"]).to eq("complete")
     end
   end
 

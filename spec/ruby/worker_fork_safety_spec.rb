@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 module ForkSpecHandlers
   class Square < TaskerCore::StepHandler::Base
@@ -15,12 +15,12 @@ end
 # nor uses, a socket it inherited. The fallback poll is 30 s, so a step handled within a few
 # seconds can only have been woken by the parent's LISTEN.
 RSpec.describe "a QueueWorker in a process that forks" do
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:pgmq) { TaskerCore::Messaging::PgmqClient.new(conn) }
   let(:fixture) do
-    WorkflowFixture.create(conn, context: { "even_number" => 6 },
-                                 steps: [{ name: "only_step", handler: "ForkSpecHandlers::Square", state: "enqueued",
-                                           attempts: 1 }])
+    TaskerSpec::WorkflowFixture.create(conn, context: { "even_number" => 6 },
+                                             steps: [{ name: "only_step", handler: "ForkSpecHandlers::Square", state: "enqueued",
+                                                       attempts: 1 }])
   end
   let(:queue) { "#{fixture.namespace}_queue" }
 
@@ -58,8 +58,8 @@ RSpec.describe "a QueueWorker in a process that forks" do
   # connect wake-up), so that from then on only a NOTIFY wakes it within 30 s.
   def start_listening_worker
     @worker = TaskerCore::QueueWorker.start(namespaces: [fixture.namespace], concurrency: 2)
-    eventually { backend_pids("tasker_core_listener").size == 1 }
-    eventually { backend_pids("tasker_core_worker").any? }
+    wait_for(timeout: 5) { backend_pids("tasker_core_listener").size == 1 }
+    wait_for(timeout: 5) { backend_pids("tasker_core_worker").any? }
     sleep 0.2
   end
 
@@ -97,7 +97,7 @@ RSpec.describe "a QueueWorker in a process that forks" do
 
       started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
       pgmq.send(queue, fixture.step_message("only_step"))
-      result = eventually(timeout: 5) { result_for(fixture.steps.fetch("only_step")[:uuid]) }
+      result = wait_for(timeout: 5) { result_for(fixture.steps.fetch("only_step")[:uuid]) }
       woken_after = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
 
       expect(result).to include("status" => "success", "results" => 36)

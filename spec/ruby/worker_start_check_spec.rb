@@ -1,12 +1,12 @@
 # frozen_string_literal: true
 
-require_relative "spec_helper"
+require "spec_helper"
 
 # A worker that cannot reach its database, or is given a namespace that has no queue (no
 # template of it registered), fails at start instead of logging "worker started" and
 # polling nothing forever. (Connections lost later are retried: queue_worker_spec.rb.)
 RSpec.describe "QueueWorker.start checks" do
-  let(:conn) { SpecDatabase.connect.tap { |c| c.exec("SET client_min_messages TO warning") } }
+  let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:pgmq) { TaskerCore::Messaging::PgmqClient.new(conn) }
   let(:log) { StringIO.new.tap { |io| TaskerCore::Logging.output = io } }
   let(:workers) { [] }
@@ -44,11 +44,11 @@ RSpec.describe "QueueWorker.start checks" do
   end
 
   it "raises ConfigurationError naming each namespace that has no queue, and leaves no connection open" do
-    registered = WorkflowFixture.unique_namespace
+    registered = TaskerSpec::WorkflowFixture.unique_namespace
     pgmq.create("#{registered}_queue")
-    missing = WorkflowFixture.unique_namespace
+    missing = TaskerSpec::WorkflowFixture.unique_namespace
     # A namespace row without its queue (the queue dropped by hand) is not enough either.
-    row_only = WorkflowFixture.create(conn, steps: []).namespace
+    row_only = TaskerSpec::WorkflowFixture.create(conn, steps: []).namespace
     since = conn.exec("SELECT clock_timestamp()").getvalue(0, 0)
     expect { start([registered, missing, row_only]) }.to raise_error(
       TaskerCore::ConfigurationError,
@@ -58,13 +58,13 @@ RSpec.describe "QueueWorker.start checks" do
     )
     expect(log_lines("worker started")).to eq([])
     expect(log_lines("worker cannot start").first).to include("namespaces" => [registered, missing, row_only])
-    eventually { worker_connections(since).zero? }
+    wait_for(timeout: 5) { worker_connections(since).zero? }
   end
 
   it "starts for namespaces whose queue exists, with or without a tasker_namespaces row" do
-    with_row = WorkflowFixture.create(conn, steps: []).namespace
+    with_row = TaskerSpec::WorkflowFixture.create(conn, steps: []).namespace
     pgmq.create("#{with_row}_queue")
-    queue_only = WorkflowFixture.unique_namespace
+    queue_only = TaskerSpec::WorkflowFixture.unique_namespace
     pgmq.create("#{queue_only}_queue")
     worker = start([with_row, queue_only])
     expect(worker).to be_running

@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "spec_helper"
 require "json"
 require "open3"
 require "rbconfig"
@@ -16,6 +17,7 @@ RSpec.describe "lib/ layout (Zeitwerk conventions)" do
     # file basename => constant name, where camelizing the basename is not the name
     "inflections" => {
       "cli" => "CLI",
+      "rspec" => "RSpec", # tasker_core/rspec: the testing kit's RSpec matchers
       "worker_settings" => "WORKER_SETTINGS",
       "orchestrator_settings_copy" => "ORCHESTRATOR_SETTINGS_COPY"
     },

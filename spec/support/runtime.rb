@@ -11,8 +11,14 @@ module TaskerSpec
 
     module_function
 
+    # Starts them on first use, on the suite's database (created anew first if need be).
     def ensure_started
       @orchestrator ||= begin
+        Database.prepare!
+        unless TaskerCore.config.database_url == Database.url
+          raise "TaskerSpec::Runtime runs on the suite's database, not on #{TaskerCore.config.masked_database_url}"
+        end
+
         require File.join(Database::ROOT, "spec", "fixtures", "handlers")
         require File.join(Database::ROOT, "spec", "fixtures", "hostile_handlers")
         Dir[File.join(Database::ROOT, "examples", "handlers", "*.rb")].sort.each { |file| require file }
@@ -35,17 +41,6 @@ module TaskerSpec
       Runtime.ensure_started
       uuid = TaskerCore.enqueue(namespace: namespace, name: name, version: version, context: context)
       TaskerCore.wait(uuid, timeout: timeout)
-    end
-
-    # The block's value once it is truthy; fails after `timeout` seconds.
-    def wait_for(timeout: 30)
-      deadline = Time.now + timeout
-      until (value = yield)
-        raise "timed out waiting" if Time.now > deadline
-
-        sleep 0.05
-      end
-      value
     end
 
     def step_transitions(task_uuid, step_name)

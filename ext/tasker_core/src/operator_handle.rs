@@ -15,6 +15,7 @@ pub struct OperatorHandle {
 pub fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     let class = native.define_class("OperatorHandle", ruby.class_object())?;
     class.define_singleton_method("_connect_private", function!(connect, 1))?;
+    class.define_method("_install_schema_private", method!(OperatorHandle::install_schema, 0))?;
     class.define_method("_cancel_private", method!(OperatorHandle::cancel, 1))?;
     class.define_method("_retry_private", method!(OperatorHandle::retry, 1))?;
     class.define_method("_resolve_step_private", method!(OperatorHandle::resolve_step, 3))?;
@@ -30,6 +31,11 @@ fn connect(ruby: &Ruby, config_json: String) -> Result<OperatorHandle, Error> {
 }
 
 impl OperatorHandle {
+    fn install_schema(ruby: &Ruby, rb_self: &Self) -> Result<bool, Error> {
+        blocking(ruby, || rb_self.operator.install_schema())?;
+        Ok(true)
+    }
+
     fn cancel(ruby: &Ruby, rb_self: &Self, task_uuid: String) -> Result<String, Error> {
         Ok(blocking(ruby, || rb_self.operator.cancel(&task_uuid))?.to_string())
     }

@@ -36,4 +36,4 @@ pub use config::{ConfigError, CoreConfig, OrchestratorConfig};
 pub use domain::template::TaskTemplate;
 pub use error_kind::ErrorKind;
 pub use messaging::queues::{prioritized_read_sql, QueueName};
-pub use runtime::{prepare_request, Operator, Orchestrator, RuntimeError};
+pub use runtime::{load_templates, prepare_request, Operator, Orchestrator, RuntimeError};

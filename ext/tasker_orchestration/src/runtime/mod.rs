@@ -206,6 +206,13 @@ impl Drop for Orchestrator {
     }
 }
 
+/// The templates an orchestrator started with `template_paths` would register (files and
+/// directories, `*.yml`/`*.yaml` found recursively), parsed and validated, without a
+/// database: for a worker that serves every namespace they name.
+pub fn load_templates(template_paths: &[String]) -> Result<Vec<crate::domain::template::TaskTemplate>, RuntimeError> {
+    Ok(template_registry::load_from_paths(template_paths)?)
+}
+
 /// Validates a task request arriving as JSON across the native boundary, trusting nothing:
 /// size first, then depth (before any parser sees it), then syntax, then shape. Fills in `kind`, `task_uuid` (UUIDv5 of the
 /// idempotency key when there is one) and `requested_at` when missing.

@@ -34,6 +34,13 @@ impl Operator {
         Ok(Self { runtime: Some(runtime), pool: Some(pool), pid: std::process::id(), payload_limit })
     }
 
+    /// Makes the database ready, as an orchestrator's start does (pgmq, our migrations, the
+    /// base queues; serialised by the bootstrap lock), without starting anything: for a
+    /// host's own migration step (Rails' `db:migrate`). Idempotent.
+    pub fn install_schema(&self) -> Result<(), RuntimeError> {
+        Ok(self.runtime().block_on(db::bootstrap(self.pool()))?)
+    }
+
     pub fn cancel(&self, task_uuid: &str) -> Result<Value, RuntimeError> {
         let uuid = self.parse(task_uuid)?;
         Ok(self.runtime().block_on(operator_actions::cancel(self.pool(), uuid))?)
