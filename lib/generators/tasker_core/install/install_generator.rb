@@ -73,7 +73,7 @@ module TaskerCore
           require "bundler/setup"
           load Gem.bin_path("tasker_core", command)
         RUBY
-        chmod "bin/tasker", 0o755
+        chmod "bin/tasker", 0o755 unless File.executable?(File.join(destination_root, "bin/tasker"))
       end
 
       # Last: the other files do not depend on it.
