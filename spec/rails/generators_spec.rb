@@ -24,6 +24,12 @@ RSpec.describe "Rails generators" do
     end
   end
 
+  # config.tasker_core options of the Railtie beyond the config file's settings.
+  def rails_options
+    out = app.run!("bin/rails", "runner", "puts JSON.generate(TaskerCore::Rails::Configuration::OPTIONS.keys)")
+    JSON.parse(out.lines.last).map(&:to_sym)
+  end
+
   describe "tasker_core:install" do
     it "writes the config file, the initializer, the folders and an executable bin/tasker" do
       document = config_document
@@ -44,8 +50,12 @@ RSpec.describe "Rails generators" do
       expect(config.orchestrator).to eq(TaskerCore::Config::OrchestratorSettings.defaults)
       expect(config.worker).to eq(TaskerCore::Config::WORKER_DEFAULTS)
 
+      # The initializer names real options only.
       initializer = File.read(app.path("config/initializers/tasker_core.rb"))
-      expect(initializer).to include("config.tasker_core.execution_mode", "TaskerCore.configure")
+      named = initializer.scan(/config\.tasker_core\.(\w+) =/).flatten.map(&:to_sym)
+      expect(named).to include(:execution_mode, :active_record_class)
+      expect(named - TaskerCore::Config::ConfigFile::TOP_LEVEL_KEYS.map(&:to_sym) - rails_options).to be_empty
+      expect(initializer).to include("TaskerCore.configure")
       expect(File).to exist(app.path("config/tasker/templates/.keep"))
       expect(File).to exist(app.path("app/tasker/.keep"))
 

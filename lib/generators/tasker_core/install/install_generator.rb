@@ -21,30 +21,7 @@ module TaskerCore
       end
 
       def create_initializer
-        create_file "config/initializers/tasker_core.rb", <<~RUBY
-          # frozen_string_literal: true
-
-          # tasker_core in this app. The settings live in config/tasker_core.yml; what is set
-          # here (or in config/environments/*.rb) wins over the file.
-          Rails.application.configure do
-            # Where tasks run: :external (the default; `bin/tasker worker` and
-            # `bin/tasker orchestrator` processes) or :async (an orchestrator and a worker
-            # inside each web process, started after boot; for small apps and development).
-            # config.tasker_core.execution_mode = :async
-
-            # config.tasker_core.log_level = "debug"
-            # config.tasker_core.worker = { concurrency: 5 }
-
-            # Run ActiveJob's perform_later on the same workers:
-            # config.active_job.queue_adapter = :tasker_core
-          end
-
-          # The same settings in plain Ruby (scripts, or apps that configure in code):
-          # TaskerCore.configure do |config|
-          #   config.template_paths = ["config/tasker/templates"]
-          #   config.worker = { concurrency: 5 }
-          # end
-        RUBY
+        create_file "config/initializers/tasker_core.rb", initializer_source
       end
 
       def create_folders
@@ -85,6 +62,44 @@ module TaskerCore
         else
           say_status :identical, "db/migrate/*_install_tasker_core.rb", :blue
         end
+      end
+
+      private
+
+      # The Rails options with their defaults (TaskerCore::Rails::Configuration::OPTIONS).
+      def initializer_source
+        default = ->(key) { TaskerCore::Rails::Configuration::OPTIONS.fetch(key).inspect }
+        <<~RUBY
+          # frozen_string_literal: true
+
+          # tasker_core in this app. The settings live in config/tasker_core.yml; what is set
+          # here (or in config/environments/*.rb) wins over the file. Commented values are the defaults.
+          Rails.application.configure do
+            # Where tasks run: :external (`bin/tasker worker` and `bin/tasker orchestrator`
+            # processes) or :async (an orchestrator and a worker inside each server or
+            # `rails runner` process, started after boot; for small apps and development).
+            # config.tasker_core.execution_mode = #{default[:execution_mode]}
+            # config.tasker_core.async_concurrency = #{default[:async_concurrency]}   # handler threads in :async mode
+
+            # The ActiveRecord class whose database holds tasker_core's schema and whose
+            # connection TaskerCore.enqueue joins (an abstract class with connects_to for another database).
+            # config.tasker_core.active_record_class = #{default[:active_record_class]}
+
+            # Settings of config/tasker_core.yml, in code:
+            # config.tasker_core.log_level = "debug"
+            # config.tasker_core.worker = { concurrency: 5 }
+
+            # ActiveJob's perform_later on the same workers; a queue is a namespace.
+            # config.active_job.queue_adapter = :tasker_core
+            # config.tasker_core.active_job_queues = #{default[:active_job_queues]}
+          end
+
+          # The same settings in plain Ruby (also outside Rails):
+          # TaskerCore.configure do |config|
+          #   config.template_paths = ["config/tasker/templates"]
+          #   config.worker = { concurrency: 5 }
+          # end
+        RUBY
       end
     end
   end
