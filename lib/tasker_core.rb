@@ -23,7 +23,8 @@ module TaskerCore
     #                    :raise refuses it here with IdempotencyConflict, sending nothing
     #   connection:      a PG::Connection to send on, inside the caller's transaction: the
     #                    request commits or rolls back with it, so no step runs before the
-    #                    commit (in Rails the app's ActiveRecord connection is the default)
+    #                    commit (in Rails the app's ActiveRecord connection is the default);
+    #                    :own sends on the client's own pool whatever the default
     # Runs inside every Hooks.around_enqueue wrapper (instrumentation, testing modes).
     def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil,
                 on_conflict: :record, connection: nil)
