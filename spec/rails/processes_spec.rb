@@ -21,16 +21,26 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
     FileUtils.rm_rf(events_dir) if events_dir
   end
 
+  # What the processes said, when an example failed.
+  after do |example|
+    next unless example.exception
+
+    running.each { |name, process| warn "--- #{name} (last lines)\n#{process.output.lines.last(30).join}" }
+  end
+
   def needs(*features)
     TaskerSpec::RailsApp.require_features!(self, *features)
   end
 
-  # The worker and the orchestrator, started by the first example that needs them; the
-  # step events they receive go to workers.jsonl.
+  # The orchestrator, then (once it has registered the app's templates, which creates the
+  # namespaces' queues a worker needs) the worker, started by the first example that needs
+  # them; the step events they receive go to workers.jsonl.
   define_method(:processes) do
     env = { "TASKER_EVENTS_LOG" => File.join(events_dir, "workers.jsonl") }
+    running[:orchestrator] ||= app.spawn("bundle", "exec", "tasker-orchestrator", env: env).tap do |orchestrator|
+      orchestrator.wait_for_output("orchestrator started", timeout: 60)
+    end
     running[:worker] ||= app.spawn("bin/tasker", "worker", "-C", "10", env: env)
-    running[:orchestrator] ||= app.spawn("bundle", "exec", "tasker-orchestrator", env: env)
     running
   end
 

@@ -45,6 +45,19 @@ module TaskerSpec
       @status
     end
 
+    # Waits until the process has printed `text`; raises with its output if it exits or
+    # `timeout` seconds pass first.
+    def wait_for_output(text, timeout:)
+      deadline = Time.now + timeout
+      until output.include?(text)
+        raise "#{command.join(' ')} exited before printing #{text.inspect}:\n#{output}" unless alive?
+        raise "#{command.join(' ')} did not print #{text.inspect} within #{timeout}s:\n#{output}" if Time.now > deadline
+
+        sleep 0.05
+      end
+      self
+    end
+
     # TERM, as an operator stops it; its exit status (nil if it did not stop in time).
     def stop(timeout: 30)
       signal("TERM")
