@@ -95,6 +95,8 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
     report = app.runner("active_job")
     expect(report["adapter"]).to match(/TaskerCore/)
     expect(report["state"]).to eq("shipped by ParcelPost")
+    # The job ran as a task (its uuid is the job's provider_job_id) in the namespace of its queue.
+    expect(report["task"]).to eq("state" => "complete", "namespace" => "default")
   end
 
   it "delivers step and task events with durations to ActiveSupport::Notifications subscribers" do

@@ -5,5 +5,6 @@ order = Order.create!(number: "job-1", total_cents: 700)
 job = ShipOrderJob.perform_later(order.id, "ParcelPost")
 deadline = Time.now + 60
 sleep 0.05 while order.reload.state == "new" && Time.now < deadline
-puts JSON.generate("adapter" => ActiveJob::Base.queue_adapter.class.name, "provider_job_id" => job.provider_job_id,
-                   "state" => order.state)
+task = TaskerCore.wait(job.provider_job_id, timeout: 30)
+puts JSON.generate("adapter" => ActiveJob::Base.queue_adapter.class.name, "state" => order.state,
+                   "task" => task.slice("state", "namespace"))
