@@ -71,7 +71,8 @@ module SpecInstrumentation
     # Every event line so far: {"name", "duration", "payload", "stats", "backend_pid"}.
     def events
       @seen << @lines.pop until @lines.empty?
-      @seen.map { |line| JSON.parse(line) }.select { |e| e["name"] }
+      # Only its JSON lines: libpq writes notices of its own (a FATAL of a killed connection).
+      @seen.grep(/\A\{/).map { |line| JSON.parse(line) }.select { |e| e["name"] }
     end
 
     def wait_for(timeout: 30)
@@ -99,7 +100,12 @@ module SpecInstrumentation
     def next_line(timeout:)
       deadline = Time.now + timeout
       loop do
-        return JSON.parse(@lines.pop) unless @lines.empty?
+        unless @lines.empty?
+          line = @lines.pop
+          next unless line.start_with?("{")
+
+          return JSON.parse(line)
+        end
         raise "relay process printed nothing within #{timeout}s (exit: #{@wait.value.inspect if !@wait.alive?})" if Time.now > deadline
         return { "exited" => @wait.value.exitstatus } unless @wait.alive? || !@lines.empty?
 
