@@ -29,13 +29,12 @@ RSpec.describe TaskerCore::Instrumentation::EventRelay do
 
   # An event's span: from the task's creation (as TaskerCore.task says) to its transition.
   def expect_span(duration, payload, task)
-    finished = TaskerCore::Client::TIMESTAMP.decode(transition(payload[:transition_id])["created_at"])
-    expect(payload[:created_at]).to eq(task["created_at"])
-    expect(payload[:finished_at]).to eq(finished.getutc.iso8601(3))
-    expect(Time.iso8601(payload[:finished_at])).to be >= Time.iso8601(task["completed_at"])
+    finished = TaskerCore::Client::TIMESTAMP.decode(transition(payload[:transition_id])["created_at"]).getutc
+    expect(payload.values_at(:created_at, :finished_at)).to eq([task["created_at"], finished.iso8601(3)])
+    expect(finished).to be >= Time.iso8601(task["completed_at"])
     expect(duration).to be > 0
     expect(duration).to be_within(0.01).of(payload[:duration_ms])
-    expect(duration).to be_within(1).of((Time.iso8601(payload[:finished_at]) - Time.iso8601(task["created_at"])) * 1000.0)
+    expect(duration).to be_within(1).of((finished - Time.iso8601(task["created_at"])) * 1000.0)
   end
 
   it "publishes a completed task, with the duration from its creation to its completion" do

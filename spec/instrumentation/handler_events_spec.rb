@@ -17,18 +17,22 @@ RSpec.describe "enqueue and step events" do
   after { recorder.close }
 
   it "times each enqueue and each handler run of a workflow, with the payloads documented" do
+    key = "events-#{SecureRandom.uuid}"
     uuid = enqueue("mathematical_sequence", { "even_number" => 2 }, namespace: "linear_workflow", priority: 3,
-                                                                     idempotency_key: "events-#{SecureRandom.uuid}")
+                                                                    idempotency_key: key)
     finish(uuid)
-    steps = recorder.wait_for { |events| events.select { |e| e[0] == "step.tasker_core" && e[2][:task_uuid] == uuid }.then { |s| s.size == 4 && s } }
+    steps = recorder.wait_for do |events|
+      found = events.select { |e| e[0] == "step.tasker_core" && e[2][:task_uuid] == uuid }
+      found.size == 4 && found
+    end
     enqueued = recorder.events.select { |e| e[0] == "enqueue.tasker_core" && e[2][:task_uuid] == uuid }
 
     expect(enqueued.size).to eq(1)
     name, duration, payload = enqueued.first
     expect(duration).to be_a(Float).and(be > 0)
     expect(payload).to include(namespace: "linear_workflow", name: "mathematical_sequence", version: "1.0.0",
-                               task_uuid: uuid, priority: 3, transactional: false, trace_context: nil)
-    expect(payload[:idempotency_key]).to start_with("events-")
+                               task_uuid: uuid, priority: 3, idempotency_key: key, transactional: false,
+                               trace_context: nil)
     expect(name).to eq("enqueue.tasker_core")
 
     worker_ids = TaskerSpec::Database.query(<<~SQL, [uuid]).map { |r| r["worker"] }.uniq
