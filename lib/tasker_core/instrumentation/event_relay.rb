@@ -125,15 +125,23 @@ module TaskerCore
             backoff = 0.1
             wait_for_news
           rescue PG::Error, IOError => e
-            @log.warn(msg: "event relay lost its connection; reconnecting (no event is lost)",
-                      error_class: e.class.name, error: Logging.mask_url(e.message))
-            close
-            @stop_event.wait(backoff)
-            backoff = [backoff * 2, MAX_BACKOFF_S].min
+            backoff = recover(backoff, :warn, "event relay lost its connection; reconnecting (no event is lost)", e)
+          rescue StandardError => e
+            # A bug must not end the thread silently: the snapshot is kept, so the read is
+            # tried again (and logged each time) instead of events stopping for good.
+            backoff = recover(backoff, :error, "event relay failed; retrying", e)
           end
         end
       ensure
         close
+      end
+
+      # Logs, drops the connection, waits `backoff` (or until stop); returns the next backoff.
+      def recover(backoff, level, message, error)
+        @log.public_send(level, msg: message, error_class: error.class.name, error: Logging.mask_url(error.message.to_s))
+        close
+        @stop_event.wait(backoff)
+        [backoff * 2, MAX_BACKOFF_S].min
       end
 
       def reconnect
