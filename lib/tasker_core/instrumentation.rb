@@ -111,7 +111,8 @@ module TaskerCore
         # which the event reports), else the provider's.
         given = request[:traceparent]
         traceparent = given.nil? ? Traceparent.resolve(nil) : (given if Traceparent.valid?(given))
-        transactional = !request[:connection].nil? || !Client.connection_provider.nil?
+        connection = request[:connection]
+        transactional = connection.nil? ? !Client.connection_provider.nil? : connection != :own
         payload = Payloads.enqueue(request, traceparent: traceparent, transactional: transactional)
         instrument(ENQUEUE, payload) { payload[:task_uuid] = send.call }
       end

@@ -79,6 +79,10 @@ RSpec.describe "enqueue and step events" do
     finish(uuid)
     sent = recorder.events.find { |e| e[0] == "enqueue.tasker_core" && e[2][:task_uuid] == uuid }
     expect(sent[2][:transactional]).to be(true)
+
+    own = enqueue("flaky", {}, connection: :own)
+    expect(recorder.events.find { |e| e[2][:task_uuid] == own }[2][:transactional]).to be(false)
+    finish(own)
   end
 
   it "installs once, and uninstalled emits nothing while enqueue and handlers still run" do

@@ -14,8 +14,8 @@ module TaskerCore
       module_function
 
       # enqueue.tasker_core, before the send; task_uuid is filled in when it returns.
-      # transactional: a connection was given, or a connection provider is set (the request
-      # then commits with the caller's transaction).
+      # transactional: a connection was given, or none and a connection provider is set (the
+      # request then commits with the caller's transaction); false for connection: :own.
       def enqueue(request, traceparent:, transactional:)
         { namespace: request[:namespace], name: request[:name], version: request[:version], task_uuid: nil,
           priority: request[:priority], idempotency_key: request[:idempotency_key], transactional: transactional,
