@@ -25,12 +25,14 @@ module TaskerCore
     #                    request commits or rolls back with it, so no step runs before the
     #                    commit (in Rails the app's ActiveRecord connection is the default);
     #                    :own sends on the client's own pool whatever the default
+    #   traceparent:     a W3C traceparent ("00-<trace id>-<span id>-<flags>") carried to every
+    #                    step (task.trace_context); nil asks Instrumentation.traceparent_provider
     # Runs inside every Hooks.around_enqueue wrapper (instrumentation, testing modes).
     def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil,
-                on_conflict: :record, connection: nil)
+                on_conflict: :record, connection: nil, traceparent: nil)
       request = { namespace: namespace, name: name, version: version, context: context, priority: priority,
                   idempotency_key: idempotency_key, run_at: run_at, delay: delay, on_conflict: on_conflict,
-                  connection: connection }.freeze
+                  connection: connection, traceparent: traceparent }.freeze
       Hooks.run(:enqueue, request) { Client.enqueue(**request) }
     end
 

@@ -5,6 +5,7 @@ require "pg"
 require "time"
 require_relative "config"
 require_relative "errors"
+require_relative "instrumentation"
 require_relative "messaging/connection_pool"
 require_relative "messaging/pgmq_client"
 require_relative "messaging/queue_names"
@@ -29,6 +30,7 @@ module TaskerCore
     # (StoredJson), so one value too deep for Ruby's parser leaves the others readable.
     TASK_SQL = <<~SQL
       SELECT t.uuid, t.state, n.name AS namespace, nt.name, nt.version, t.context, t.created_at, t.completed_at,
+             t.traceparent,
              COALESCE((SELECT json_object_agg(s.name, json_build_object(
                                 'state', s.state, 'results', s.results::text, 'attempts', s.attempts,
                                 'error', s.last_error::text)
@@ -72,21 +74,25 @@ module TaskerCore
     # committed at once (the testing kit sends there: under transactional fixtures the
     # app's connection holds the test's open transaction, which the orchestrator never sees).
     # Nothing here begins or commits a transaction on a given connection.
+    # traceparent: a W3C traceparent carried to every step (task.trace_context); when nil,
+    # Instrumentation.traceparent_provider's (see Instrumentation::Traceparent.resolve).
     def enqueue(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil, delay: nil,
-                on_conflict: :record, connection: nil)
+                on_conflict: :record, connection: nil, traceparent: nil)
       request = build_request(namespace: namespace, name: name, version: version, context: context, priority: priority,
-                              idempotency_key: idempotency_key, run_at: run_at, delay: delay, on_conflict: on_conflict)
+                              idempotency_key: idempotency_key, run_at: run_at, delay: delay, on_conflict: on_conflict,
+                              traceparent: traceparent)
       deliver(request, on_conflict: on_conflict, connection: connection)
     end
 
     # The Types::TaskRequest enqueue would send, checked as enqueue checks it (raises the same
     # ValidationError); sends nothing. The testing kit's fake mode records it instead.
     def build_request(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil,
-                      delay: nil, on_conflict: :record)
+                      delay: nil, on_conflict: :record, traceparent: nil)
       check_on_conflict(on_conflict)
       request = Types::TaskRequest.build(namespace: namespace, name: name, version: version, context: context,
                                          priority: priority, idempotency_key: idempotency_key,
-                                         run_at: run_at, delay: delay)
+                                         run_at: run_at, delay: delay,
+                                         traceparent: Instrumentation::Traceparent.resolve(traceparent))
       check_size(request)
       request
     end
@@ -215,7 +221,8 @@ module TaskerCore
       task = { "uuid" => row["uuid"], "state" => row["state"], "namespace" => row["namespace"], "name" => row["name"],
                "version" => row["version"] }
       StoredJson.put(task, "context", row["context"], "tasker_tasks.context of task #{row['uuid']}")
-      task.merge!("created_at" => time(row["created_at"]), "completed_at" => time(row["completed_at"]))
+      task.merge!("created_at" => time(row["created_at"]), "completed_at" => time(row["completed_at"]),
+                  "trace_context" => Instrumentation::Traceparent.context(row["traceparent"]))
       task.merge("steps" => JSON.parse(row["steps"]).to_h { |name, step| [name, step_hash(name, step)] })
     end
 

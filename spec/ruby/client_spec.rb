@@ -68,7 +68,8 @@ RSpec.describe TaskerCore::Client do
                        [JSON.generate("class" => "RuntimeError", "message" => "x"), fixture.steps["second"][:uuid]])
 
       task = described_class.task(fixture.task_uuid.upcase)
-      expect(task.keys).to eq(%w[uuid state namespace name version context created_at completed_at steps])
+      expect(task.keys).to eq(%w[uuid state namespace name version context created_at completed_at trace_context
+                                 steps])
       expect(task).to include("uuid" => fixture.task_uuid, "state" => "in_progress", "namespace" => fixture.namespace,
                               "name" => "spec_task", "version" => "1.0.0", "context" => { "n" => 2**64 },
                               "completed_at" => nil)

@@ -28,7 +28,7 @@ RSpec.describe "message types" do
     it "serializes with exactly the keys of ARCHITECTURE.md" do
       hash = described_class.build(**valid).to_h
       expect(hash.keys).to eq(%w[kind task_uuid namespace name version context priority idempotency_key requested_at
-                                 run_at])
+                                 run_at traceparent])
       expect(hash["kind"]).to eq("task_request")
       expect(hash["context"]).to eq("even_number" => 6)
     end

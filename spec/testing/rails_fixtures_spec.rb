@@ -9,7 +9,7 @@ require "tmpdir"
 # with rspec-rails' use_transactional_fixtures, in a process of its own: the kit's tasks run
 # while the test's transaction is open, and their handlers see the test's rows.
 RSpec.describe "TaskerCore::Testing in a Rails app with use_transactional_fixtures" do
-  before(:all) { TestingKitSpec.start } # the database is set up (the child reuses it)
+  before(:all) { TestingKitSpec.start } # the suite's database exists (the child's is made beside it)
 
   let(:root) { TaskerSpec::Database::ROOT }
 
@@ -28,6 +28,7 @@ RSpec.describe "TaskerCore::Testing in a Rails app with use_transactional_fixtur
         config.tasker_core.template_paths = [File.join(#{root.dump}, "spec", "fixtures", "templates")]
       end
       Rails.application.initialize!
+      TaskerCore::Rails::Schema.install! # what the app's install migration did (a fresh database)
       require "rspec/rails"
       require "tasker_core/rspec"
 
@@ -69,11 +70,25 @@ RSpec.describe "TaskerCore::Testing in a Rails app with use_transactional_fixtur
     RUBY
   end
 
+  # The child gets a database of its own: this process's kit workers serve testing_kit too,
+  # and lack the child's handler class (a step they took would wait for a retry there).
+  def child_database_url
+    uri = URI(TaskerSpec::Database.url)
+    name = "#{uri.path.delete_prefix('/')}_kit_rails"
+    admin = PG.connect(TaskerSpec::Database.url)
+    admin.exec("DROP DATABASE IF EXISTS #{PG::Connection.quote_ident(name)} WITH (FORCE)")
+    admin.exec("CREATE DATABASE #{PG::Connection.quote_ident(name)}")
+    uri.path = "/#{name}"
+    uri.to_s
+  ensure
+    admin&.close
+  end
+
   it "runs the kit's tasks, records enqueues and leaves the app's own enqueue in the test's transaction" do
     Dir.mktmpdir do |dir|
       FileUtils.mkdir_p(File.join(dir, "spec"))
       File.write(File.join(dir, "spec", "kit_spec.rb"), spec_file)
-      env = { "DATABASE_URL" => TaskerSpec::Database.url, "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil, "TASKER_ENV" => nil }
+      env = { "DATABASE_URL" => child_database_url, "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil, "TASKER_ENV" => nil }
       rspec = Gem.bin_path("rspec-core", "rspec")
       out, status = Open3.capture2e(env, RbConfig.ruby, rspec, "-I", File.join(root, "lib"), "spec/kit_spec.rb", chdir: dir)
       expect(out).to match(/^1 example, 0 failures/), out.lines.grep_v(/\A\{"ts"/).join

@@ -1,5 +1,8 @@
 # frozen_string_literal: true
 
+require_relative "../orchestrator"
+require_relative "../queue_worker"
+
 module TaskerCore
   module Rails
     # config.tasker_core.execution_mode = :async: an embedded orchestrator and a QueueWorker

@@ -17,7 +17,7 @@ module TaskerCore
       SETTINGS = %i[database_url template_paths log_level orchestrator worker].freeze
       # Rails-only keys (with their defaults), see Railtie.
       OPTIONS = { execution_mode: :external, active_record_class: "ActiveRecord::Base", log_to_rails: true,
-                  active_job_queues: %w[default mailers], async_concurrency: 2 }.freeze
+                  active_job_queues: %w[default mailers], async_concurrency: 2, relay_events: false }.freeze
       DEFAULT_TEMPLATE_PATHS = ["config/tasker/templates"].freeze
       EXECUTION_MODES = %i[external async].freeze
 

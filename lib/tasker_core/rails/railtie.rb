@@ -4,6 +4,8 @@ require "rails/railtie"
 require_relative "configuration"
 require_relative "executor"
 require_relative "schema"
+require_relative "async_mode"
+require_relative "event_relay_service"
 
 module TaskerCore
   module Rails
@@ -16,6 +18,8 @@ module TaskerCore
     #   (Executor); handlers live under app/tasker/ (autoloaded, reloaded in development),
     #   templates under config/tasker/templates/;
     # - the schema: install migration, tasker_core:migrate, schema.rb hooks (Schema);
+    # - ActiveSupport::Notifications events (Instrumentation); relay_events: true relays the
+    #   orchestrator's task events into this app's processes (EventRelayService);
     # - execution_mode :async runs an orchestrator and a worker in the app's process (AsyncMode);
     # - `config.active_job.queue_adapter = :tasker_core` (ActiveJobAdapter).
     class Railtie < ::Rails::Railtie
@@ -31,15 +35,15 @@ module TaskerCore
         ActiveSupport.on_load(:active_record) { Schema.install_active_record_hooks! }
       end
 
+      # The reloader first, so instrumentation (and its subscribers) run inside it.
       initializer "tasker_core.executor" do |app|
         Executor.install!(app)
+        Instrumentation.install!
       end
 
       config.after_initialize do |app|
-        if app.config.tasker_core.execution_mode.to_sym == :async
-          require_relative "async_mode"
-          AsyncMode.boot(app)
-        end
+        AsyncMode.boot(app) if app.config.tasker_core.execution_mode.to_sym == :async
+        EventRelayService.boot if app.config.tasker_core.relay_events
       end
 
       # Before ActiveJob applies config.active_job.queue_adapter, which looks the adapter up.

@@ -4,6 +4,7 @@ require "digest"
 require "securerandom"
 require "time"
 require_relative "base"
+require_relative "../instrumentation/traceparent"
 
 module TaskerCore
   module Types
@@ -28,6 +29,11 @@ module TaskerCore
       attribute :requested_at, Primitives::Timestamp, rule: "must be #{Primitives::TIME_RULE}"
       # The task's first steps stay invisible to workers until then.
       attribute :run_at, Primitives::Timestamp.optional, rule: "must be nil or #{Primitives::TIME_RULE}"
+      # The enqueuing request's W3C trace context, given to every step's handler (task.trace_context).
+      attribute :traceparent,
+                Primitives::Strict::String.constrained(format: Instrumentation::Traceparent::FORMAT).optional,
+                rule: "must be nil or a W3C traceparent (00-<32 lowercase hex, not all 0>-<16 lowercase hex, " \
+                      "not all 0>-<2 hex>)"
 
       # The namespace of idempotency-key uuids; the Rust core uses the same (messages.rs).
       IDEMPOTENCY_NAMESPACE = "6a8f3c2e-51d4-4b7a-9e0c-7d1b2f4e8a93"
@@ -36,13 +42,14 @@ module TaskerCore
       # the key (UUIDv5), so every repetition, from any process, names the same task;
       # otherwise it is fresh. `delay` (seconds) is a shorthand for run_at.
       def self.build(namespace:, name:, version:, context: {}, priority: 0, idempotency_key: nil, run_at: nil,
-                     delay: nil)
+                     delay: nil, traceparent: nil)
         now = Time.now.utc
         delayed_at = delayed(now, delay) # checked even when run_at wins
         run_at ||= delayed_at
         uuid = idempotency_key.is_a?(::String) && !idempotency_key.empty? ? uuid_for_key(idempotency_key) : SecureRandom.uuid
         new(task_uuid: uuid, namespace: namespace, name: name, version: version, context: context,
-            priority: priority, idempotency_key: idempotency_key, requested_at: now.iso8601(3), run_at: run_at)
+            priority: priority, idempotency_key: idempotency_key, requested_at: now.iso8601(3), run_at: run_at,
+            traceparent: traceparent)
       end
 
       # `now + delay`, refusing a delay that is not a finite number of seconds >= 0 or that

@@ -7,6 +7,7 @@ require_relative "../messaging/prepared"
 require_relative "../messaging/queue_names"
 require_relative "../messaging/queue_statements"
 require_relative "../types/limits"
+require_relative "../instrumentation/traceparent"
 require_relative "claim"
 
 module TaskerCore
@@ -35,7 +36,7 @@ module TaskerCore
         Messaging::Prepared.exec(conn, @statement, @sql, params).map do |row|
           claim = Claim.new(verdict: row["verdict"], reason: row["reason"], step_state: row["step_state"],
                             task_context: json(row["task_context"]), parent_results: json(row["parent_results"]),
-                            task_uuid: row["task_uuid"])
+                            task_uuid: row["task_uuid"], traceparent: traceparent(row["traceparent"]))
           [Messaging::PgmqClient.message_from(row), claim]
         end
       rescue PG::Error => e
@@ -46,6 +47,11 @@ module TaskerCore
 
       def json(text)
         text && JSON.parse(text)
+      end
+
+      # The column's check holds the rule; a value that breaks it anyway is not passed on.
+      def traceparent(text)
+        Instrumentation::Traceparent.valid?(text) ? text : nil
       end
     end
   end

@@ -9,6 +9,7 @@ require_relative "../types/step_error"
 require_relative "../types/step_result"
 require_relative "../handlers/registry"
 require_relative "../hooks"
+require_relative "../instrumentation/handler_context"
 require_relative "../step_handler/base"
 
 module TaskerCore
@@ -28,7 +29,9 @@ module TaskerCore
       # instrumentation).
       def run(step, claim)
         started_at = Time.now
-        outcome = Hooks.run(:handler, step) { invoke(step, claim) }
+        outcome = Instrumentation::HandlerContext.running(worker_id: @worker_id, trace_context: claim.trace_context) do
+          Hooks.run(:handler, step) { invoke(step, claim) }
+        end
         result = build(step, outcome, started_at)
         within_size_limit(step, result, started_at)
       end
@@ -121,7 +124,8 @@ module TaskerCore
 
       def task_view(step, claim)
         Handlers::TaskView.new(uuid: step.task_uuid, context: Types::JsonValue.normalize(claim.task_context || {}),
-                               namespace: step.namespace, name: step.task_name, version: step.task_version)
+                               namespace: step.namespace, name: step.task_name, version: step.task_version,
+                               trace_context: claim.trace_context)
       end
 
       # Results by step name: each payload sits one level inside.

@@ -32,6 +32,10 @@ pub struct TaskRequest {
     /// RFC 3339 time before which the task's first steps stay invisible to workers.
     #[serde(default)]
     pub run_at: Option<String>,
+    /// W3C trace context of the enqueuing request (`00-<trace id>-<parent id>-<flags>`),
+    /// stored on the task and given to every step's handler.
+    #[serde(default)]
+    pub traceparent: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -173,6 +177,14 @@ impl TaskRequest {
                 )));
             }
         }
+        if let Some(traceparent) = &self.traceparent {
+            if !is_traceparent(traceparent) {
+                return Err(bad(format!(
+                    "traceparent {:?} is not a W3C traceparent (00-<32 lowercase hex, not all 0>-<16 lowercase hex, not all 0>-<2 hex>)",
+                    truncate(traceparent)
+                )));
+            }
+        }
         for (field, time) in [("run_at", &self.run_at), ("requested_at", &self.requested_at)] {
             if let Some(time) = time {
                 if chrono::DateTime::parse_from_rfc3339(time).is_err() {
@@ -202,6 +214,23 @@ impl StepResult {
         }
         Ok(result)
     }
+}
+
+/// A W3C Trace Context `traceparent` of version 00: `00-` 32 lowercase hex digits (the trace
+/// id) `-` 16 (the parent span id) `-` 2 (the flags); an all-zero trace or span id is invalid
+/// (Trace Context, section 3.2). Other versions are refused rather than guessed at: 00 is the
+/// only one defined. Ruby's Instrumentation::Traceparent applies the same rule, and so does the
+/// column's check.
+pub fn is_traceparent(text: &str) -> bool {
+    let hex = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let parts: Vec<&str> = text.split('-').collect();
+    let [version, trace_id, span_id, flags] = parts.as_slice() else { return false };
+    *version == "00"
+        && hex(trace_id, 32)
+        && hex(span_id, 16)
+        && hex(flags, 2)
+        && trace_id.bytes().any(|b| b != b'0')
+        && span_id.bytes().any(|b| b != b'0')
 }
 
 fn truncate(s: &str) -> String {
@@ -268,6 +297,34 @@ mod tests {
         assert!(TaskRequest::from_value(&value).unwrap_err().to_string().contains("run_at"));
         value["run_at"] = json!("2030-01-01T00:00:00Z");
         assert_eq!(TaskRequest::from_value(&value).unwrap().run_at_time().unwrap().to_rfc3339(), "2030-01-01T00:00:00+00:00");
+    }
+
+    #[test]
+    fn traceparents_follow_the_w3c_format() {
+        let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut value = request();
+        value["traceparent"] = json!(valid);
+        assert_eq!(TaskRequest::from_value(&value).unwrap().traceparent.as_deref(), Some(valid));
+        assert_eq!(TaskRequest::from_value(&request()).unwrap().traceparent, None);
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\u{0}",
+        ] {
+            value["traceparent"] = json!(bad);
+            let err = TaskRequest::from_value(&value).unwrap_err().to_string();
+            assert!(err.contains("traceparent"), "{bad:?}: {err}");
+        }
+        value["traceparent"] = json!(42);
+        assert!(TaskRequest::from_value(&value).unwrap_err().to_string().contains("traceparent"));
     }
 
     #[test]

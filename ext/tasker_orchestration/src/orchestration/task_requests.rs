@@ -176,8 +176,9 @@ async fn insert_task(
 ) -> Result<Option<i64>, OrchestrationError> {
     let requested_at = request.requested_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     let id = sqlx::query_scalar(
-        "INSERT INTO tasker_tasks (uuid, named_task_id, context, priority, idempotency_key, requested_at, run_at, steps_total)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO tasker_tasks (uuid, named_task_id, context, priority, idempotency_key, requested_at, run_at, steps_total,
+                                   traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(request.task_uuid)
@@ -188,6 +189,7 @@ async fn insert_task(
     .bind(requested_at)
     .bind(request.run_at_time())
     .bind(steps as i32)
+    .bind(&request.traceparent)
     .fetch_optional(&mut *tx)
     .await?;
     Ok(id)
