@@ -103,7 +103,7 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
     needs(:railtie, :schema, :events)
     processes
     runner_log = File.join(events_dir, "runner.jsonl")
-    report = app.runner("events", env: { "TASKER_EVENTS_LOG" => runner_log })
+    report = app.runner("events", env: { "TASKER_EVENTS_LOG" => runner_log, "SHOP_RELAY_EVENTS" => "1" })
     expect(report["state"]).to eq("complete")
     uuid = report["uuid"]
 
@@ -116,11 +116,17 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
     # load_order's query alone takes 20 ms.
     expect(steps.find { |e| e["payload"]["step_name"] == "load_order" }["duration"]).to be >= 20
 
-    # task_completed.tasker_core: in the process that asked for it (its EventRelay), from the database.
+    # task_completed.tasker_core: in the process that asked for it (relay_events), from the database.
     completed = events(runner_log).select { |e| e["name"] == "task_completed.tasker_core" && e["payload"]["task_uuid"] == uuid }
     expect(completed.size).to eq(1)
     expect(completed.first["payload"]).to include("state" => "complete", "name" => "record_order")
     expect(completed.first["duration"]).to be > 0
+
+    # enqueue.tasker_core: in the enqueuing process, sent on the app's own connection.
+    enqueued = events(runner_log).select { |e| e["name"] == "enqueue.tasker_core" && e["payload"]["task_uuid"] == uuid }
+    expect(enqueued.map { |e| e["payload"].values_at("namespace", "name", "transactional") })
+      .to eq([["shop", "record_order", true]])
+    expect(enqueued.first["duration"]).to be_a(Numeric)
   end
 
   it "stops both processes cleanly on TERM" do

@@ -26,7 +26,7 @@ module TaskerSpec
       testing_kit: "lib/tasker_core/rspec.rb",
       active_job: "lib/tasker_core/rails/active_job_adapter.rb",
       async_mode: "lib/tasker_core/rails/async_mode.rb",
-      events: "lib/tasker_core/instrumentation.rb"
+      events: "lib/tasker_core/rails/event_relay_service.rb"
     }.freeze
 
     class << self
@@ -204,6 +204,7 @@ module TaskerSpec
       lines = []
       lines << "config.active_job.queue_adapter = :tasker_core" if RailsApp.feature?(:active_job)
       lines << %(config.tasker_core.execution_mode = :async if ENV["SHOP_ASYNC"] == "1") if RailsApp.feature?(:async_mode)
+      lines << %(config.tasker_core.relay_events = ENV["SHOP_RELAY_EVENTS"] == "1") if RailsApp.feature?(:events)
       lines.map { |line| "#{indent}#{line}\n" }.join
     end
 

@@ -85,6 +85,10 @@ module TaskerCore
             # connection TaskerCore.enqueue joins (an abstract class with connects_to for another database).
             # config.tasker_core.active_record_class = #{default[:active_record_class]}
 
+            # Relay the orchestrator's task events (task_completed.tasker_core, ...) to this
+            # app's ActiveSupport::Notifications subscribers (step events need no relay).
+            # config.tasker_core.relay_events = #{default[:relay_events]}
+
             # Settings of config/tasker_core.yml, in code:
             # config.tasker_core.log_level = "debug"
             # config.tasker_core.worker = { concurrency: 5 }
