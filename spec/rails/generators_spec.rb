@@ -123,7 +123,10 @@ RSpec.describe "Rails generators" do
           ["billing/Refund", "--steps", "a"],
           ["billing/refund", "--steps", "Step"],
           ["billing/refund", "--steps", "a", "--task-version", "1.0"],
-          ["billing", "--steps", "a"]
+          ["billing", "--steps", "a"],
+          ["billing/refund", "--steps", "a:a"],
+          ["#{'n' * 42}/refund", "--steps", "a"],
+          ["billing/refund", "--steps", "a,#{'s' * 64}:a"]
         ]
         runs = app.runner("generate_batch", args: [destination, JSON.generate(batch)])
         messages = runs.map { |run| [run["status"], run["stderr"].strip] }
@@ -136,7 +139,10 @@ RSpec.describe "Rails generators" do
           [1, /task name "Refund": must be a lowercase letter/],
           [1, /step name "Step": must be a lowercase letter/],
           [1, /version "1.0" must be MAJOR.MINOR.PATCH/],
-          [1, %r{expected namespace/name}]
+          [1, %r{expected namespace/name}],
+          [1, /dependency cycle: a -> a/],
+          [1, /namespace "n{42}": .*at most 41 characters/],
+          [1, /step name "s{64}": .*at most 63 characters/]
         ]
         expect(messages).to match(expected)
         written = Dir.glob("**/*", base: destination).select { |f| File.file?(File.join(destination, f)) }.sort
