@@ -7,7 +7,6 @@ require_relative "support/rails_app"
 # the test database prepared by maintain_test_schema!, the spec tasker_core:task generated.
 RSpec.describe "The generated app's own rspec" do
   it "passes the spec the task generator wrote" do
-    TaskerSpec::RailsApp.require_features!(self, :railtie, :schema, :testing_kit)
     app = TaskerSpec::RailsApp.instance
     out, status = app.run("bundle", "exec", "rspec", "--format", "documentation", timeout: 180)
     expect(status).to be_success, out

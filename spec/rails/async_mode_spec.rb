@@ -50,7 +50,6 @@ RSpec.describe "Async mode in a Rails app" do
   end
 
   it "runs a task inside bin/rails runner" do
-    TaskerSpec::RailsApp.require_features!(self, :railtie, :schema, :async_mode)
     report = app.runner("async_runner", env: { "SHOP_ASYNC" => "1" })
     expect(report).to eq("state" => "complete", "order" => "recorded")
   end
@@ -60,7 +59,6 @@ RSpec.describe "Async mode in a Rails app" do
     "Puma in cluster mode (forked workers, app preloaded)" => %w[-w 2 --preload]
   }.each do |name, flags|
     it "runs a task enqueued by a request to #{name}" do
-      TaskerSpec::RailsApp.require_features!(self, :railtie, :schema, :async_mode)
       port = free_port
       server = app.spawn("bundle", "exec", "puma", "-b", "tcp://127.0.0.1:#{port}", "-e", "development", *flags,
                          env: { "SHOP_ASYNC" => "1", "PORT" => port.to_s })

@@ -68,9 +68,7 @@ RSpec.describe "Rails generators" do
     end
 
     it "copies the schema migration once; a second run (or tasker_core:install:migrations) changes nothing" do
-      pending("TaskerCore::Rails::Schema not merged yet") unless TaskerSpec::RailsApp.feature?(:schema)
-      command, out, ok = app.steps.fetch(:install_generator)
-      expect(ok).to be(true), "#{command} failed:\n#{out}"
+      expect(app.steps.fetch(:install_generator)).to match(%r{create  db/migrate/\d{14}_install_tasker_core\.rb})
       expect(Dir[app.path("db/migrate/*_install_tasker_core.rb")].size).to eq(1)
 
       before = app.snapshot
@@ -85,8 +83,7 @@ RSpec.describe "Rails generators" do
 
   describe "tasker_core:task" do
     it "writes a valid template, one autoloadable handler per step and a spec" do
-      command, out, ok = app.steps.fetch(:task_generator)
-      expect(ok).to be(true), "#{command} failed:\n#{out}"
+      expect(app.steps.fetch(:task_generator)).to include("create  app/tasker/fulfillment/process_order/ship_handler.rb")
 
       yaml = File.read(app.path("config/tasker/templates/fulfillment/process_order.yml"))
       checked = TaskerCore.validate_template(yaml)

@@ -28,10 +28,6 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
     running.each { |name, process| warn "--- #{name} (last lines)\n#{process.output.lines.last(30).join}" }
   end
 
-  def needs(*features)
-    TaskerSpec::RailsApp.require_features!(self, *features)
-  end
-
   # The orchestrator, then (once it has registered the app's templates, which creates the
   # namespaces' queues a worker needs) the worker, started by the first example that needs
   # them; the step events they receive go to workers.jsonl.
@@ -49,15 +45,16 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
   end
 
   it "has its schema from db:migrate" do
-    needs(:railtie, :schema)
-    command, out, ok = app.steps.fetch(:db_setup)
-    expect(ok).to be(true), "#{command} failed:\n#{out}"
+    expect(app.steps.fetch(:db_setup)).to match(/InstallTaskerCore: migrated/)
+    # schema.rb is the app's: our objects are the gem's to install.
+    schema = File.read(app.path("db/schema.rb"))
+    expect(schema).to include(%(create_table "orders"))
+    expect(schema).not_to include("tasker_")
     tables = app.query("dev", "SELECT tablename FROM pg_tables WHERE tablename IN ('orders', 'tasker_tasks')")
     expect(tables.map { |row| row["tablename"] }.sort).to eq(%w[orders tasker_tasks])
   end
 
   it "never creates the task of an enqueue whose transaction rolled back; a committed one sees its rows" do
-    needs(:railtie, :schema)
     processes
     report = app.runner("transactional_enqueue")
 
@@ -80,7 +77,6 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
   end
 
   it "completes 50 tasks whose handlers use ActiveRecord, at a concurrency of 10 over a pool of 5" do
-    needs(:railtie, :schema)
     worker = processes.fetch(:worker)
     report = app.runner("many_tasks", args: ["50"])
     expect(report["states"]).to eq("complete" => 50)
@@ -90,7 +86,6 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
   end
 
   it "runs an ActiveJob perform_later on the same workers" do
-    needs(:railtie, :schema, :active_job)
     processes
     report = app.runner("active_job")
     expect(report["adapter"]).to match(/TaskerCore/)
@@ -100,7 +95,6 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
   end
 
   it "delivers step and task events with durations to ActiveSupport::Notifications subscribers" do
-    needs(:railtie, :schema, :events)
     processes
     runner_log = File.join(events_dir, "runner.jsonl")
     report = app.runner("events", env: { "TASKER_EVENTS_LOG" => runner_log, "SHOP_RELAY_EVENTS" => "1" })
@@ -130,7 +124,6 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
   end
 
   it "stops both processes cleanly on TERM" do
-    needs(:railtie, :schema)
     stopped = processes.values_at(:worker, :orchestrator).map(&:stop)
     expect(stopped.map(&:exitstatus)).to eq([0, 0]), processes.values.map(&:output).join("\n")
   end

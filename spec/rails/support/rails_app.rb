@@ -19,33 +19,9 @@ module TaskerSpec
     FIXTURES = File.expand_path("app", __dir__)
     TASK = "fulfillment/process_order"
     STEPS = "validate,reserve:validate,charge:validate,ship:reserve+charge"
-    # The features of issue 11 this app exercises, by the file that brings each to the gem.
-    FEATURES = {
-      railtie: "lib/tasker_core/rails/railtie.rb",
-      schema: "lib/tasker_core/rails/schema.rb",
-      testing_kit: "lib/tasker_core/rspec.rb",
-      active_job: "lib/tasker_core/rails/active_job_adapter.rb",
-      async_mode: "lib/tasker_core/rails/async_mode.rb",
-      events: "lib/tasker_core/rails/event_relay_service.rb"
-    }.freeze
-
     class << self
       def instance
         @instance ||= new.tap(&:build!)
-      end
-
-      def feature?(name)
-        File.file?(File.join(Database::ROOT, FEATURES.fetch(name)))
-      end
-
-      # Marks the example pending when a feature it needs is not in the gem yet, and stops
-      # it before it starts processes that would find no configuration.
-      def require_features!(example, *names)
-        missing = names.reject { |name| feature?(name) }
-        return if missing.empty?
-
-        example.pending("#{missing.join(', ')} not merged yet")
-        raise "#{missing.join(', ')} missing from the gem"
       end
 
       # Drops the app's databases, removes its directory, ends what it left running.
@@ -54,7 +30,7 @@ module TaskerSpec
       end
     end
 
-    # steps: name => [command, output, success?] of each build step, for the specs to read.
+    # steps: name => output of each build step, for the specs to read.
     attr_reader :dir, :root, :gem_home, :steps
 
     def initialize
@@ -149,10 +125,8 @@ module TaskerSpec
 
     private
 
-    # A build step whose failure the specs report (a feature not merged yet), not the build.
     def step(name, *cmd)
-      out, status = run(*cmd)
-      steps[name] = [cmd.join(" "), out, status.success?]
+      steps[name] = run!(*cmd)
     end
 
     def generate_app
@@ -191,7 +165,8 @@ module TaskerSpec
       run!("bundle", "install", "--local")
     end
 
-    # The app's own code for the specs, and the settings of the features it uses.
+    # The app's own code for the specs, and the settings of the features it uses (async mode
+    # and the event relay for the processes that ask for them).
     def add_app_files
       FileUtils.cp_r("#{FIXTURES}/.", root)
       edit("config/application.rb") do |text|
@@ -201,10 +176,9 @@ module TaskerSpec
     end
 
     def settings(indent)
-      lines = []
-      lines << "config.active_job.queue_adapter = :tasker_core" if RailsApp.feature?(:active_job)
-      lines << %(config.tasker_core.execution_mode = :async if ENV["SHOP_ASYNC"] == "1") if RailsApp.feature?(:async_mode)
-      lines << %(config.tasker_core.relay_events = ENV["SHOP_RELAY_EVENTS"] == "1") if RailsApp.feature?(:events)
+      lines = ["config.active_job.queue_adapter = :tasker_core",
+               %(config.tasker_core.execution_mode = :async if ENV["SHOP_ASYNC"] == "1"),
+               %(config.tasker_core.relay_events = ENV["SHOP_RELAY_EVENTS"] == "1")]
       lines.map { |line| "#{indent}#{line}\n" }.join
     end
 
