@@ -19,9 +19,19 @@ module TaskerSpec
     FIXTURES = File.expand_path("app", __dir__)
     TASK = "fulfillment/process_order"
     STEPS = "validate,reserve:validate,charge:validate,ship:reserve+charge"
+
     class << self
+      # Built on first use; a build that failed fails every later use at once, with its error.
       def instance
-        @instance ||= new.tap(&:build!)
+        raise @build_error if @build_error
+        return @instance if @instance
+
+        @instance = new
+        @instance.build!
+        @instance
+      rescue StandardError => e
+        @build_error ||= e
+        raise
       end
 
       # Drops the app's databases, removes its directory, ends what it left running.
