@@ -313,7 +313,7 @@ async fn the_claim_refuses_stale_attempts_and_finished_steps() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retention_prunes_old_archived_messages_and_dead_letters_only() {
+async fn retention_prunes_old_archived_messages_dead_letters_and_events_only() {
     use tasker_orchestration::orchestration::retention;
     let db = TestDb::new().await;
     for body in [json!({"kind": "nonsense", "n": 1}), json!({"kind": "nonsense", "n": 2})] {
@@ -331,8 +331,15 @@ async fn retention_prunes_old_archived_messages_and_dead_letters_only() {
         .execute(&db.pool)
         .await
         .unwrap();
+    sqlx::query(
+        "INSERT INTO tasker_events (source, transition_id, created_at) VALUES ('task', 1, now() - interval '8 days'), ('task', 2, now())",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
     let deleted = retention::prune(&db.pool, std::time::Duration::from_secs(7 * 24 * 3600)).await.unwrap();
-    assert_eq!(deleted, Some(2));
+    assert_eq!(deleted, Some(3));
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_events WHERE transition_id = 2").await, 1, "recent events stay");
     assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_step_results WHERE message->>'n' = '2'").await, 1, "recent ones stay");
     assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_dead_letters").await, 1);
     assert_eq!(retention::prune(&db.pool, std::time::Duration::from_secs(3600)).await.unwrap(), Some(0));
