@@ -6,6 +6,9 @@ module TaskerCore
   class Error < StandardError; end
 
   class ConfigurationError < Error; end
+  # A worker's namespace has no queue yet: no orchestrator has registered a template of it
+  # (or pgmq is not installed at all) in the worker's database.
+  class NamespaceNotRegistered < ConfigurationError; end
   class DatabaseError < Error; end
   class TemplateError < Error; end
 

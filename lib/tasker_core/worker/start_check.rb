@@ -19,14 +19,14 @@ module TaskerCore
         @masked_url = masked_url
       end
 
-      # Raises DatabaseError (database unreachable) or ConfigurationError (a namespace no
-      # template registered), each naming what to fix.
+      # Raises DatabaseError (database unreachable) or NamespaceNotRegistered (a
+      # ConfigurationError: a namespace no template registered), each naming what to fix.
       def verify!(namespaces)
         missing = @db.with { |conn| missing_namespaces(conn, namespaces) }
         return if missing.empty?
 
         queues = missing.map { |ns| Messaging::QueueNames.namespace_queue(ns) }
-        raise ConfigurationError,
+        raise NamespaceNotRegistered,
               "#{missing.size == 1 ? 'namespace' : 'namespaces'} #{missing.join(', ')} not registered in " \
               "#{@masked_url}: no template of #{missing.size == 1 ? 'it' : 'them'} has been registered " \
               "(no queue #{queues.join(', ')}); start an orchestrator with the templates first, " \
@@ -39,7 +39,7 @@ module TaskerCore
 
       def missing_namespaces(conn, namespaces)
         unless conn.exec(Messaging::QueueStatements::PGMQ_INSTALLED).getvalue(0, 0) == "t"
-          raise ConfigurationError, "pgmq is not installed in #{@masked_url}: no orchestrator has started " \
+          raise NamespaceNotRegistered, "pgmq is not installed in #{@masked_url}: no orchestrator has started " \
                                     "against this database, so no namespace is registered"
         end
 
