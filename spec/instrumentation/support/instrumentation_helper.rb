@@ -6,6 +6,21 @@ require "active_support/notifications"
 require "json"
 require "open3"
 
+module SpecInstrumentation
+  # wait_for of an event collector: the block selects from `events` (an empty selection is
+  # no answer yet); a timeout names the events seen so far.
+  module WaitingForEvents
+    include TaskerSpec::Helpers
+
+    def wait_for(timeout: 30)
+      super(timeout: timeout, interval: 0.02, describe: -> { "events seen: #{seen_names.tally}" }) do
+        found = yield(events)
+        found unless found.respond_to?(:empty?) && found.empty?
+      end
+    end
+  end
+end
+
 # The handler of the traced fixture (spec/fixtures/templates/traced.yml).
 module SpecInstrumentation
   class TraceEcho < TaskerCore::StepHandler::Base
@@ -30,17 +45,10 @@ module SpecInstrumentation
       @seen
     end
 
-    # Waits until `block` selects a truthy answer from the events; returns it.
-    def wait_for(timeout: 30)
-      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
-      loop do
-        found = yield(events)
-        return found if found && (!found.respond_to?(:empty?) || !found.empty?)
-        raise "timed out waiting for events; seen: #{events.map(&:first).tally}" if
-          Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+    include WaitingForEvents
 
-        sleep 0.02
-      end
+    def seen_names
+      events.map(&:first)
     end
 
     def close
@@ -75,16 +83,10 @@ module SpecInstrumentation
       @seen.grep(/\A\{/).map { |line| JSON.parse(line) }.select { |e| e["name"] }
     end
 
-    def wait_for(timeout: 30)
-      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
-      loop do
-        found = yield(events)
-        return found if found && (!found.respond_to?(:empty?) || !found.empty?)
-        raise "timed out waiting for relayed events; seen: #{events.map { |e| e['name'] }.tally}" if
-          Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+    include WaitingForEvents
 
-        sleep 0.02
-      end
+    def seen_names
+      events.map { |e| e["name"] }
     end
 
     def stop
