@@ -74,12 +74,12 @@ module TaskerCore
     # The templates an orchestrator would register from `paths` (default: the configured
     # template_paths; files or directories searched for *.yml/*.yaml), each as
     # validate_template answers, without a database. Raises TemplateError on a bad file.
-    def templates(paths = config.template_paths.map { |p| File.expand_path(p, config.root) })
+    def templates(paths = config.absolute_template_paths)
       JSON.parse(Native._load_templates_private(JSON.generate(Array(paths))))
     end
 
     # The namespaces of those templates: what a worker serves when none are named.
-    def template_namespaces(paths = config.template_paths.map { |p| File.expand_path(p, config.root) })
+    def template_namespaces(paths = config.absolute_template_paths)
       templates(paths).map { |t| t["namespace"] }.uniq.sort
     end
   end

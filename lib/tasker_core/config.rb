@@ -143,6 +143,11 @@ module TaskerCore
       @worker = SettingCheck.resolve("worker", WORKER_SETTINGS, @worker.merge(settings.transform_keys(&:to_sym)))
     end
 
+    # template_paths resolved against root: what the core loads.
+    def absolute_template_paths
+      template_paths.map { |p| File.expand_path(p, root) }
+    end
+
     def masked_database_url
       Logging.mask_url(database_url)
     end
@@ -152,7 +157,7 @@ module TaskerCore
     def to_core_json
       JSON.generate(
         "database_url" => database_url,
-        "template_paths" => template_paths.map { |p| File.expand_path(p, root) },
+        "template_paths" => absolute_template_paths,
         "log_level" => log_level,
         "orchestrator" => @orchestrator_given.transform_keys(&:to_s)
       )

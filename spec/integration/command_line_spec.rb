@@ -71,7 +71,7 @@ RSpec.describe "the command line of tasker-orchestrator and tasker-worker" do
   it "serves every namespace of the configured templates when --namespaces is not given" do
     _out, err, status = run_exe("tasker-worker")
     expect(status.exitstatus).to eq(1) # nothing listens on the database port
-    expected = TaskerCore.template_namespaces(TaskerCore.config.template_paths.map { |p| File.expand_path(p, root) })
+    expected = TaskerCore.template_namespaces(TaskerCore.config.absolute_template_paths)
     expect(expected).to include("linear_workflow", "diamond_workflow")
     started = err.lines.grep(/\A\{/).map { |line| JSON.parse(line) }.find { |l| l["msg"] == "worker cannot start" }
     expect(started["namespaces"]).to eq(expected)

@@ -52,8 +52,9 @@ module TaskerCore
         DatabaseUrl.from(active_record_class(options).connection_db_config.configuration_hash)
       end
 
+      # The file or DATABASE_URL (both read by Config.load), or config.tasker_core.
       def database_url_given?(config, options)
-        !options[:database_url].nil? || config.source_gave_database_url? || !ENV["DATABASE_URL"].to_s.strip.empty?
+        !options[:database_url].nil? || config.source_gave_database_url?
       end
 
       def active_job_adapter?(app)
