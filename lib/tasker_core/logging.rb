@@ -59,6 +59,10 @@ module TaskerCore
         @io || $stderr
       end
 
+      def explicit?
+        !@io.nil?
+      end
+
       def write(line)
         io.write(line)
       end
@@ -149,6 +153,16 @@ module TaskerCore
 
       def output
         @output.io
+      end
+
+      # True once output= was given an IO (otherwise lines go to the current $stderr).
+      def output_explicit?
+        @output.explicit?
+      end
+
+      # Writes a line that is already one JSON object (the Rust core's) to the output.
+      def write_line(line)
+        @output.write(line.end_with?("\n") ? line : "#{line}\n")
       end
 
       def level=(name)

@@ -3,6 +3,7 @@
 require "json"
 require_relative "errors"
 require_relative "logging"
+require_relative "logging/native_lines"
 
 module TaskerCore
   # The embedded orchestrator: the Rust core running on its own threads inside this
@@ -45,7 +46,14 @@ module TaskerCore
       @mutex.synchronize do
         return self if @handle
 
-        @handle = Native::OrchestratorHandle._start_private(config.to_core_json)
+        # The core's lines follow Ruby's (Rails.logger) when an output was configured.
+        Logging::NativeLines.attach if Logging.output_explicit?
+        begin
+          @handle = Native::OrchestratorHandle._start_private(config.to_core_json)
+        rescue StandardError
+          Logging::NativeLines.detach if self.class.running.empty?
+          raise
+        end
         @pid = Process.pid
       end
       self.class.track(self, true)
@@ -62,6 +70,7 @@ module TaskerCore
         report = JSON.parse(@handle._stop_private((timeout * 1000).round))
         @handle = nil
         self.class.track(self, false)
+        Logging::NativeLines.detach if self.class.running.empty?
         report
       end
     end

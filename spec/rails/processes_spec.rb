@@ -54,6 +54,17 @@ RSpec.describe "A Rails app with bin/tasker worker and tasker-orchestrator" do
     expect(tables.map { |row| row["tablename"] }.sort).to eq(%w[orders tasker_tasks])
   end
 
+  it "writes the core's log lines, like the gem's Ruby lines, to Rails.logger and to the terminal" do
+    orchestrator = processes.fetch(:orchestrator).wait_for_output("orchestrator running", timeout: 30)
+    log = File.readlines(app.path("log/development.log")).filter_map do |line|
+      JSON.parse(line) if line.start_with?("{")
+    end
+    started = log.find { |l| l["msg"] == "orchestrator started" && l["component"] == "runtime" }
+    expect(started).to include("level" => "INFO") # from the Rust core, through its pipe
+    expect(log.map { |l| l["component"] }).to include("cli.orchestrator") # from Ruby
+    expect(orchestrator.output).to include(%("component":"cli.orchestrator"), "orchestrator started")
+  end
+
   it "never creates the task of an enqueue whose transaction rolled back; a committed one sees its rows" do
     processes
     report = app.runner("transactional_enqueue")

@@ -4,6 +4,7 @@
 
 mod errors;
 mod limits;
+mod log_pipe;
 mod nogvl;
 mod operator_handle;
 mod orchestrator_handle;
@@ -20,6 +21,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     operator_handle::define(ruby, native)?;
     templates::define(native)?;
     limits::define(native)?;
+    log_pipe::define(native)?;
     settings::define(native)?;
     statements::define(native)?;
     Ok(())

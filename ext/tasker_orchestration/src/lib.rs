@@ -10,8 +10,8 @@
 //!
 //! The public surface is what a host adapter needs and nothing more: configuration, the
 //! orchestrator and operator, their error and its [`ErrorKind`], the limits a host must
-//! mirror, template validation, the prioritized read, credential masking. Every other module
-//! is `pub(crate)`; the crate's own integration tests reach them through the `internals`
+//! mirror, the log pipe, template validation, the prioritized read, credential masking.
+//! Every other module is `pub(crate)`; the crate's own integration tests reach them through the `internals`
 //! feature, which the adapter never enables.
 
 pub mod config;
@@ -35,5 +35,6 @@ internal_layers!(db, domain, logging, messaging, orchestration, runtime);
 pub use config::{ConfigError, CoreConfig, OrchestratorConfig};
 pub use domain::template::TaskTemplate;
 pub use error_kind::ErrorKind;
+pub use logging::{close_pipe as close_log_pipe, open_pipe as open_log_pipe};
 pub use messaging::queues::{prioritized_read_sql, QueueName};
 pub use runtime::{load_templates, prepare_request, Operator, Orchestrator, RuntimeError};

@@ -1,9 +1,14 @@
 //! Structured logs: one JSON object per line, the same shape Ruby's TaskerCore::Logging writes:
 //! `{"ts":"…","level":"INFO","component":"orchestrator.results","msg":"…",…fields}`.
 //! Every rendered value passes through `mask_credentials`, so credentials never reach a log.
+//!
+//! Lines go to stderr, or to a pipe a host opened with [`open_pipe`]: the Ruby side reads it
+//! and writes each line to its own logger (Rails.logger), so no callback crosses into Ruby
+//! from the core's threads.
 
-use std::io::Write;
-use std::sync::OnceLock;
+use std::io::{PipeWriter, Write};
+use std::os::fd::OwnedFd;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
@@ -15,6 +20,38 @@ use tracing_subscriber::Layer;
 use crate::masking::mask_credentials;
 
 static INSTALLED: OnceLock<()> = OnceLock::new();
+/// Where lines go when a host opened a pipe; stderr when None.
+static PIPE: Mutex<Option<PipeWriter>> = Mutex::new(None);
+
+/// Sends every later line to a new pipe and returns its read end (the host reads lines from
+/// it until end of file). A previous pipe is closed, so its reader sees end of file.
+pub fn open_pipe() -> std::io::Result<OwnedFd> {
+    let (reader, writer) = std::io::pipe()?;
+    *PIPE.lock().unwrap_or_else(|p| p.into_inner()) = Some(writer);
+    Ok(reader.into())
+}
+
+/// Sends lines to stderr again; the pipe's reader sees end of file after the last line.
+pub fn close_pipe() {
+    PIPE.lock().unwrap_or_else(|p| p.into_inner()).take();
+}
+
+/// One write per line under the lock, so lines from the core's threads never interleave. A
+/// line the pipe refuses (its reader is gone) goes to stderr rather than nowhere.
+fn write_line(line: &str) {
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    let mut pipe = PIPE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(writer) = pipe.as_mut() {
+        if writer.write_all(&bytes).is_ok() {
+            return;
+        }
+        pipe.take();
+    }
+    drop(pipe);
+    let _ = std::io::stderr().lock().write_all(&bytes);
+}
 
 /// Installs the JSON log layer as the global subscriber (first call wins; later calls are
 /// no-ops, so an embedding process may call it on every start).
@@ -42,9 +79,7 @@ struct JsonLines;
 
 impl<S: Subscriber> Layer<S> for JsonLines {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let line = render(event);
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{line}");
+        write_line(&render(event));
     }
 }
 

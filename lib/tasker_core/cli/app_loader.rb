@@ -6,7 +6,7 @@ module TaskerCore
     # the working directory, unless --no-rails) it loads the app, whose Railtie configures
     # TaskerCore (config/tasker_core.yml, config.tasker_core, the app's database) and whose
     # loader finds the handlers; --config/--env then still choose a file explicitly.
-    # Elsewhere it reads the YAML file (Config.load).
+    # Elsewhere it reads the YAML file (Config.load). Log lines go to Rails.logger and stderr.
     module AppLoader
       RAILS_ENVIRONMENT = "config/environment.rb"
 
@@ -26,12 +26,20 @@ module TaskerCore
           require "rails"
           require_relative "../rails/railtie"
           require File.expand_path(RAILS_ENVIRONMENT, Dir.pwd)
+          echo_logs_to_terminal
           TaskerCore.config = Config.load(options[:config], env: options[:env]) if options[:config]
           :rails
         else
           TaskerCore.config = Config.load(options[:config], env: options[:env])
           :plain
         end
+      end
+
+      # The process's lines (its own and the core's) go to Rails.logger (log/<env>.log) and,
+      # as outside Rails, to stderr.
+      def echo_logs_to_terminal
+        output = Logging.output
+        Logging.output = output.with_terminal($stderr) if output.is_a?(TaskerCore::Rails::LogOutput)
       end
     end
   end

@@ -45,9 +45,27 @@ module TaskerCore
         defined?(::ActiveRecord::Migration) ? ::ActiveRecord::Migration.current_version.to_s : "6.1"
       end
 
-      # Installs or upgrades pgmq and tasker_core's schema in the database of `url` (an
-      # ActiveRecord connection's database when given one). Idempotent.
+      # Where the install migration belongs: `database` (DATABASE=name), else the database
+      # that holds tasker_core's schema, if it has migrations_paths of its own (multiple
+      # databases); db/migrate otherwise.
+      def migrations_directory(root, database: nil)
+        TaskerCore.config # decides active_record_database
+        name = database || active_record_database
+        db_config = name && ::ActiveRecord::Base.configurations.configs_for(env_name: ::Rails.env, name: name)
+        raise ConfigurationError, "no database #{name.inspect} in config/database.yml for #{::Rails.env}" if database && !db_config
+
+        paths = Array(db_config&.migrations_paths)
+        File.expand_path(paths.first || "db/migrate", root)
+      end
+
+      # Installs or upgrades pgmq and tasker_core's schema in the database of `url`. Given an
+      # ActiveRecord connection (the install migration's), it installs into that database if
+      # it is the one that holds tasker_core's schema, and otherwise says so and does nothing
+      # (with multiple databases, the migration runs with each database's migrations it was
+      # copied to). Idempotent.
       def install!(target = TaskerCore.config.database_url)
+        return if !target.is_a?(String) && !for_tasker_database?(target, "install")
+
         url = target.is_a?(String) ? target : url_of(target)
         config = Config.new(env: TaskerCore.config.env, database_url: url, log_level: TaskerCore.config.log_level)
         Operator.new(config: config).install_schema
@@ -55,8 +73,10 @@ module TaskerCore
 
       # Removes everything install! created, through `connection` (an ActiveRecord
       # connection): pgmq (with every queue and archive), our tables, views and functions,
-      # and the core's migration ledger.
+      # and the core's migration ledger. Only in the database that holds tasker_core's schema.
       def uninstall!(connection)
+        return unless for_tasker_database?(connection, "uninstall")
+
         extension = connection.select_value("SELECT 1 FROM pg_extension WHERE extname = 'pgmq'")
         connection.execute(extension ? "DROP EXTENSION pgmq CASCADE" : "DROP SCHEMA IF EXISTS pgmq CASCADE")
         connection.execute("DROP VIEW IF EXISTS tasker_counter_drift")
@@ -68,6 +88,16 @@ module TaskerCore
            WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'tasker\\_%'
         SQL
         functions.each { |function| connection.execute("DROP FUNCTION IF EXISTS #{function} CASCADE") }
+      end
+
+      def for_tasker_database?(connection, action)
+        TaskerCore.config # a configuration error raises here, not as "another database"
+        db_config = connection.pool.db_config
+        return true if tasker_database?(db_config)
+
+        $stdout.puts "   -> tasker_core: nothing to #{action} in database #{db_config.name.inspect}: " \
+                     "tasker_core's schema is in #{(active_record_database || TaskerCore.config.masked_database_url).inspect}"
+        false
       end
 
       def url_of(connection)

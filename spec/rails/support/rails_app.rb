@@ -167,6 +167,15 @@ module TaskerSpec
         test:
           <<: *default
           database: #{database('test')}
+        # Two databases (spec/rails/multiple_databases_spec.rb): tasker_core's schema in tasker.
+        multidb:
+          primary:
+            <<: *default
+            database: #{database('multidb')}
+          tasker:
+            <<: *default
+            database: #{database('multidb_tasker')}
+            migrations_paths: db/tasker_migrate
       YAML
     end
 
@@ -199,7 +208,9 @@ module TaskerSpec
     def drop_databases
       admin = PG.connect(Database.admin_url)
       admin.exec("SET client_min_messages TO warning")
-      %w[dev test].each { |env| admin.exec("DROP DATABASE IF EXISTS #{PG::Connection.quote_ident(database(env))} WITH (FORCE)") }
+      %w[dev test multidb multidb_tasker].each do |env|
+        admin.exec("DROP DATABASE IF EXISTS #{PG::Connection.quote_ident(database(env))} WITH (FORCE)")
+      end
     ensure
       admin&.close
     end
