@@ -42,7 +42,9 @@ RSpec.describe "credentials in a whole run", :aggregate_failures do
                              "template_paths" => [File.join(root, "examples", "templates"),
                                                   File.join(root, "spec", "fixtures", "credential_templates")],
                              "log_level" => "debug",
-                             "orchestrator" => { "poll_interval_ms" => 10, "shutdown_timeout_ms" => 5000 },
+                             # A refused connection fails a start after connect_timeout_ms.
+                             "orchestrator" => { "poll_interval_ms" => 10, "shutdown_timeout_ms" => 5000,
+                                                 "connect_timeout_ms" => 1000 },
                              "worker" => { "poll_interval_ms" => 10, "concurrency" => 2, "shutdown_timeout_s" => 5 }
                            }))
       file.flush

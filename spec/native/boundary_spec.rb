@@ -56,7 +56,8 @@ RSpec.describe "the native boundary (TaskerCore::Orchestrator over TaskerCore::N
   end
 
   it "raises DatabaseError for an unreachable database, masking credentials" do
-    bad = config_with(database_url: "postgres://someone:hunter2@127.0.0.1:1/nowhere")
+    # A refused connection is retried for connect_timeout_ms; half a second says the same.
+    bad = config_with(database_url: "postgres://someone:hunter2@127.0.0.1:1/nowhere", orchestrator: { connect_timeout_ms: 500 })
     expect { TaskerCore::Orchestrator.start(config: bad) }
       .to raise_error(TaskerCore::DatabaseError) do |e|
         expect(e.message).to include("someone:***@")

@@ -1,8 +1,6 @@
 # frozen_string_literal: true
 
 require_relative "testing_helper"
-require "open3"
-require "tmpdir"
 
 # Real transactional tests (ActiveRecord::TestFixtures, use_transactional_tests, as Rails'
 # test cases and rspec-rails' use_transactional_fixtures) in a process of their own: the
@@ -23,23 +21,9 @@ RSpec.describe "TaskerCore::Testing with ActiveRecord transactional tests" do
       require "tasker_core/minitest"
 
       ActiveRecord::Base.establish_connection(ENV.fetch("DATABASE_URL"))
-      ActiveRecord::Base.connection.execute("CREATE TABLE IF NOT EXISTS testing_kit_records (id bigint PRIMARY KEY, note text)")
-      ActiveRecord::Base.connection.execute("TRUNCATE testing_kit_records")
       TaskerCore::Client.connection_provider = -> { ActiveRecord::Base.connection.raw_connection }
       TaskerCore.config.template_paths = [File.join(#{root.dump}, "spec", "fixtures", "templates")]
-
-      class Record < ActiveRecord::Base
-        self.table_name = "testing_kit_records"
-      end
-
-      module TestingKitRecords
-        class ReadRow < TaskerCore::StepHandler::Base
-          def call(task, _sequence, _step)
-            { "note" => Record.find_by(id: task.context.fetch("id"))&.note,
-              "same_connection" => ActiveRecord::Base.connection.raw_connection.equal?($test_connection) }
-          end
-        end
-      end
+      #{TestingKitSpec::RECORDS_SOURCE.gsub("\n", "\n      ").rstrip}
 
       class TransactionalTest < ActiveSupport::TestCase
         include ActiveRecord::TestFixtures
@@ -82,15 +66,10 @@ RSpec.describe "TaskerCore::Testing with ActiveRecord transactional tests" do
   end
 
   it "runs the kit's tasks inside transactional tests" do
-    Dir.mktmpdir do |dir|
-      path = File.join(dir, "transactional_test.rb")
-      File.write(path, test_file)
-      env = { "DATABASE_URL" => TaskerSpec::Database.url, "TASKER_ENV" => "test", "RUBYOPT" => nil,
-              "BUNDLE_GEMFILE" => nil }
-      out, status = Open3.capture2e(env, RbConfig.ruby, "-I", File.join(root, "lib"), path, "--seed", "7")
-      summary = out.lines.grep(/runs, .* assertions/).last
-      expect(summary).to match(/\A2 runs, \d+ assertions, 0 failures, 0 errors/), out.lines.grep_v(/\A\{"ts"/).join
-      expect(status).to be_success
-    end
+    out, status = TestingKitSpec.run_child(test_file, file: "transactional_test.rb", args: %w[--seed 7],
+                                                      env: { "DATABASE_URL" => TaskerSpec::Database.url, "TASKER_ENV" => "test" })
+    summary = out.lines.grep(/runs, .* assertions/).last
+    expect(summary).to match(/\A2 runs, \d+ assertions, 0 failures, 0 errors/), out.lines.grep_v(/\A\{"ts"/).join
+    expect(status).to be_success
   end
 end

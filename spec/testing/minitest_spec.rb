@@ -1,8 +1,6 @@
 # frozen_string_literal: true
 
 require_relative "testing_helper"
-require "open3"
-require "tmpdir"
 
 # The Minitest assertions, in a real Minitest run of its own process (which also starts the
 # kit's orchestrator and workers from nothing, lazily).
@@ -70,17 +68,12 @@ RSpec.describe "tasker_core/minitest assertions" do
   end
 
   it "pass and fail in a Minitest run, with their messages" do
-    Dir.mktmpdir do |dir|
-      path = File.join(dir, "tasker_kit_test.rb")
-      File.write(path, test_file)
-      env = { "DATABASE_URL" => TaskerSpec::Database.url, "TASKER_ENV" => "test", "RUBYOPT" => nil,
-              "BUNDLE_GEMFILE" => nil }
-      out, status = Open3.capture2e(env, RbConfig.ruby, "-I", File.join(root, "lib"), path, "--seed", "1")
-      summary = out.lines.grep(/runs, .* assertions/).last
-      expect(summary).to match(/\A4 runs, \d+ assertions, 1 failures, 0 errors/), out.lines.grep_v(/\A\{"ts"/).join
-      expect(status.exitstatus).to eq(1)
-      expect(out).to include("TaskerKitTest#test_a_failure_is_reported")
-      expect(out).to match(/to fail at step process_payment, but the task is complete; steps: validate_order complete/)
-    end
+    out, status = TestingKitSpec.run_child(test_file, file: "tasker_kit_test.rb", args: %w[--seed 1],
+                                                      env: { "DATABASE_URL" => TaskerSpec::Database.url, "TASKER_ENV" => "test" })
+    summary = out.lines.grep(/runs, .* assertions/).last
+    expect(summary).to match(/\A4 runs, \d+ assertions, 1 failures, 0 errors/), out.lines.grep_v(/\A\{"ts"/).join
+    expect(status.exitstatus).to eq(1)
+    expect(out).to include("TaskerKitTest#test_a_failure_is_reported")
+    expect(out).to match(/to fail at step process_payment, but the task is complete; steps: validate_order complete/)
   end
 end

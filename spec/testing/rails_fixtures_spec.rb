@@ -1,9 +1,6 @@
 # frozen_string_literal: true
 
 require_relative "testing_helper"
-require "open3"
-require "fileutils"
-require "tmpdir"
 
 # A real Rails app (the Railtie: enqueue on the app's connection, handlers in the reloader)
 # with rspec-rails' use_transactional_fixtures, in a process of its own: the kit's tasks run
@@ -34,19 +31,7 @@ RSpec.describe "TaskerCore::Testing in a Rails app with use_transactional_fixtur
 
       RSpec.configure { |c| c.use_transactional_fixtures = true }
 
-      ActiveRecord::Base.connection.execute("CREATE TABLE IF NOT EXISTS testing_kit_records (id bigint PRIMARY KEY, note text)")
-      class Record < ActiveRecord::Base
-        self.table_name = "testing_kit_records"
-      end
-
-      module TestingKitRecords
-        class ReadRow < TaskerCore::StepHandler::Base
-          def call(task, _sequence, _step)
-            { "note" => Record.find_by(id: task.context.fetch("id"))&.note,
-              "same_connection" => ActiveRecord::Base.connection.raw_connection.equal?($test_connection) }
-          end
-        end
-      end
+      #{TestingKitSpec::RECORDS_SOURCE.gsub("\n", "\n      ").rstrip}
 
       RSpec.describe "the testing kit in a Rails app", type: :model do
         before { TaskerCore::Testing.reset! }
@@ -85,14 +70,9 @@ RSpec.describe "TaskerCore::Testing in a Rails app with use_transactional_fixtur
   end
 
   it "runs the kit's tasks, records enqueues and leaves the app's own enqueue in the test's transaction" do
-    Dir.mktmpdir do |dir|
-      FileUtils.mkdir_p(File.join(dir, "spec"))
-      File.write(File.join(dir, "spec", "kit_spec.rb"), spec_file)
-      env = { "DATABASE_URL" => child_database_url, "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil, "TASKER_ENV" => nil }
-      rspec = Gem.bin_path("rspec-core", "rspec")
-      out, status = Open3.capture2e(env, RbConfig.ruby, rspec, "-I", File.join(root, "lib"), "spec/kit_spec.rb", chdir: dir)
-      expect(out).to match(/^1 example, 0 failures/), out.lines.grep_v(/\A\{"ts"/).join
-      expect(status).to be_success
-    end
+    out, status = TestingKitSpec.run_child(spec_file, file: "spec/kit_spec.rb", program: [Gem.bin_path("rspec-core", "rspec")],
+                                                      env: { "DATABASE_URL" => child_database_url, "TASKER_ENV" => nil })
+    expect(out).to match(/^1 example, 0 failures/), out.lines.grep_v(/\A\{"ts"/).join
+    expect(status).to be_success
   end
 end

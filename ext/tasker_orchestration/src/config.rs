@@ -72,6 +72,9 @@ orchestrator_settings! {
     /// Size of the orchestrator's connection pool (the results loop and the wake-up
     /// listener take one each).
     max_connections: u32 = 8, min 2;
+    /// How long a start (or an operator action) keeps trying to connect while the server
+    /// refuses connections, before it fails with the reason.
+    connect_timeout_ms: u64 = 10_000, min 1;
     /// A message read this many times without being processed is set aside as poison.
     max_reads: i32 = 5, min 1;
     /// Wake on LISTEN/NOTIFY; false behind a transaction-mode pooler (no LISTEN there),
@@ -174,6 +177,10 @@ pub fn orchestrator_settings_json() -> serde_json::Value {
 pub const ENVELOPE_BYTES: usize = 64 * 1024;
 
 impl OrchestratorConfig {
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.connect_timeout_ms)
+    }
+
     /// The largest message read in full: the payload limit plus the envelope allowance.
     pub fn max_read_bytes(&self) -> usize {
         self.max_message_bytes.saturating_add(ENVELOPE_BYTES)

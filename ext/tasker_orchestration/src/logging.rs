@@ -147,4 +147,17 @@ mod tests {
         assert_eq!(parse_level("DEBUG"), LevelFilter::DEBUG);
         assert_eq!(parse_level("bogus"), LevelFilter::INFO);
     }
+
+    #[test]
+    fn lines_go_through_the_pipe_until_it_is_closed() {
+        use std::io::Read;
+        let reader = open_pipe().unwrap();
+        write_line(r#"{"msg":"one"}"#);
+        write_line(r#"{"msg":"two"}"#);
+        close_pipe();
+        write_line(r#"{"msg":"to stderr"}"#);
+        let mut text = String::new();
+        std::fs::File::from(reader).read_to_string(&mut text).unwrap();
+        assert_eq!(text, "{\"msg\":\"one\"}\n{\"msg\":\"two\"}\n");
+    }
 }

@@ -23,7 +23,7 @@ impl EmptyDb {
         let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-        let pool = db::connect(&url_for(&name), 8).await.unwrap();
+        let pool = db::connect(&url_for(&name), 8, support::CONNECT_TIMEOUT).await.unwrap();
         Self { name, pool }
     }
 

@@ -58,6 +58,13 @@ module TaskerCore
           "maximum": 4294967295,
           "doc": "Size of the orchestrator's connection pool (the results loop and the wake-up listener take one each)."
         },
+        "connect_timeout_ms": {
+          "default": 10000,
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 18446744073709551615,
+          "doc": "How long a start (or an operator action) keeps trying to connect while the server refuses connections, before it fails with the reason."
+        },
         "max_reads": {
           "default": 5,
           "type": "integer",

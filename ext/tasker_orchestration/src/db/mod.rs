@@ -33,13 +33,14 @@ pub enum DbError {
 
 /// Opens a pool. The URL is parsed here, not at compile time: the extension builds with no
 /// database around.
-pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
+/// A refused connection is retried until `timeout`.
+pub async fn connect(url: &str, max_connections: u32, timeout: Duration) -> Result<PgPool, DbError> {
     let connect_error = |e: sqlx::Error| DbError::Connect { url: mask_credentials(url), message: mask_credentials(&e.to_string()) };
     let options: PgConnectOptions = url.parse().map_err(connect_error)?;
     let options = options.application_name("tasker_core");
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(timeout)
         .connect_with(options)
         .await
         .map_err(connect_error)

@@ -88,7 +88,7 @@ impl Orchestrator {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("tasker-orchestrator").enable_all().build()?;
         let pool = runtime.block_on(async {
-            let pool = db::connect(&config.database_url, config.orchestrator.max_connections).await?;
+            let pool = db::connect(&config.database_url, config.orchestrator.max_connections, config.orchestrator.connect_timeout()).await?;
             db::bootstrap(&pool).await?;
             for template in &templates {
                 template_registry::register(&pool, template).await?;

@@ -29,7 +29,7 @@ pub struct Operator {
 impl Operator {
     pub fn connect(config: &CoreConfig) -> Result<Self, RuntimeError> {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("tasker-operator").enable_all().build()?;
-        let pool = runtime.block_on(db::connect(&config.database_url, 2))?;
+        let pool = runtime.block_on(db::connect(&config.database_url, 2, config.orchestrator.connect_timeout()))?;
         let payload_limit = config.orchestrator.max_message_bytes;
         Ok(Self { runtime: Some(runtime), pool: Some(pool), pid: std::process::id(), payload_limit })
     }

@@ -38,7 +38,7 @@ async fn template_db() -> &'static str {
             let mut admin = admin().await;
             sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await.unwrap();
             sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-            let pool = db::connect(&url_for(&name), 4).await.unwrap();
+            let pool = db::connect(&url_for(&name), 4, CONNECT_TIMEOUT).await.unwrap();
             db::bootstrap(&pool).await.unwrap();
             pool.close().await;
             name
@@ -60,7 +60,7 @@ impl TestDb {
         let mut admin = admin().await;
         sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin).await.unwrap();
         let url = url_for(&name);
-        let pool = db::connect(&url, 8).await.unwrap();
+        let pool = db::connect(&url, 8, CONNECT_TIMEOUT).await.unwrap();
         Self { name, url, pool }
     }
 
@@ -104,6 +104,9 @@ impl TestDb {
 }
 
 /// Tasks whose step counters disagree with their steps (the schema's view).
+/// How long the tests' pools wait for a connection.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub const COUNTER_DRIFT_SQL: &str = "SELECT count(*) FROM tasker_counter_drift";
 
 pub const LINEAR_YAML: &str = r#"
