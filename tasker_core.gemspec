@@ -36,7 +36,7 @@ Gem::Specification.new do |spec|
   spec.require_paths = ["lib"]
   spec.extensions = ["ext/tasker_core/extconf.rb"]
   spec.bindir = "exe"
-  spec.executables = %w[tasker-orchestrator tasker-worker]
+  spec.executables = %w[tasker tasker-orchestrator tasker-worker]
 
   spec.add_dependency "concurrent-ruby", ">= 1.1"
   spec.add_dependency "dry-types", ">= 1.2"

@@ -35,9 +35,14 @@ module TaskerCore
       end
 
       # Parses argv (not modified) or exits: 0 after --help / --version, 2 on a usage error.
-      def parse(argv)
+      # Returns the positional arguments, of which there must be `arguments` (a count or a
+      # range).
+      def parse(argv, arguments: 0)
         rest = @parser.parse(argv)
-        usage_error!("unexpected argument: #{rest.first}") unless rest.empty?
+        range = arguments.is_a?(Range) ? arguments : (arguments..arguments)
+        usage_error!("unexpected argument: #{rest[range.max]}") if range.max && rest.size > range.max
+        usage_error!("missing argument (#{@parser.banner.delete_prefix('usage: ')})") if rest.size < range.min
+        rest
       rescue OptionParser::ParseError => e
         usage_error!(e.message)
       end
