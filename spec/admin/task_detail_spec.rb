@@ -67,6 +67,7 @@ RSpec.describe "TaskerCore::Admin#task (real tasks)" do
                                             "retryable" => false)
     expect(charge["last_error"]["backtrace"]).to be_an(Array).and(include(a_string_including("handlers.rb")))
     expect(charge).to include("completed_at" => nil, "results" => nil)
+    expect(charge["duration_ms"]).to be_an(Integer).and(be >= 0) # claim to failure
     expect(step(task, "ship")).to include("parents" => ["charge"], "duration_ms" => nil, "completed_at" => nil,
                                           "attempts" => 0)
   end

@@ -25,8 +25,12 @@ module TaskerCore
                          'results', s.results::text, 'last_error', s.last_error::text,
                          'created_at', s.created_at::text, 'updated_at', s.updated_at::text,
                          'completed_at', s.completed_at::text, 'next_attempt_at', s.next_attempt_at::text,
-                         -- from the first claim to completion: retries and their backoff included
-                         'duration_ms', (SELECT round(extract(epoch FROM s.completed_at - min(tr.created_at)) * 1000)
+                         -- from the first claim to the end (completed, or failed, cancelled, resolved: the
+                         -- last change), retries and their backoff included; nil while it runs or waits
+                         'duration_ms', (SELECT round(extract(epoch FROM
+                                                  coalesce(s.completed_at, CASE WHEN s.state IN ('error', 'cancelled',
+                                                           'resolved_manually') THEN s.updated_at END)
+                                                  - min(tr.created_at)) * 1000)
                                            FROM tasker_step_transitions tr
                                           WHERE tr.step_id = s.id AND tr.to_state = 'in_progress'))
                          ORDER BY s.id)
