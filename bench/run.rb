@@ -4,10 +4,12 @@
 # prints a table of figures and ratios against that baseline (and writes JSON).
 #
 #   bin/bench [--scale full|quick] [--idle-seconds 60] [--output bench/results/x.json]
-#             [--only latency,throughput,growth,creation,memory,idle]
+#             [--only latency,throughput,growth,creation,memory,idle,admin]
 #
 # full: the sizes of the performance issue (100-step chain, 1,000 diamonds, 10k vs 1k
 # chain and fan-out, a 1,000-step task, memory after 100k and 1M steps). quick: a tenth.
+# admin: the read model over 1M steps of generated history, in a database of its own
+# (<database>_admin; bench/admin_read_model.rb, also runnable alone), at either scale.
 require "etc"
 require "fileutils"
 require "json"
@@ -17,9 +19,10 @@ require "tasker_core"
 require_relative "baseline"
 require_relative "measure"
 require_relative "workloads"
+require_relative "admin_read_model"
 require_relative "../chaos/fleet"
 
-SECTIONS = %w[latency throughput growth creation memory idle].freeze
+SECTIONS = %w[latency throughput growth creation memory idle admin].freeze
 options = { scale: "quick", idle_seconds: 60, database_url: "postgres://postgres@localhost/tasker_bench", only: SECTIONS }
 OptionParser.new do |o|
   o.on("--scale SCALE", %w[full quick]) { |v| options[:scale] = v }
@@ -65,13 +68,22 @@ TaskerCore::Orchestrator.start.stop(timeout: 5) # installs pgmq and the schema
 row.call("baseline_pgmq_sequential_ms_per_msg", Bench::Baseline.sequential_ms(url.to_s, full ? 2000 : 500))
 row.call("baseline_pgmq_batched_msgs_per_s", Bench::Baseline.batched_per_second(url.to_s, full ? 50_000 : 10_000))
 
-fleet = Chaos::Fleet.new(env: { "RUBYLIB" => File.join(root, "lib"), "DATABASE_URL" => url.to_s }, config_path: config_path,
-                         namespaces: [Bench::Workloads::NAMESPACE], log_dir: work, env_name: "bench",
-                         worker_requires: [File.join(root, "bench", "handlers.rb")])
-fleet.start(orchestrators: 1, workers: 2)
-conn = PG.connect(url.to_s)
-sleep 0.05 until conn.exec("SELECT to_regclass('pgmq.q_bench_queue') AS q").getvalue(0, 0)
-sleep 1 # workers connected
+if options[:only].include?("admin")
+  admin_url = url.dup.tap { |u| u.path = "/#{db_name}_admin" }.to_s
+  Bench::AdminReadModel.run(url: admin_url).each { |key, value| row.call("admin_#{key}", value) }
+end
+
+# The engine's sections need the fleet; the read model's does not.
+engine = !(options[:only] - ["admin"]).empty?
+if engine
+  fleet = Chaos::Fleet.new(env: { "RUBYLIB" => File.join(root, "lib"), "DATABASE_URL" => url.to_s }, config_path: config_path,
+                           namespaces: [Bench::Workloads::NAMESPACE], log_dir: work, env_name: "bench",
+                           worker_requires: [File.join(root, "bench", "handlers.rb")])
+  fleet.start(orchestrators: 1, workers: 2)
+  conn = PG.connect(url.to_s)
+  sleep 0.05 until conn.exec("SELECT to_regclass('pgmq.q_bench_queue') AS q").getvalue(0, 0)
+  sleep 1 # workers connected
+end
 
 run = lambda do |name, count = 1, timeout: 600|
   started = Bench::Measure.now
@@ -156,10 +168,12 @@ if options[:only].include?("idle")
   row.call("idle_statements_per_s", load["statements"]) if load["statements"]
 end
 
-fleet.shutdown
-Bench::Measure.verify_history!(conn)
-row.call("results_verified", true)
-conn.close
+if engine
+  fleet.shutdown
+  Bench::Measure.verify_history!(conn)
+  row.call("results_verified", true)
+  conn.close
+end
 
 # Ratios against the baseline measured above (for what was measured).
 base = results["baseline_pgmq_sequential_ms_per_msg"]

@@ -207,7 +207,8 @@ module TaskerCore
       row && { "uuid" => uuid, "state" => REJECTED, "reason" => row["reason"], "kind" => row["kind"] }
     end
 
-    # A message too deep for Ruby comes back as nil with "message_error" (see StoredJson).
+    # A dead letter row as an answer (TaskerCore.dead_letters, Admin#dead_letters). A message
+    # too deep for Ruby comes back as nil with "message_error" (see StoredJson).
     def dead_letter_hash(row)
       letter = { "id" => Integer(row["id"]), "queue_name" => row["queue_name"], "msg_id" => int(row["msg_id"]),
                  "read_ct" => int(row["read_ct"]), "task_uuid" => row["task_uuid"], "kind" => row["kind"],
@@ -267,7 +268,8 @@ module TaskerCore
       text && TIMESTAMP.decode(text).getutc.iso8601(3)
     end
 
-    private_class_method :send_request, :check_on_conflict, :check_size, :rejection, :dead_letter_hash,
-                         :task_hash, :step_hash, :with_connection, :check_uuid, :int, :time
+    # dead_letter_hash and time are public: the read model (TaskerCore::Admin) answers in the same shapes.
+    private_class_method :send_request, :check_on_conflict, :check_size, :rejection,
+                         :task_hash, :step_hash, :with_connection, :check_uuid, :int
   end
 end
