@@ -67,6 +67,7 @@ const FUNCTIONS_WE_CALL: &[&str] = &[
     "pgmq.drop_queue(text)",
     "pgmq.metrics(text)",
     "pgmq.set_vt(text,bigint,integer)",
+    "pgmq.format_table_name(text,text)",
 ];
 
 /// The columns of pgmq's tables and record types that our SQL names.

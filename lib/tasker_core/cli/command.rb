@@ -3,8 +3,10 @@
 require "socket"
 require "etc"
 require_relative "command_line"
+require_relative "../logging"
 require_relative "output"
 require_relative "not_found"
+require_relative "bad_argument"
 
 module TaskerCore
   module CLI
@@ -40,7 +42,7 @@ module TaskerCore
         run(args)
       rescue NotFound, TaskNotFound => e
         fail_with(e, :not_found)
-      rescue TaskerCore::Error, ArgumentError => e
+      rescue TaskerCore::Error => e
         fail_with(e, :error)
       end
 
@@ -98,7 +100,7 @@ module TaskerCore
       end
 
       def fail_with(error, kind)
-        err.puts("#{program}: #{Logging.mask_url(error.message)}")
+        err.puts("#{program}: #{TaskerCore::Logging.mask_url(error.message)}")
         EXIT.fetch(kind)
       end
     end

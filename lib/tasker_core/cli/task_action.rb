@@ -54,7 +54,7 @@ module TaskerCore
       def attempt(uuid)
         { "task_uuid" => uuid }.merge(act(uuid))
       rescue TaskerCore::Error => e
-        { "task_uuid" => uuid, "error" => Logging.mask_url(e.message) }
+        { "task_uuid" => uuid, "error" => TaskerCore::Logging.mask_url(e.message) }
       end
 
       def report(matched, results)

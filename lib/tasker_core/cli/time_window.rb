@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require_relative "bad_argument"
+
 module TaskerCore
   module CLI
     # Durations on the command line ("90s", "15m", "1h", "2d", "1w") and in its output.
@@ -11,7 +13,7 @@ module TaskerCore
       # The time `text` ago, for --since.
       def ago(text, now: Time.now)
         match = /\A(\d+)([smhdw])\z/.match(text.to_s.strip)
-        raise ArgumentError, "a duration looks like 90s, 15m, 1h, 2d or 1w, got #{text.inspect}" unless match
+        raise BadArgument, "a duration looks like 90s, 15m, 1h, 2d or 1w, got #{text.inspect}" unless match
 
         now - (Integer(match[1]) * UNITS.fetch(match[2]))
       end

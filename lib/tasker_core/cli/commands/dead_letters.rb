@@ -16,7 +16,7 @@ module TaskerCore
 
         def declare(o)
           o.on("-q", "--queue NAME", "dead letters of this queue") { |v| options[:queue] = v }
-          o.on("--kind KIND", "of this kind (e.g. invalid_request, unknown_template, stale_result)") { |v| options[:kind] = v }
+          o.on("--kind KIND", "of this kind (e.g. rejected_request, ignored_result, poison_message)") { |v| options[:kind] = v }
           o.on("-l", "--limit N", Integer, "per page (default 50)") { |v| options[:limit] = v }
           o.on("--cursor CURSOR", "the next page") { |v| options[:cursor] = v }
           o.on("--requeue ID", Integer, "send dead letter ID to its queue again") { |v| options[:requeue] = v }

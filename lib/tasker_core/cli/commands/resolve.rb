@@ -26,7 +26,7 @@ module TaskerCore
           output.json? ? output.json(outcome) : output.puts("resolved #{step} of #{uuid}: task #{outcome['task_state']}")
           EXIT[:ok]
         rescue JSON::ParserError => e
-          raise ArgumentError, "--result is not JSON: #{e.message}"
+          raise BadArgument, "--result is not JSON: #{e.message}"
         end
       end
     end

@@ -21,7 +21,7 @@ module TaskerCore
           o.on("-f", "--follow", "show progress until the task is final (exit 5 if it ends in error or cancelled)") do
             options[:follow] = true
           end
-          o.on("--interval SECONDS", Float, "--follow polls this often (default 1)") { |v| options[:interval] = v }
+          o.on("--interval SECONDS", Float, "how often --follow reads the task (default 1)") { |v| options[:interval] = v }
           declare_json(o)
         end
 

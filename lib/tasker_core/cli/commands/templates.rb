@@ -25,7 +25,7 @@ module TaskerCore
           when nil, "list" then list
           when "show" then show(rest.first)
           when "validate" then validate(rest)
-          else raise ArgumentError, "unknown templates action #{action.inspect}: list, show or validate"
+          else raise BadArgument, "unknown templates action #{action.inspect}: list, show or validate"
           end
         end
 
@@ -38,7 +38,7 @@ module TaskerCore
         end
 
         def show(key)
-          raise ArgumentError, "templates show needs NAMESPACE/NAME[@VERSION]" unless key
+          raise BadArgument, "templates show needs NAMESPACE/NAME[@VERSION]" unless key
 
           template = TaskerCore.templates.find { |t| t["key"] == key || t["key"].start_with?("#{key}@") }
           raise NotFound, "no template #{key} in #{TaskerCore.config.absolute_template_paths.join(', ')}" unless template
@@ -49,7 +49,7 @@ module TaskerCore
 
         # Every file is checked; the status is 1 if any is refused.
         def validate(paths)
-          raise ArgumentError, "templates validate needs a PATH" if paths.empty?
+          raise BadArgument, "templates validate needs a PATH" if paths.empty?
 
           results = paths.flat_map { |path| files(path) }.map { |file| check(file) }
           output.json? ? output.json(results) : results.each { |result| print_check(result) }
