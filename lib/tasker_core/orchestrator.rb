@@ -74,7 +74,7 @@ module TaskerCore
 
         check_process!
         # First: the beat's samples read the handle, which is not to be shared while it stops.
-        @beat.stop
+        @beat&.stop
         report = JSON.parse(@handle._stop_private((timeout * 1000).round))
         @handle = nil
         self.class.track(self, false)

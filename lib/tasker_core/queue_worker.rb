@@ -171,7 +171,7 @@ module TaskerCore
       end
       @pollers.each { |poller| poller.thread.kill if poller.thread.alive? }
       @heartbeat.stop
-      @beat.stop # after the handlers: the row shows the worker busy while it drains
+      @beat&.stop # after the handlers: the row shows the worker busy while it drains
       @db.shutdown
       @log.info(msg: "worker stopped", worker_id: @worker_id, clean: clean, **@stats.to_h)
       clean
