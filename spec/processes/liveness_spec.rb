@@ -59,17 +59,16 @@ RSpec.describe "process liveness" do
   end
 
   it "prunes stale rows on demand, leaving fresh ones" do
-    @beat = beat
-    wait_for { rows.any? }
-    conn.exec(<<~SQL)
+    conn.exec(<<~SQL) # no beat runs here: its own prune would race ours
       INSERT INTO tasker_processes (id, kind, host, pid, version, beat_interval_s, started_at, last_seen_at)
       VALUES (gen_random_uuid(), 'orchestrator', 'gone', 1, '0', 5, now() - interval '1 hour', now() - interval '400 s'),
-             (gen_random_uuid(), 'worker', 'gone', 2, '0', 5, now() - interval '1 hour', now() - interval '200 s')
+             (gen_random_uuid(), 'worker', 'gone', 2, '0', 5, now() - interval '1 hour', now() - interval '200 s'),
+             (gen_random_uuid(), 'worker', 'here', 3, '0', 5, now() - interval '1 hour', now() - interval '1 s')
     SQL
-    expect(rows.map { |r| [r["host"], r["alive"]] }).to include(["gone", false])
+    expect(rows.map { |r| [r["pid"], r["alive"]] }).to eq([[1, false], [2, false], [3, true]])
     expect(TaskerCore::Processes.prune!(conn)).to eq(1) # older than 300 s
     expect(TaskerCore::Processes.prune!(conn, older_than: 100)).to eq(1)
-    expect(rows.map { |r| r["pid"] }).to eq([Process.pid])
+    expect(rows.map { |r| r["pid"] }).to eq([3])
     expect { TaskerCore::Processes.prune!(conn, older_than: 0) }.to raise_error(TaskerCore::ValidationError, /older_than/)
   end
 
