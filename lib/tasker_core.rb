@@ -36,17 +36,28 @@ module TaskerCore
       Hooks.run(:enqueue, request) { Client.enqueue(**request) }
     end
 
-    # Operator actions, each recorded as transitions (see TaskerCore::Operator).
-    def cancel(uuid)
-      Operator.current.cancel(uuid)
+    # Operator actions, each recorded as transitions naming `actor` (see TaskerCore::Operator;
+    # nil: Operator.default_actor, "ruby:<user>@<host>").
+    def cancel(uuid, actor: nil)
+      Operator.current.cancel(uuid, actor: actor)
     end
 
-    def retry(uuid)
-      Operator.current.retry(uuid)
+    def retry(uuid, actor: nil)
+      Operator.current.retry(uuid, actor: actor)
     end
 
-    def resolve_step(uuid, step_name, result)
-      Operator.current.resolve_step(uuid, step_name, result)
+    def resolve_step(uuid, step_name, result, actor: nil)
+      Operator.current.resolve_step(uuid, step_name, result, actor: actor)
+    end
+
+    # A dead letter's message sent again to its queue, or the letter set aside for good;
+    # either recorded on its row (resolved_by: actor). See Operator#requeue_dead_letter.
+    def requeue_dead_letter(id, actor: nil)
+      Operator.current.requeue_dead_letter(id, actor: actor)
+    end
+
+    def discard_dead_letter(id, actor: nil)
+      Operator.current.discard_dead_letter(id, actor: actor)
     end
 
     # The task with its steps, or nil when no such task exists (yet).
@@ -60,7 +71,8 @@ module TaskerCore
       Client.wait(uuid, timeout: timeout)
     end
 
-    # Messages set aside with the reason (rejected requests, ignored results, poison).
+    # Messages set aside with the reason (rejected requests, ignored results, poison), and
+    # how an operator resolved each ("resolution": nil, "requeued" or "discarded").
     def dead_letters(limit: 100)
       Client.dead_letters(limit: limit)
     end

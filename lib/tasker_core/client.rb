@@ -42,14 +42,17 @@ module TaskerCore
        WHERE t.uuid = $1::uuid
     SQL
 
+    # A requeued request is no rejection (yet): it waits in task_requests to be judged again.
     REJECTION_SQL = <<~SQL
       SELECT reason, kind FROM tasker_dead_letters
        WHERE task_uuid = $1::uuid AND kind IN ('rejected_request', 'poison_message')
+         AND resolution IS DISTINCT FROM 'requeued'
        ORDER BY id DESC LIMIT 1
     SQL
 
     DEAD_LETTERS_SQL = <<~SQL
-      SELECT id, queue_name, msg_id, read_ct, task_uuid, kind, reason, message, created_at
+      SELECT id, queue_name, msg_id, read_ct, task_uuid, kind, reason, message, created_at,
+             resolved_at, resolution, resolved_by, requeued_msg_id
         FROM tasker_dead_letters ORDER BY id DESC LIMIT $1
     SQL
 
@@ -215,7 +218,9 @@ module TaskerCore
                  "reason" => row["reason"] }
       StoredJson.put(letter, "message", row["message"],
                      "the queue's pgmq archive pgmq.a_#{row['queue_name']} (msg_id #{row['msg_id']})")
-      letter.merge("created_at" => time(row["created_at"]))
+      letter.merge("created_at" => time(row["created_at"]), "resolved_at" => time(row["resolved_at"]),
+                   "resolution" => row["resolution"], "resolved_by" => row["resolved_by"],
+                   "requeued_msg_id" => int(row["requeued_msg_id"]))
     end
 
     def task_hash(row)

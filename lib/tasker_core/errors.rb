@@ -15,7 +15,10 @@ module TaskerCore
   # A step names a handler class this process has not loaded. Retryable: during a rolling
   # deploy another worker (or this one, once deployed) may have it.
   class HandlerNotFound < TemplateError; end
-  class TaskNotFound < Error; end
+  # Something an operator named does not exist.
+  class NotFound < Error; end
+  class TaskNotFound < NotFound; end
+  class DeadLetterNotFound < NotFound; end
   class TimeoutError < Error; end
   class OrchestratorError < Error; end
 

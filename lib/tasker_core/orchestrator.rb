@@ -4,6 +4,7 @@ require "json"
 require_relative "errors"
 require_relative "logging"
 require_relative "logging/native_lines"
+require_relative "processes"
 
 module TaskerCore
   # The embedded orchestrator: the Rust core running on its own threads inside this
@@ -12,6 +13,9 @@ module TaskerCore
   #   orchestrator = TaskerCore::Orchestrator.start   # returns when the core is ready
   #   orchestrator.status                               # => {"running"=>true, "stats"=>{...}, ...}
   #   orchestrator.stop(timeout: 10)
+  #
+  # While it runs, its row in tasker_processes (Processes::Beat, kind "orchestrator") shows
+  # its templates' namespaces, request_concurrency and counts from its status.
   class Orchestrator
     @running = []
     @running_mutex = Mutex.new
@@ -55,6 +59,8 @@ module TaskerCore
           raise
         end
         @pid = Process.pid
+        @beat = Processes::Beat.new(kind: "orchestrator", database_url: config.database_url,
+                                    sample: method(:beat_sample)).start
       end
       self.class.track(self, true)
       self
@@ -67,6 +73,8 @@ module TaskerCore
         return { "stopped" => true, "already_stopped" => true } unless @handle
 
         check_process!
+        # First: the beat's samples read the handle, which is not to be shared while it stops.
+        @beat&.stop
         report = JSON.parse(@handle._stop_private((timeout * 1000).round))
         @handle = nil
         self.class.track(self, false)
@@ -98,6 +106,18 @@ module TaskerCore
     end
 
     private
+
+    # What the orchestrator's row in tasker_processes shows at each beat: messages handled
+    # (requests turned into tasks or found duplicate, results applied) and set aside.
+    def beat_sample
+      current = status
+      stats = current.fetch("stats", {})
+      { namespaces: Array(current["templates"]).map { |key| key.split("/", 2).first }.uniq.sort,
+        concurrency: config.orchestrator[:request_concurrency],
+        processed: stats.values_at("requests_created", "requests_duplicate", "results_applied").sum(&:to_i),
+        failed: stats.values_at("requests_rejected", "results_set_aside").sum(&:to_i),
+        details: { "stats" => stats, "templates" => Array(current["templates"]).size } }
+    end
 
     # The core's threads do not survive fork: a child must start its own orchestrator.
     def check_process!

@@ -9,6 +9,7 @@ require_relative "logging"
 require_relative "messaging/connection_pool"
 require_relative "messaging/queue_names"
 require_relative "handlers/registry"
+require_relative "processes"
 require_relative "worker/claiming_reader"
 require_relative "worker/heartbeat"
 require_relative "worker/result_poster"
@@ -30,7 +31,9 @@ module TaskerCore
   # One poller thread per namespace reads `<namespace>_queue`; the handlers run on a
   # shared pool of `concurrency` threads. Each thread borrows its own database connection.
   # `start` raises when the database cannot be reached or a namespace has no queue (no
-  # template of it registered); once started, lost connections are retried.
+  # template of it registered); once started, lost connections are retried. While it runs,
+  # its row in tasker_processes (Processes::Beat, kind "worker") shows its namespaces,
+  # concurrency, busy threads and processed/failed counts; stop deletes it.
   class QueueWorker
     def self.start(namespaces:, concurrency: nil, config: TaskerCore.config, registry: Handlers::Registry)
       new(namespaces: namespaces, concurrency: concurrency, config: config, registry: registry).start
@@ -121,6 +124,14 @@ module TaskerCore
                                          stop_event: @stop_event).start
       end
       @pollers = @namespaces.map { |ns| build_poller(ns).start }
+      @beat = Processes::Beat.new(kind: "worker", database_url: @config.database_url, sample: method(:beat_sample)).start
+    end
+
+    # What the worker's row in tasker_processes shows at each beat.
+    def beat_sample
+      counts = @stats.to_h
+      { namespaces: @namespaces, concurrency: @concurrency, busy: @stats.busy,
+        processed: counts[:processed], failed: counts[:failed], details: { worker_id: @worker_id, **counts } }
     end
 
     def check_before_start
@@ -160,6 +171,7 @@ module TaskerCore
       end
       @pollers.each { |poller| poller.thread.kill if poller.thread.alive? }
       @heartbeat.stop
+      @beat&.stop # after the handlers: the row shows the worker busy while it drains
       @db.shutdown
       @log.info(msg: "worker stopped", worker_id: @worker_id, clean: clean, **@stats.to_h)
       clean

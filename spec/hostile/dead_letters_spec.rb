@@ -31,7 +31,9 @@ RSpec.describe "hostile input: TaskerCore.dead_letters" do
       letter = letters.find { |l| l["queue_name"] == queue && l["msg_id"] == msg_id }
       expect(letter).to include("kind" => kind, "message" => message)
       expect(letter.keys).to contain_exactly("id", "queue_name", "msg_id", "read_ct", "task_uuid", "kind", "reason",
-                                             "message", "created_at")
+                                             "message", "created_at", "resolved_at", "resolution", "resolved_by",
+                                             "requeued_msg_id")
+      expect(letter.values_at("resolved_at", "resolution", "resolved_by", "requeued_msg_id")).to all(be_nil)
       expect(letter["reason"]).to be_a(String).and(satisfy { |r| !r.empty? })
       expect(letter["created_at"]).to match(/\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\z/)
     end

@@ -9,7 +9,7 @@ RSpec.describe "the core's limits and JSON rules, mirrored in Ruby" do
 
   it "has every Ruby constant equal to the core's value" do
     expect(native).to include("max_json_depth", "max_message_depth", "max_integer_digits", "envelope_bytes",
-                              "max_idempotency_key_bytes", "max_message_bytes")
+                              "max_idempotency_key_bytes", "max_actor_bytes", "max_message_bytes")
     limits = TaskerCore::Types::Limits
     expect(limits::MAX_JSON_DEPTH).to eq(native["max_json_depth"])
     expect(TaskerCore::Types::JsonValue::MAX_DEPTH).to eq(native["max_json_depth"])
@@ -18,6 +18,7 @@ RSpec.describe "the core's limits and JSON rules, mirrored in Ruby" do
     expect(limits::MAX_INTEGER_DIGITS).to eq(native["max_integer_digits"])
     expect(limits::ENVELOPE_BYTES).to eq(native["envelope_bytes"])
     expect(limits::MAX_IDEMPOTENCY_KEY_BYTES).to eq(native["max_idempotency_key_bytes"])
+    expect(limits::MAX_ACTOR_BYTES).to eq(native["max_actor_bytes"])
     copy = JSON.parse(TaskerCore::Config::ORCHESTRATOR_SETTINGS_COPY)
     expect(copy["max_message_bytes"]["default"]).to eq(native["max_message_bytes"])
   end

@@ -5,11 +5,12 @@ require "spec_helper"
 RSpec.describe "TaskerCore errors" do
   it "keeps the names the native extension raises, all under TaskerCore::Error" do
     %w[ConfigurationError DatabaseError ValidationError QueueNameError TemplateError TaskRejected TaskNotFound
-       TimeoutError OrchestratorError NativeError RetryableError PermanentError].each do |name|
+       DeadLetterNotFound TimeoutError OrchestratorError NativeError RetryableError PermanentError].each do |name|
       expect(TaskerCore.const_get(name)).to be < TaskerCore::Error
     end
     expect(TaskerCore::Error).to be < StandardError
     expect(TaskerCore::QueueNameError).to be < TaskerCore::ValidationError
+    expect([TaskerCore::TaskNotFound, TaskerCore::DeadLetterNotFound]).to all(be < TaskerCore::NotFound)
   end
 
   it "builds TaskRejected from a message alone or from its parts" do

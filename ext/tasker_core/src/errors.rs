@@ -34,6 +34,7 @@ fn class_for(kind: ErrorKind) -> &'static str {
         ErrorKind::Template => "TemplateError",
         ErrorKind::InvalidTransition => "InvalidTransition",
         ErrorKind::NotFound => "TaskNotFound",
+        ErrorKind::DeadLetterNotFound => "DeadLetterNotFound",
         ErrorKind::Orchestrator => "OrchestratorError",
     }
 }

@@ -19,6 +19,8 @@ pub enum ErrorKind {
     InvalidTransition,
     /// A task or step that does not exist.
     NotFound,
+    /// A dead letter that does not exist (kept apart: a host names it with its own class).
+    DeadLetterNotFound,
     /// The orchestrator itself: not running, used from a forked child, no runtime.
     Orchestrator,
 }
@@ -39,6 +41,9 @@ mod tests {
         let malformed = MessagingError::Malformed { kind: "step_result", problem: "no step".into() };
         assert_eq!(RuntimeError::Messaging(malformed).kind(), ErrorKind::Validation);
         assert_eq!(RuntimeError::Orchestration(OrchestrationError::NotFound("task".into())).kind(), ErrorKind::NotFound);
+        let letter = OrchestrationError::DeadLetterNotFound("dead letter 1 not found".into());
+        assert_eq!(RuntimeError::Orchestration(letter).kind(), ErrorKind::DeadLetterNotFound);
+        assert_eq!(RuntimeError::Actor(crate::domain::actor::InvalidActor::Empty).kind(), ErrorKind::Validation);
         assert_eq!(RuntimeError::Config(ConfigError::Invalid("x".into())).kind(), ErrorKind::Configuration);
         assert_eq!(RuntimeError::TooLarge { what: "template", size: 2, limit: 1 }.kind(), ErrorKind::Template);
         assert_eq!(RuntimeError::TooLarge { what: "configuration", size: 2, limit: 1 }.kind(), ErrorKind::Validation);

@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 pub use crate::config::ENVELOPE_BYTES;
+pub use crate::domain::actor::MAX_ACTOR_BYTES;
 pub use crate::domain::json_rules::{MAX_INTEGER_DIGITS, MAX_JSON_DEPTH, MAX_MESSAGE_DEPTH};
 pub use crate::messaging::messages::MAX_IDEMPOTENCY_KEY;
 pub use crate::runtime::boundary::{check_size, MAX_CONFIG_JSON_BYTES, MAX_TEMPLATE_BYTES};
@@ -20,6 +21,7 @@ pub fn limits_json() -> Value {
         "max_integer_digits": MAX_INTEGER_DIGITS,
         "envelope_bytes": ENVELOPE_BYTES,
         "max_idempotency_key_bytes": MAX_IDEMPOTENCY_KEY,
+        "max_actor_bytes": MAX_ACTOR_BYTES,
         "max_message_bytes": OrchestratorConfig::default().max_message_bytes,
     })
 }

@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{json, Value};
 use sqlx::Row;
-use support::{request, TestDb, LINEAR_YAML};
+use support::{operator, request, TestDb, LINEAR_YAML};
 use tasker_orchestration::domain::states::StepState;
 use tasker_orchestration::messaging::messages::TaskRequest;
 use tasker_orchestration::messaging::queues::QueueName;
@@ -276,10 +276,10 @@ async fn resolve_step_leaves_a_finished_task_alone() {
     let uuid = Uuid::now_v7();
     db.send("task_requests", &request(&uuid.to_string(), json!({"even_number": 2}))).await;
     handle_requests(&db, 1).await;
-    operator_actions::cancel(&db.pool, uuid).await.unwrap();
-    let err = operator_actions::resolve_step(&db.pool, uuid, "linear_step_1", &json!(1)).await.unwrap_err();
+    operator_actions::cancel(&db.pool, uuid, &operator()).await.unwrap();
+    let err = operator_actions::resolve_step(&db.pool, uuid, "linear_step_1", &json!(1), &operator()).await.unwrap_err();
     assert_eq!(err.to_string(), format!("task {uuid} is cancelled: resolve_step applies to a task in progress or in error"));
-    let err = operator_actions::resolve_step(&db.pool, uuid, "linear_step_1", &json!({"a": "x\u{0}"})).await.unwrap_err();
+    let err = operator_actions::resolve_step(&db.pool, uuid, "linear_step_1", &json!({"a": "x\u{0}"}), &operator()).await.unwrap_err();
     assert!(err.to_string().contains("results.a contains a NUL character"), "{err}");
     db.drop_db().await;
 }

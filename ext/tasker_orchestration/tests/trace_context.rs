@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{request, TestDb, LINEAR_YAML};
+use support::{operator, request, TestDb, LINEAR_YAML};
 use tasker_orchestration::messaging::queues::QueueName;
 use tasker_orchestration::orchestration::operator_actions;
 use tasker_orchestration::orchestration::task_requests::{self, RequestOutcome};
@@ -91,7 +91,7 @@ async fn only_event_transitions_are_recorded_and_a_snapshot_sees_each_once() {
     let uuid = Uuid::now_v7();
     handle(&db, &traced(&uuid.to_string(), json!(TRACEPARENT))).await;
     assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_events").await, 0, "creating and starting a task is no event");
-    operator_actions::cancel(&db.pool, uuid).await.unwrap();
+    operator_actions::cancel(&db.pool, uuid, &operator()).await.unwrap();
     assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_events").await, 1);
 
     let rows: Vec<EventRow> =

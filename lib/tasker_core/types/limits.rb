@@ -17,6 +17,8 @@ module TaskerCore
       ENVELOPE_BYTES = 65_536
       # The core stores the key as text and counts bytes, not characters.
       MAX_IDEMPOTENCY_KEY_BYTES = 255
+      # The actor of an operator action ("cli:alice@host"), in bytes.
+      MAX_ACTOR_BYTES = 200
     end
   end
 end

@@ -95,7 +95,7 @@ module TaskerCore
       # The job owns one slot from here on and gives it back when it ends.
       def dispatch(message, claim)
         @pool.post do
-          run_job(message, claim)
+          @stats.running_job { run_job(message, claim) }
         ensure
           @slots.release
         end

@@ -17,10 +17,24 @@ module TaskerCore
 
       def initialize
         @counters = OUTCOMES.values.to_h { |name| [name, Concurrent::AtomicFixnum.new(0)] }
+        @running = Concurrent::AtomicFixnum.new(0)
       end
 
       def record(outcome)
         @counters.fetch(OUTCOMES.fetch(outcome)).increment
+      end
+
+      # Counts the block as a job running on a handler thread while it runs.
+      def running_job
+        @running.increment
+        yield
+      ensure
+        @running.decrement
+      end
+
+      # Jobs running now (a free slot a poller holds while it reads is not one).
+      def busy
+        @running.value
       end
 
       def to_h

@@ -1,6 +1,7 @@
 //! Pure domain logic: identifiers, task templates, state machines, retry backoff, the JSON
-//! value rules.
+//! value rules, the actor of operator actions.
 
+pub mod actor;
 pub mod backoff;
 pub mod identifiers;
 pub mod input_schema;

@@ -108,6 +108,27 @@ pub async fn send<'e>(db: impl PgExecutor<'e>, queue: &QueueName, message: &Valu
     Ok(id)
 }
 
+/// Whether the queue exists (pgmq's catalog).
+pub async fn exists<'e>(db: impl PgExecutor<'e>, queue: &QueueName) -> Result<bool, MessagingError> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = $1)").bind(queue.as_str()).fetch_one(db).await?)
+}
+
+/// Sends again, unchanged, the body dead letter `dead_letter_id` kept (an operator's requeue).
+/// The body goes from the row to pgmq's send inside the database, never decoded here, so any
+/// document the letter could keep (nested deeper than a reader accepts, say) goes out as it
+/// came in, to be judged again by its reader. None when the letter kept no body.
+pub async fn send_kept<'e>(db: impl PgExecutor<'e>, queue: &QueueName, dead_letter_id: i64) -> Result<Option<i64>, MessagingError> {
+    let id = sqlx::query_scalar(
+        "SELECT pgmq.send($1::text, d.message, NULL::jsonb, clock_timestamp())
+           FROM tasker_dead_letters d WHERE d.id = $2 AND d.message IS NOT NULL",
+    )
+    .bind(queue.as_str())
+    .bind(dead_letter_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(id)
+}
+
 /// Sends messages in one INSERT into the queue table, as pgmq.send_batch does, but as a
 /// static statement per queue that sqlx prepares once per connection (pgmq's functions
 /// plan their dynamic SQL on every call, which costs more than the insert itself).

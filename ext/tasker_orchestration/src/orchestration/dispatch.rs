@@ -8,14 +8,20 @@ use sqlx::{PgConnection, Row};
 
 use super::transitions::{move_steps, MovedStep, StepChange, StepMove};
 use super::{OrchestrationError, TaskRef};
+use crate::domain::actor::{self, Actor};
 use crate::domain::states::StepState;
 use crate::messaging::messages::StepMessage;
 use crate::messaging::queues::{self, QueueName};
 
 /// Dispatches the first attempt of `step_ids` (all `pending` and ready). Returns how many
-/// were sent.
-pub async fn enqueue_ready(tx: &mut PgConnection, task: &TaskRef, step_ids: &[i64]) -> Result<usize, OrchestrationError> {
-    enqueue_ready_after(tx, task, step_ids, 0.0).await
+/// were sent. `actor`: the operator whose action dispatches them, noted on each transition.
+pub async fn enqueue_ready(
+    tx: &mut PgConnection,
+    task: &TaskRef,
+    step_ids: &[i64],
+    actor: Option<&Actor>,
+) -> Result<usize, OrchestrationError> {
+    dispatch_ready(tx, task, step_ids, 0.0, actor).await
 }
 
 /// Like `enqueue_ready`, with the messages invisible for `delay_s` seconds (delayed tasks).
@@ -25,7 +31,17 @@ pub async fn enqueue_ready_after(
     step_ids: &[i64],
     delay_s: f64,
 ) -> Result<usize, OrchestrationError> {
-    let metadata = if delay_s > 0.0 { json!({"delay_s": delay_s}) } else { json!({}) };
+    dispatch_ready(tx, task, step_ids, delay_s, None).await
+}
+
+async fn dispatch_ready(
+    tx: &mut PgConnection,
+    task: &TaskRef,
+    step_ids: &[i64],
+    delay_s: f64,
+    actor: Option<&Actor>,
+) -> Result<usize, OrchestrationError> {
+    let metadata = actor::noted(actor, if delay_s > 0.0 { json!({"delay_s": delay_s}) } else { json!({}) });
     let mv =
         StepMove { from: StepState::Pending, to: StepState::Enqueued, change: StepChange::Dispatch, reason: "ready", metadata: &metadata };
     let moved = move_steps(tx, task.id, step_ids, mv).await?;

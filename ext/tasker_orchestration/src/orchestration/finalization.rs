@@ -5,6 +5,7 @@ use sqlx::{PgConnection, Row};
 
 use super::transitions::move_task;
 use super::{OrchestrationError, TaskRef};
+use crate::domain::actor::{self, Actor};
 use crate::domain::states::TaskState;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -17,7 +18,12 @@ struct StepCounts {
 
 /// Completes the task when every step is complete (or resolved), and ends it in `error`
 /// when a step failed for good and nothing else can still run. Returns the new state.
-pub async fn finalize_if_done(tx: &mut PgConnection, task: &TaskRef) -> Result<Option<TaskState>, OrchestrationError> {
+/// `actor`: the operator whose action finishes the task, noted on the transition.
+pub async fn finalize_if_done(
+    tx: &mut PgConnection,
+    task: &TaskRef,
+    actor: Option<&Actor>,
+) -> Result<Option<TaskState>, OrchestrationError> {
     if task.state != TaskState::InProgress {
         return Ok(None);
     }
@@ -30,7 +36,7 @@ pub async fn finalize_if_done(tx: &mut PgConnection, task: &TaskRef) -> Result<O
         None
     };
     let Some((to, reason)) = outcome else { return Ok(None) };
-    let metadata = json!({"steps": counts.total, "done": counts.done, "failed": counts.failed});
+    let metadata = actor::noted(actor, json!({"steps": counts.total, "done": counts.done, "failed": counts.failed}));
     move_task(tx, task.id, Some(TaskState::InProgress), to, reason, &metadata).await?;
     Ok(Some(to))
 }

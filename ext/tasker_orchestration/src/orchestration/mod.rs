@@ -1,7 +1,8 @@
 //! Orchestration: the template registry, task creation from requests, step dispatch,
-//! result processing and task finalization. Every function that changes state takes an
+//! result processing and task finalization, operator actions on tasks and dead letters. Every function that changes state takes an
 //! open transaction, so a state change and the message it causes commit together.
 
+pub mod dead_letter_actions;
 pub mod dead_letters;
 pub mod dispatch;
 pub mod finalization;
@@ -30,6 +31,8 @@ pub enum OrchestrationError {
     TemplateFile { path: String, message: String },
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    DeadLetterNotFound(String),
 }
 
 impl OrchestrationError {
@@ -41,6 +44,7 @@ impl OrchestrationError {
             OrchestrationError::State(_) => ErrorKind::InvalidTransition,
             OrchestrationError::Template(_) | OrchestrationError::TemplateFile { .. } => ErrorKind::Template,
             OrchestrationError::NotFound(_) => ErrorKind::NotFound,
+            OrchestrationError::DeadLetterNotFound(_) => ErrorKind::DeadLetterNotFound,
         }
     }
 }

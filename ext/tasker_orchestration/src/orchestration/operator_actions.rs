@@ -1,6 +1,8 @@
 //! Operator actions on a task: cancel, retry from the failure point, resolve a step by hand.
 //! Each runs in one transaction under the task's row lock and every change goes through the
-//! state machine, recorded as transitions with an `*_by_operator` reason.
+//! state machine, recorded as transitions with an `*_by_operator` reason and, in every
+//! transition's metadata, the actor who asked (`{"actor": "cli:alice@host", ...}`): the
+//! steps it dispatches and the task's finalization included.
 
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool, Row};
@@ -10,34 +12,36 @@ use uuid::Uuid;
 use super::finalization::finalize_if_done;
 use super::transitions::{move_steps, move_task, StepChange, StepMove};
 use super::{dispatch, OrchestrationError, TaskRef};
+use crate::domain::actor::Actor;
 use crate::domain::json_rules;
 use crate::domain::states::{StateError, StepState, TaskState};
 use crate::messaging::MessagingError;
 
 /// Cancels a task that has not finished: every step not yet final is cancelled (queued
 /// messages then fail their claim; a late result of a running step is recorded and ignored).
-pub async fn cancel(pool: &PgPool, task_uuid: Uuid) -> Result<Value, OrchestrationError> {
+pub async fn cancel(pool: &PgPool, task_uuid: Uuid, actor: &Actor) -> Result<Value, OrchestrationError> {
     let mut tx = pool.begin().await?;
     let task = lock_task(&mut tx, task_uuid).await?;
     task.state.check(TaskState::Cancelled)?;
+    let metadata = actor.note(json!({}));
     let mut cancelled = 0;
     for from in [StepState::Pending, StepState::Enqueued, StepState::InProgress, StepState::WaitingForRetry, StepState::Error] {
         let ids = step_ids_in(&mut tx, task.id, from).await?;
         let mv =
-            StepMove { from, to: StepState::Cancelled, change: StepChange::None, reason: "cancelled_by_operator", metadata: &json!({}) };
+            StepMove { from, to: StepState::Cancelled, change: StepChange::None, reason: "cancelled_by_operator", metadata: &metadata };
         let moved = move_steps(&mut tx, task.id, &ids, mv).await?;
         cancelled += moved.len();
     }
-    move_task(&mut tx, task.id, Some(task.state), TaskState::Cancelled, "cancelled_by_operator", &json!({})).await?;
+    move_task(&mut tx, task.id, Some(task.state), TaskState::Cancelled, "cancelled_by_operator", &metadata).await?;
     tx.commit().await?;
-    info!(component = "orchestration.operator", task_uuid = %task_uuid, cancelled, "task cancelled");
+    info!(component = "orchestration.operator", task_uuid = %task_uuid, cancelled, actor = actor.as_str(), "task cancelled");
     Ok(json!({"task_uuid": task_uuid, "state": "cancelled", "cancelled_steps": cancelled}))
 }
 
 /// Retries a task in `error`: its failed steps go back to `pending` with a fresh retry
 /// budget (attempt numbers keep counting up), completed steps are kept, and the task
 /// resumes from the failure point.
-pub async fn retry(pool: &PgPool, task_uuid: Uuid) -> Result<Value, OrchestrationError> {
+pub async fn retry(pool: &PgPool, task_uuid: Uuid, actor: &Actor) -> Result<Value, OrchestrationError> {
     let mut tx = pool.begin().await?;
     let mut task = lock_task(&mut tx, task_uuid).await?;
     if task.state != TaskState::Error {
@@ -45,7 +49,7 @@ pub async fn retry(pool: &PgPool, task_uuid: Uuid) -> Result<Value, Orchestratio
     }
     let failed = step_ids_in(&mut tx, task.id, StepState::Error).await?;
     sqlx::query("UPDATE tasker_workflow_steps SET attempts_offset = attempts WHERE id = ANY($1)").bind(&failed).execute(&mut *tx).await?;
-    let metadata = json!({"reason": "operator retry"});
+    let metadata = actor.note(json!({"reason": "operator retry"}));
     let mv = StepMove {
         from: StepState::Error,
         to: StepState::Pending,
@@ -54,19 +58,25 @@ pub async fn retry(pool: &PgPool, task_uuid: Uuid) -> Result<Value, Orchestratio
         metadata: &metadata,
     };
     let retried = move_steps(&mut tx, task.id, &failed, mv).await?;
-    move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "retried_by_operator", &json!({})).await?;
+    move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "retried_by_operator", &actor.note(json!({}))).await?;
     task.state = TaskState::InProgress;
     let ready = ready_among(&mut tx, &failed).await?;
-    let dispatched = dispatch::enqueue_ready(&mut tx, &task, &ready).await?;
+    let dispatched = dispatch::enqueue_ready(&mut tx, &task, &ready, Some(actor)).await?;
     tx.commit().await?;
-    info!(component = "orchestration.operator", task_uuid = %task_uuid, retried = retried.len(), "task retried");
+    info!(component = "orchestration.operator", task_uuid = %task_uuid, retried = retried.len(), actor = actor.as_str(), "task retried");
     Ok(json!({"task_uuid": task_uuid, "state": "in_progress", "retried_steps": retried.len(), "dispatched": dispatched}))
 }
 
 /// Marks a step `resolved_manually` with `results`, which its dependents then receive as if
 /// the step had completed. A task in error resumes when that unblocks work. A finished task
 /// (complete, cancelled, resolved) is history: its steps are not rewritten.
-pub async fn resolve_step(pool: &PgPool, task_uuid: Uuid, step_name: &str, results: &Value) -> Result<Value, OrchestrationError> {
+pub async fn resolve_step(
+    pool: &PgPool,
+    task_uuid: Uuid,
+    step_name: &str,
+    results: &Value,
+    actor: &Actor,
+) -> Result<Value, OrchestrationError> {
     json_rules::check(results, "results").map_err(|problem| MessagingError::Malformed { kind: "resolve_step", problem })?;
     let mut tx = pool.begin().await?;
     let mut task = lock_task(&mut tx, task_uuid).await?;
@@ -82,7 +92,7 @@ pub async fn resolve_step(pool: &PgPool, task_uuid: Uuid, step_name: &str, resul
         .ok_or_else(|| OrchestrationError::NotFound(format!("task {task_uuid} has no step {step_name:?}")))?;
     let step_id: i64 = row.try_get("id")?;
     let from: StepState = row.try_get::<String, _>("state")?.parse()?;
-    let metadata = json!({"previous_state": from.as_str()});
+    let metadata = actor.note(json!({"previous_state": from.as_str()}));
     let change = StepChange::Complete { results };
     let mv = StepMove { from, to: StepState::ResolvedManually, change, reason: "resolved_by_operator", metadata: &metadata };
     move_steps(&mut tx, task.id, &[step_id], mv).await?;
@@ -93,14 +103,15 @@ pub async fn resolve_step(pool: &PgPool, task_uuid: Uuid, step_name: &str, resul
     };
     let failed_left = step_ids_in(&mut tx, task.id, StepState::Error).await?.len();
     if task.state == TaskState::Error && (!ready.is_empty() || failed_left == 0) {
-        move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "resumed_by_operator", &json!({"step": step_name}))
-            .await?;
+        let metadata = actor.note(json!({"step": step_name}));
+        move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "resumed_by_operator", &metadata).await?;
         task.state = TaskState::InProgress;
     }
-    let dispatched = if task.state == TaskState::InProgress { dispatch::enqueue_ready(&mut tx, &task, &ready).await? } else { 0 };
-    let finished = finalize_if_done(&mut tx, &task).await?;
+    let dispatched =
+        if task.state == TaskState::InProgress { dispatch::enqueue_ready(&mut tx, &task, &ready, Some(actor)).await? } else { 0 };
+    let finished = finalize_if_done(&mut tx, &task, Some(actor)).await?;
     tx.commit().await?;
-    info!(component = "orchestration.operator", task_uuid = %task_uuid, step = step_name, "step resolved manually");
+    info!(component = "orchestration.operator", task_uuid = %task_uuid, step = step_name, actor = actor.as_str(), "step resolved manually");
     let state = finished.unwrap_or(task.state);
     Ok(json!({"task_uuid": task_uuid, "step": step_name, "task_state": state.as_str(), "dispatched": dispatched}))
 }

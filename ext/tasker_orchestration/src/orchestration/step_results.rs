@@ -107,8 +107,8 @@ pub async fn handle_batch(
     for (task_id, last) in touched {
         let task = locked.tasks.get_mut(&task_id).expect("a touched task is locked");
         let children = ready.remove(&task_id).unwrap_or_default();
-        let dispatched = if task.state == TaskState::InProgress { dispatch::enqueue_ready(&mut tx, task, &children).await? } else { 0 };
-        let task_state = finalize_if_done(&mut tx, task).await?;
+        let dispatched = if task.state == TaskState::InProgress { dispatch::enqueue_ready(&mut tx, task, &children, None).await? } else { 0 };
+        let task_state = finalize_if_done(&mut tx, task, None).await?;
         if let Some(state) = task_state {
             task.state = state;
             info!(component = "orchestration.results", task_uuid = %task.uuid, state = state.as_str(), "task finished");

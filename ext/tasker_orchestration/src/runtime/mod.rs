@@ -48,6 +48,8 @@ pub enum RuntimeError {
     /// Refused at the boundary before parsing (see `boundary`).
     #[error("{what} of {size} bytes exceeds {limit} bytes")]
     TooLarge { what: &'static str, size: usize, limit: usize },
+    #[error(transparent)]
+    Actor(#[from] crate::domain::actor::InvalidActor),
 }
 
 impl RuntimeError {
@@ -61,7 +63,7 @@ impl RuntimeError {
             RuntimeError::Orchestration(e) => e.kind(),
             RuntimeError::Messaging(e) => e.kind(),
             RuntimeError::TooLarge { what: "template", .. } => ErrorKind::Template,
-            RuntimeError::TooLarge { .. } => ErrorKind::Validation,
+            RuntimeError::TooLarge { .. } | RuntimeError::Actor(_) => ErrorKind::Validation,
             RuntimeError::NotRunning | RuntimeError::ForkedChild { .. } | RuntimeError::Runtime(_) => ErrorKind::Orchestrator,
         }
     }

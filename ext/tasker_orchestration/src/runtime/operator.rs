@@ -1,5 +1,7 @@
 //! A small client for operator actions from any process (a Rails console, a web request):
-//! its own one-thread runtime and a two-connection pool, created at connect time.
+//! its own one-thread runtime and a two-connection pool, created at connect time. Actions
+//! on tasks (cancel, retry, resolve a step) and on dead letters (requeue, discard), each
+//! naming its actor.
 //!
 //! Multi-thread (with one worker), not current-thread: the pool finishes work in spawned
 //! tasks after a call returns (a dropped transaction's rollback, a connection going back to
@@ -14,8 +16,9 @@ use uuid::Uuid;
 use super::RuntimeError;
 use crate::config::CoreConfig;
 use crate::db;
+use crate::domain::actor::Actor;
 use crate::messaging::MessagingError;
-use crate::orchestration::{operator_actions, OrchestrationError};
+use crate::orchestration::{dead_letter_actions, operator_actions, OrchestrationError};
 
 pub struct Operator {
     // Options so that Drop can release them without blocking.
@@ -41,22 +44,39 @@ impl Operator {
         Ok(self.runtime().block_on(db::bootstrap(self.pool()))?)
     }
 
-    pub fn cancel(&self, task_uuid: &str) -> Result<Value, RuntimeError> {
-        let uuid = self.parse(task_uuid)?;
-        Ok(self.runtime().block_on(operator_actions::cancel(self.pool(), uuid))?)
+    /// Each action takes `actor`, who asked (checked by `Actor::new`: 1 to 200 bytes, no
+    /// control character), recorded in every transition it writes.
+    pub fn cancel(&self, task_uuid: &str, actor: &str) -> Result<Value, RuntimeError> {
+        let (uuid, actor) = (self.parse(task_uuid)?, Actor::new(actor)?);
+        Ok(self.runtime().block_on(operator_actions::cancel(self.pool(), uuid, &actor))?)
     }
 
-    pub fn retry(&self, task_uuid: &str) -> Result<Value, RuntimeError> {
-        let uuid = self.parse(task_uuid)?;
-        Ok(self.runtime().block_on(operator_actions::retry(self.pool(), uuid))?)
+    pub fn retry(&self, task_uuid: &str, actor: &str) -> Result<Value, RuntimeError> {
+        let (uuid, actor) = (self.parse(task_uuid)?, Actor::new(actor)?);
+        Ok(self.runtime().block_on(operator_actions::retry(self.pool(), uuid, &actor))?)
     }
 
-    pub fn resolve_step(&self, task_uuid: &str, step_name: &str, results_json: &str) -> Result<Value, RuntimeError> {
-        let uuid = self.parse(task_uuid)?;
+    pub fn resolve_step(&self, task_uuid: &str, step_name: &str, results_json: &str, actor: &str) -> Result<Value, RuntimeError> {
+        let (uuid, actor) = (self.parse(task_uuid)?, Actor::new(actor)?);
         super::boundary::check_size("result JSON", results_json, self.payload_limit)?;
         let results: Value =
             serde_json::from_str(results_json).map_err(|e| MessagingError::Malformed { kind: "resolution", problem: e.to_string() })?;
-        Ok(self.runtime().block_on(operator_actions::resolve_step(self.pool(), uuid, step_name, &results))?)
+        Ok(self.runtime().block_on(operator_actions::resolve_step(self.pool(), uuid, step_name, &results, &actor))?)
+    }
+
+    /// Sends dead letter `id`'s message again to its queue, marking the letter requeued.
+    /// => {"id", "resolution": "requeued", "requeued_msg_id"}
+    pub fn requeue_dead_letter(&self, id: &str, actor: &str) -> Result<Value, RuntimeError> {
+        self.check_process()?;
+        let (id, actor) = (dead_letter_actions::parse_id(id)?, Actor::new(actor)?);
+        Ok(self.runtime().block_on(dead_letter_actions::requeue(self.pool(), id, &actor))?)
+    }
+
+    /// Marks dead letter `id` discarded. => {"id", "resolution": "discarded", "requeued_msg_id": null}
+    pub fn discard_dead_letter(&self, id: &str, actor: &str) -> Result<Value, RuntimeError> {
+        self.check_process()?;
+        let (id, actor) = (dead_letter_actions::parse_id(id)?, Actor::new(actor)?);
+        Ok(self.runtime().block_on(dead_letter_actions::discard(self.pool(), id, &actor))?)
     }
 
     fn runtime(&self) -> &tokio::runtime::Runtime {
@@ -67,11 +87,16 @@ impl Operator {
         self.pool.as_ref().expect("the pool lives as long as the operator")
     }
 
-    fn parse(&self, task_uuid: &str) -> Result<Uuid, RuntimeError> {
+    fn check_process(&self) -> Result<(), RuntimeError> {
         let current = std::process::id();
         if current != self.pid {
             return Err(RuntimeError::ForkedChild { started: self.pid, current });
         }
+        Ok(())
+    }
+
+    fn parse(&self, task_uuid: &str) -> Result<Uuid, RuntimeError> {
+        self.check_process()?;
         task_uuid.parse().map_err(|_| {
             OrchestrationError::NotFound(format!("{:?} is not a task uuid", task_uuid.chars().take(64).collect::<String>())).into()
         })

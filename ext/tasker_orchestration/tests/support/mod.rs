@@ -123,6 +123,11 @@ steps:
     retry: {max_attempts: 2, backoff_base_ms: 0, backoff_max_ms: 0}
 "#;
 
+/// The actor the tests' operator actions name.
+pub fn operator() -> tasker_orchestration::domain::actor::Actor {
+    tasker_orchestration::domain::actor::Actor::new("test:operator").unwrap()
+}
+
 pub fn request(uuid: &str, context: Value) -> Value {
     serde_json::json!({"kind": "task_request", "task_uuid": uuid, "namespace": "linear_workflow",
         "name": "mathematical_sequence", "version": "1.0.0", "context": context})
