@@ -33,7 +33,8 @@ CREATE INDEX IF NOT EXISTS tasker_dead_letters_kind_idx ON tasker_dead_letters (
 
 -- Every pgmq queue, by name: its messages (visible now; in flight: read and hidden until
 -- their visibility timeout; delayed: never read, visible later: scheduled tasks and retries),
--- the age of the oldest, its archive and its dead letters. Counts are exact (count(*) of the
+-- the age of the oldest, its archive and its dead letters not yet requeued or discarded
+-- (resolved_at: migration 11; the query is planned at call time). Counts are exact (count(*) of the
 -- queue and archive tables: both stay small, messages are deleted or archived and pruned).
 -- Table names as pgmq makes them (pgmq.format_table_name), so a queue of another producer
 -- named with capitals is counted too.
@@ -51,7 +52,7 @@ BEGIN
                    count(*) FILTER (WHERE q.vt > now() AND q.read_ct = 0),
                    extract(epoch FROM now() - min(q.enqueued_at))::double precision,
                    (SELECT count(*) FROM pgmq.%3$I),
-                   (SELECT count(*) FROM tasker_dead_letters d WHERE d.queue_name = %1$L)
+                   (SELECT count(*) FROM tasker_dead_letters d WHERE d.queue_name = %1$L AND d.resolved_at IS NULL)
               FROM pgmq.%2$I q$s$, q, pgmq.format_table_name(q, 'q'), pgmq.format_table_name(q, 'a'));
     END LOOP;
 END;

@@ -15,6 +15,7 @@ require_relative "admin/state_counts"
 require_relative "admin/queue_stats"
 require_relative "admin/throughput"
 require_relative "admin/dead_letter_listing"
+require_relative "processes"
 
 module TaskerCore
   # The operators' read model: the one API the CLI, the dashboard and the HTTP API read
@@ -71,6 +72,11 @@ module TaskerCore
     def throughput(minutes: 60)
       Throughput.check_minutes(minutes)
       read { |conn| Throughput.call(conn, minutes) }
+    end
+
+    # The orchestrators and workers that beat (TaskerCore::Processes.list): alive or gone.
+    def processes
+      read { |conn| Processes.list(conn) }
     end
 
     # {"dead_letters" => [...as TaskerCore.dead_letters...], "next_cursor" => String or nil}.

@@ -50,11 +50,10 @@ module TaskerCore
        ORDER BY id DESC LIMIT 1
     SQL
 
-    DEAD_LETTERS_SQL = <<~SQL
-      SELECT id, queue_name, msg_id, read_ct, task_uuid, kind, reason, message, created_at,
-             resolved_at, resolution, resolved_by, requeued_msg_id
-        FROM tasker_dead_letters ORDER BY id DESC LIMIT $1
-    SQL
+    # What dead_letter_hash reads (the read model's listing selects the same).
+    DEAD_LETTER_COLUMNS = "id, queue_name, msg_id, read_ct, task_uuid, kind, reason, message, created_at, " \
+                          "resolved_at, resolution, resolved_by, requeued_msg_id"
+    DEAD_LETTERS_SQL = "SELECT #{DEAD_LETTER_COLUMNS} FROM tasker_dead_letters ORDER BY id DESC LIMIT $1"
 
     # Errors meaning pgmq or the task_requests queue is not installed in this database.
     MISSING_QUEUE_ERRORS = [PG::UndefinedTable, PG::UndefinedFunction, PG::InvalidSchemaName].freeze

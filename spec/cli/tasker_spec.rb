@@ -127,6 +127,30 @@ RSpec.describe "the tasker command line" do
     expect(output).to include("\e[1mQUEUE")
   end
 
+  it "lists dead letters, requeues one and discards another, each once, recorded with the actor" do
+    uuids = Array.new(2) { TaskerCore.enqueue(namespace: "spec_workflows", name: "no_such_template", version: "1.0.0") }
+    letters = wait_for(describe: "both requests rejected") do
+      found = TaskerCore.dead_letters(limit: 200).select { |d| uuids.include?(d["task_uuid"]) }
+      found if found.size == 2
+    end
+    listed = json("dead-letters", "--queue", "task_requests", "--kind", "rejected_request", "--limit", "200")
+    expect(listed["dead_letters"].map { |d| d["id"] }).to include(*letters.map { |d| d["id"] })
+
+    requeue, discard = letters.map { |d| d["id"].to_s }
+    out, err, code = tasker("dead-letters", "--requeue", requeue)
+    expect([out, code]).to eq(["dead letter #{requeue}: requeued\n", 0]), err
+    out, err, code = tasker("dead-letters", "--discard", discard)
+    expect([out, code]).to eq(["dead letter #{discard}: discarded\n", 0]), err
+    _, err, code = tasker("dead-letters", "--discard", discard)
+    expect(code).to eq(1)
+    expect(err).to start_with("tasker dead-letters: ")
+    _, _, code = tasker("dead-letters", "--requeue", "999999999")
+    expect(code).to eq(3)
+
+    text, = tasker("dead-letters", "--queue", "task_requests", "--limit", "200")
+    expect(text).to match(/discarded by cli:\S+ at /)
+  end
+
   it "validates template files and says which it refused" do
     Dir.mktmpdir do |dir|
       File.write(File.join(dir, "bad.yml"), "name: bad\nnamespace: x\nversion: 1.0.0\nsteps: [{name: a, handler: A, depends_on: [b]}]\n")

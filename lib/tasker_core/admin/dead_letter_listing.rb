@@ -15,7 +15,7 @@ module TaskerCore
       CURSOR_FORMATS = [/\A\d{1,18}\z/].freeze
       # The shape of a kind, not a list: a kind the core adds later is still found.
       KIND_FORMAT = /\A[a-z][a-z0-9_]{0,62}\z/
-      COLUMNS = "id, queue_name, msg_id, read_ct, task_uuid, kind, reason, message, created_at"
+      COLUMNS = Client::DEAD_LETTER_COLUMNS
 
       module_function
 

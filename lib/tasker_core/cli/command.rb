@@ -5,7 +5,6 @@ require "etc"
 require_relative "command_line"
 require_relative "../logging"
 require_relative "output"
-require_relative "not_found"
 require_relative "bad_argument"
 
 module TaskerCore
@@ -40,7 +39,7 @@ module TaskerCore
         args = line.parse(argv, arguments: self.class::ARGUMENTS)
         load_app
         run(args)
-      rescue NotFound, TaskNotFound => e
+      rescue TaskerCore::NotFound => e
         fail_with(e, :not_found)
       rescue TaskerCore::Error => e
         fail_with(e, :error)

@@ -49,6 +49,9 @@ module TaskerCore
             output.puts("#{output.bold("##{letter['id']}")}  #{letter['queue_name']}  #{output.state('error', letter['kind'])}  " \
                         "#{letter['created_at']}#{"  task #{letter['task_uuid']}" if letter['task_uuid']}")
             output.puts("    #{letter['reason']}")
+            if letter["resolution"]
+              output.puts(output.dim("    #{letter['resolution']} by #{letter['resolved_by']} at #{letter['resolved_at']}"))
+            end
             output.puts(output.dim("    #{JSON.generate(letter['message'])[0, 200]}")) if letter["message"]
           end
           output.puts(output.dim("more: --cursor #{page['next_cursor']}")) if page["next_cursor"]

@@ -41,7 +41,7 @@ module TaskerCore
           raise BadArgument, "templates show needs NAMESPACE/NAME[@VERSION]" unless key
 
           template = TaskerCore.templates.find { |t| t["key"] == key || t["key"].start_with?("#{key}@") }
-          raise NotFound, "no template #{key} in #{TaskerCore.config.absolute_template_paths.join(', ')}" unless template
+          raise TaskerCore::NotFound, "no template #{key} in #{TaskerCore.config.absolute_template_paths.join(', ')}" unless template
 
           output.json? ? output.json(template) : output.puts("#{output.bold(template['key'])}\n  #{template['steps'].join("\n  ")}")
           EXIT[:ok]
@@ -66,7 +66,7 @@ module TaskerCore
 
         def files(path)
           return Dir[File.join(path, "**", "*.{yml,yaml}")].sort if File.directory?(path)
-          raise NotFound, "no such file #{path}" unless File.file?(path)
+          raise TaskerCore::NotFound, "no such file #{path}" unless File.file?(path)
 
           [path]
         end
