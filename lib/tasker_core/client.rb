@@ -53,7 +53,7 @@ module TaskerCore
     # What dead_letter_hash reads (the read model's listing selects the same).
     DEAD_LETTER_COLUMNS = "id, queue_name, msg_id, read_ct, task_uuid, kind, reason, message, created_at, " \
                           "resolved_at, resolution, resolved_by, requeued_msg_id"
-    DEAD_LETTERS_SQL = "SELECT #{DEAD_LETTER_COLUMNS} FROM tasker_dead_letters ORDER BY id DESC LIMIT $1"
+    DEAD_LETTERS_SQL = "SELECT #{DEAD_LETTER_COLUMNS} FROM tasker_dead_letters ORDER BY id DESC LIMIT $1".freeze
 
     # Errors meaning pgmq or the task_requests queue is not installed in this database.
     MISSING_QUEUE_ERRORS = [PG::UndefinedTable, PG::UndefinedFunction, PG::InvalidSchemaName].freeze

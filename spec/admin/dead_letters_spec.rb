@@ -36,7 +36,7 @@ RSpec.describe "TaskerCore::Admin#dead_letters" do
     all = all_pages("dead_letters") { |cursor| isolated_admin.dead_letters(limit: 4, cursor: cursor) }
     expect(ids(all)).to eq((1..30).to_a.reverse)
     expect(all.first.keys).to eq(%w[id queue_name msg_id read_ct task_uuid kind reason message created_at resolved_at resolution
-                                     resolved_by requeued_msg_id])
+                                    resolved_by requeued_msg_id])
     expect(all.first).to include("queue_name" => "task_requests", "msg_id" => 30, "kind" => "rejected_request",
                                  "message" => { "n" => 30 }, "created_at" => match(AdminHelpers::ISO_MS))
     deep = all.find { |letter| letter["msg_id"] == 14 }

@@ -62,11 +62,14 @@ RSpec.describe "the tasker command line" do
     expect(text.lines.first).to include(diamond["uuid"], "diamond_workflow/diamond_pattern@1.0.0", "complete", "steps 4/4")
     tree = text.lines.drop(3).map(&:rstrip)
     expect(tree.first).to start_with("diamond_start  complete  1/")
-    expect(tree.join("\n")).to match(/├─ diamond_branch_b  complete.*\n│  └─ diamond_end  complete.*\(also after: diamond_branch_c\)\n└─ diamond_branch_c  complete/)
+    expect(tree.drop(1).map { |line| line.sub(%r{  \d+/.*\z}, "") }).to eq(
+      ["├─ diamond_branch_b  complete", "│  └─ diamond_end  complete", "└─ diamond_branch_c  complete"]
+    )
+    expect(tree[2]).to end_with("(also after: diamond_branch_c)")
 
     uuid = switchable
     text, = tasker("task", uuid)
-    expect(text).to match(/switch  error  1\/\d+  .*TaskerCore::PermanentError: switch is broken/)
+    expect(text).to match(%r{switch  error  1/\d+  .*TaskerCore::PermanentError: switch is broken})
 
     SpecWorkflows::Switch.broken = false
     out, err, code = tasker("retry", uuid)

@@ -60,11 +60,12 @@ RSpec.describe "Rails generators" do
       expect(File).to exist(app.path("app/tasker/.keep"))
 
       expect(File.stat(app.path("bin/tasker")).mode & 0o111).not_to eq(0)
-      expect(app.run!("bin/tasker", "worker", "--help")).to include("usage: tasker-worker", "--concurrency")
-      expect(app.run!("bin/tasker", "orchestrator", "--version")).to eq("tasker-orchestrator #{TaskerCore::VERSION}\n")
+      expect(app.run!("bin/tasker", "worker", "--help")).to include("usage: tasker worker", "--concurrency")
+      expect(app.run!("bin/tasker", "--version")).to eq("tasker #{TaskerCore::VERSION}\n")
+      expect(JSON.parse(app.run!("bin/tasker", "status", "--json")).keys).to eq(%w[processes queues tasks])
       out, status = app.run("bin/tasker", "bogus")
       expect(status.exitstatus).to eq(2)
-      expect(out).to include("usage: bin/tasker worker|orchestrator")
+      expect(out).to include(%(unknown command "bogus"))
     end
 
     it "copies the schema migration once; a second run (or tasker_core:install:migrations) changes nothing" do

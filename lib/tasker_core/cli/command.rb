@@ -32,9 +32,9 @@ module TaskerCore
       end
 
       def call(argv)
-        line = CommandLine.new(program, self.class::USAGE) do |o|
-          declare(o)
-          declare_app(o)
+        line = CommandLine.new(program, self.class::USAGE) do |parser|
+          declare(parser)
+          declare_app(parser)
         end
         args = line.parse(argv, arguments: self.class::ARGUMENTS)
         load_app
@@ -51,16 +51,16 @@ module TaskerCore
       def declare(_parser); end
 
       # How the command finds its configuration (as tasker-worker and tasker-orchestrator).
-      def declare_app(o)
-        o.on("-c", "--config PATH", "YAML config (default config/tasker_core.yml)") { |v| options[:config] = v }
-        o.on("-e", "--env ENV", "config section (default TASKER_ENV, RAILS_ENV, development)") { |v| options[:env] = v }
-        o.on("--[no-]rails", "load the Rails app of the working directory (default: when config/environment.rb",
-             "exists)") { |v| options[:rails] = v }
+      def declare_app(parser)
+        parser.on("-c", "--config PATH", "YAML config (default config/tasker_core.yml)") { |v| options[:config] = v }
+        parser.on("-e", "--env ENV", "config section (default TASKER_ENV, RAILS_ENV, development)") { |v| options[:env] = v }
+        parser.on("--[no-]rails", "load the Rails app of the working directory (default: when config/environment.rb",
+                  "exists)") { |v| options[:rails] = v }
       end
 
       # --json, for the commands that print data.
-      def declare_json(o)
-        o.on("--json", "print JSON (one document) instead of text") { options[:json] = true }
+      def declare_json(parser)
+        parser.on("--json", "print JSON (one document) instead of text") { options[:json] = true }
       end
 
       def load_app

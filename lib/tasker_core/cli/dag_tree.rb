@@ -25,10 +25,12 @@ module TaskerCore
 
       private
 
+      # What is drawn before a step, and below it for its children: a root, a last child, another child.
+      RAILS = { nil => ["", ""], true => ["└─ ", "   "], false => ["├─ ", "│  "] }.freeze
+
       # prefix: the rails drawn so far; last: nil for a root, else whether it is the last child.
       def branch(step, prefix, last)
-        connector = last.nil? ? "" : (last ? "└─ " : "├─ ")
-        below = last.nil? ? "" : (last ? "   " : "│  ")
+        connector, below = RAILS.fetch(last)
         kids = @children[step["name"]]
         ["#{prefix}#{connector}#{describe(step)}"] +
           kids.each_with_index.flat_map { |kid, i| branch(kid, prefix + below, i == kids.size - 1) }

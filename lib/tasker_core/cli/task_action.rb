@@ -15,16 +15,16 @@ module TaskerCore
 
       private
 
-      def declare(o)
+      def declare(parser)
         @filter = TaskFilter.new
-        @filter.declare(o)
-        o.on("-y", "--yes", "bulk form: act without asking") { options[:yes] = true }
-        o.on("--max N", Integer, "bulk form: act on at most N tasks (default #{DEFAULT_MAX})") { |v| options[:max] = v }
-        declare_json(o)
+        @filter.declare(parser)
+        parser.on("-y", "--yes", "bulk form: act without asking") { options[:yes] = true }
+        parser.on("--max N", Integer, "bulk form: act on at most N tasks (default #{DEFAULT_MAX})") { |v| options[:max] = v }
+        declare_json(parser)
       end
 
       def run(args)
-        return one(args.first) if args.first && !@filter.any?
+        return one(args.first) if args.first && @filter.none?
         return usage("give a task UUID or filters (--state, --template, --since ...), not both") if args.first
 
         return usage("give a task UUID, or at least one filter for the bulk form") unless @filter.any?

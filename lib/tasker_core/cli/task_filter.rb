@@ -11,21 +11,25 @@ module TaskerCore
         @filters = {}
       end
 
-      def declare(o)
-        o.on("-s", "--state STATE", Array, "task state(s): pending, in_progress, complete, error, cancelled,",
-             "resolved_manually (comma separated)") { |v| (@filters[:state] ||= []).concat(v) }
-        o.on("-n", "--namespace NAME", "tasks of this namespace") { |v| @filters[:namespace] = v }
-        o.on("-t", "--template NAME", "tasks of this template: name, name@version or namespace/name[@version]") do |v|
+      def declare(parser)
+        parser.on("-s", "--state STATE", Array, "task state(s): pending, in_progress, complete, error, cancelled,",
+                  "resolved_manually (comma separated)") { |v| (@filters[:state] ||= []).concat(v) }
+        parser.on("-n", "--namespace NAME", "tasks of this namespace") { |v| @filters[:namespace] = v }
+        parser.on("-t", "--template NAME", "tasks of this template: name, name@version or namespace/name[@version]") do |v|
           @filters[:template] = v
         end
-        o.on("--since DURATION", "created in the last DURATION (90s, 15m, 1h, 2d, 1w)") { |v| @filters[:since] = v }
-        o.on("--before DURATION", "created more than DURATION ago") { |v| @filters[:before] = v }
-        o.on("-k", "--key KEY", "the task with this idempotency key") { |v| @filters[:idempotency_key] = v }
-        o.on("-u", "--uuid PREFIX", "tasks whose uuid starts with PREFIX") { |v| @filters[:uuid_prefix] = v }
+        parser.on("--since DURATION", "created in the last DURATION (90s, 15m, 1h, 2d, 1w)") { |v| @filters[:since] = v }
+        parser.on("--before DURATION", "created more than DURATION ago") { |v| @filters[:before] = v }
+        parser.on("-k", "--key KEY", "the task with this idempotency key") { |v| @filters[:idempotency_key] = v }
+        parser.on("-u", "--uuid PREFIX", "tasks whose uuid starts with PREFIX") { |v| @filters[:uuid_prefix] = v }
       end
 
       def any?
         !@filters.empty?
+      end
+
+      def none?
+        @filters.empty?
       end
 
       # The keywords of Admin#tasks (durations resolved against now).

@@ -19,11 +19,11 @@ module TaskerCore
       end
 
       # 850 -> "850ms", 61_000 -> "1m01s", nil -> "-".
-      def format_ms(ms)
-        return "-" if ms.nil?
-        return "#{ms.round}ms" if ms < 1000
+      def format_ms(millis)
+        return "-" if millis.nil?
+        return "#{millis.round}ms" if millis < 1000
 
-        seconds = ms / 1000.0
+        seconds = millis / 1000.0
         return format("%.1fs", seconds) if seconds < 60
 
         minutes, secs = seconds.round.divmod(60)

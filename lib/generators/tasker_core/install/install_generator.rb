@@ -34,21 +34,14 @@ module TaskerCore
           #!/usr/bin/env ruby
           # frozen_string_literal: true
 
-          # tasker_core's processes for this app, through Bundler, from the app's root:
+          # tasker_core's command line for this app, through Bundler, from the app's root:
           #   bin/tasker worker [options]        runs step handlers (bin/tasker worker --help)
-          #   bin/tasker orchestrator [options]  drives the tasks (bin/tasker orchestrator --help)
-          commands = { "worker" => "tasker-worker", "orchestrator" => "tasker-orchestrator" }
-          command = commands[ARGV.first]
-          unless command
-            warn "usage: bin/tasker worker|orchestrator [options]"
-            exit 2
-          end
-
-          ARGV.shift
+          #   bin/tasker orchestrator [options]  drives the tasks
+          #   bin/tasker status | tasks | task UUID | retry | ...   (bin/tasker --help)
           Dir.chdir(File.expand_path("..", __dir__))
           ENV["BUNDLE_GEMFILE"] ||= File.expand_path("Gemfile")
           require "bundler/setup"
-          load Gem.bin_path("tasker_core", command)
+          load Gem.bin_path("tasker_core", "tasker")
         RUBY
         chmod "bin/tasker", 0o755 unless File.executable?(File.join(destination_root, "bin/tasker"))
       end

@@ -14,14 +14,14 @@ module TaskerCore
 
         private
 
-        def declare(o)
-          o.on("-q", "--queue NAME", "dead letters of this queue") { |v| options[:queue] = v }
-          o.on("--kind KIND", "of this kind (e.g. rejected_request, ignored_result, poison_message)") { |v| options[:kind] = v }
-          o.on("-l", "--limit N", Integer, "per page (default 50)") { |v| options[:limit] = v }
-          o.on("--cursor CURSOR", "the next page") { |v| options[:cursor] = v }
-          o.on("--requeue ID", Integer, "send dead letter ID to its queue again") { |v| options[:requeue] = v }
-          o.on("--discard ID", Integer, "mark dead letter ID handled, without sending it") { |v| options[:discard] = v }
-          declare_json(o)
+        def declare(parser)
+          parser.on("-q", "--queue NAME", "dead letters of this queue") { |v| options[:queue] = v }
+          parser.on("--kind KIND", "of this kind (e.g. rejected_request, ignored_result, poison_message)") { |v| options[:kind] = v }
+          parser.on("-l", "--limit N", Integer, "per page (default 50)") { |v| options[:limit] = v }
+          parser.on("--cursor CURSOR", "the next page") { |v| options[:cursor] = v }
+          parser.on("--requeue ID", Integer, "send dead letter ID to its queue again") { |v| options[:requeue] = v }
+          parser.on("--discard ID", Integer, "mark dead letter ID handled, without sending it") { |v| options[:discard] = v }
+          declare_json(parser)
         end
 
         def run(_args)
@@ -45,16 +45,18 @@ module TaskerCore
         def print_page(page)
           letters = page["dead_letters"]
           output.puts("no dead letters") if letters.empty?
-          letters.each do |letter|
-            output.puts("#{output.bold("##{letter['id']}")}  #{letter['queue_name']}  #{output.state('error', letter['kind'])}  " \
-                        "#{letter['created_at']}#{"  task #{letter['task_uuid']}" if letter['task_uuid']}")
-            output.puts("    #{letter['reason']}")
-            if letter["resolution"]
-              output.puts(output.dim("    #{letter['resolution']} by #{letter['resolved_by']} at #{letter['resolved_at']}"))
-            end
-            output.puts(output.dim("    #{JSON.generate(letter['message'])[0, 200]}")) if letter["message"]
-          end
+          letters.each { |letter| print_letter(letter) }
           output.puts(output.dim("more: --cursor #{page['next_cursor']}")) if page["next_cursor"]
+        end
+
+        def print_letter(letter)
+          task = "  task #{letter['task_uuid']}" if letter["task_uuid"]
+          output.puts("#{output.bold("##{letter['id']}")}  #{letter['queue_name']}  " \
+                      "#{output.state('error', letter['kind'])}  #{letter['created_at']}#{task}")
+          output.puts("    #{letter['reason']}")
+          resolved = "    #{letter['resolution']} by #{letter['resolved_by']} at #{letter['resolved_at']}"
+          output.puts(output.dim(resolved)) if letter["resolution"]
+          output.puts(output.dim("    #{JSON.generate(letter['message'])[0, 200]}")) if letter["message"]
         end
       end
     end

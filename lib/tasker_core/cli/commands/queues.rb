@@ -22,8 +22,8 @@ module TaskerCore
 
         private
 
-        def declare(o)
-          declare_json(o)
+        def declare(parser)
+          declare_json(parser)
         end
 
         def run(_args)

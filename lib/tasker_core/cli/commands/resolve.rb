@@ -14,9 +14,9 @@ module TaskerCore
 
         private
 
-        def declare(o)
-          o.on("-r", "--result JSON", "the step's result (JSON; default {})") { |v| options[:result] = v }
-          declare_json(o)
+        def declare(parser)
+          parser.on("-r", "--result JSON", "the step's result (JSON; default {})") { |v| options[:result] = v }
+          declare_json(parser)
         end
 
         def run(args)

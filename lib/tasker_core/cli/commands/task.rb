@@ -17,12 +17,12 @@ module TaskerCore
 
         private
 
-        def declare(o)
-          o.on("-f", "--follow", "show progress until the task is final (exit 5 if it ends in error or cancelled)") do
+        def declare(parser)
+          parser.on("-f", "--follow", "show progress until the task is final (exit 5 if it ends in error or cancelled)") do
             options[:follow] = true
           end
-          o.on("--interval SECONDS", Float, "how often --follow reads the task (default 1)") { |v| options[:interval] = v }
-          declare_json(o)
+          parser.on("--interval SECONDS", Float, "how often --follow reads the task (default 1)") { |v| options[:interval] = v }
+          declare_json(parser)
         end
 
         def run(args)

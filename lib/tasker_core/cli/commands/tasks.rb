@@ -21,12 +21,12 @@ module TaskerCore
 
         private
 
-        def declare(o)
+        def declare(parser)
           @filter = TaskFilter.new
-          @filter.declare(o)
-          o.on("-l", "--limit N", Integer, "tasks per page (1-500, default 50)") { |v| options[:limit] = v }
-          o.on("--cursor CURSOR", "the next page (printed under a full page)") { |v| options[:cursor] = v }
-          declare_json(o)
+          @filter.declare(parser)
+          parser.on("-l", "--limit N", Integer, "tasks per page (1-500, default 50)") { |v| options[:limit] = v }
+          parser.on("--cursor CURSOR", "the next page (printed under a full page)") { |v| options[:cursor] = v }
+          declare_json(parser)
         end
 
         def run(_args)

@@ -13,14 +13,14 @@ module TaskerCore
 
         private
 
-        def declare(o)
+        def declare(parser)
           options[:requires] = []
-          o.on("-n", "--namespaces LIST", Array, "namespaces to work (comma separated; default: every namespace",
-               "of the configured templates)") { |v| options[:namespaces] = v }
-          o.on("-r", "--require PATH", "file or directory of handlers to load (repeatable)") { |v| options[:requires] << v }
-          o.on("-C", "--concurrency N", Integer, "handlers run at once (default worker.concurrency)") { |v| options[:concurrency] = v }
-          o.on("-w", "--wait-for-queues SECONDS", Integer, "wait this long for an orchestrator to register the",
-               "namespaces (default: 0 when --namespaces is given, else 60)") { |v| options[:wait_s] = v }
+          parser.on("-n", "--namespaces LIST", Array, "namespaces to work (comma separated; default: every namespace",
+                    "of the configured templates)") { |v| options[:namespaces] = v }
+          parser.on("-r", "--require PATH", "file or directory of handlers to load (repeatable)") { |v| options[:requires] << v }
+          parser.on("-C", "--concurrency N", Integer, "handlers run at once (default worker.concurrency)") { |v| options[:concurrency] = v }
+          parser.on("-w", "--wait-for-queues SECONDS", Integer, "wait this long for an orchestrator to register the",
+                    "namespaces (default: 0 when --namespaces is given, else 60)") { |v| options[:wait_s] = v }
         end
 
         def load_app
