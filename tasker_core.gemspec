@@ -28,7 +28,8 @@ Gem::Specification.new do |spec|
   # benchmarks, chaos runs or build output).
   Dir.chdir(__dir__) do
     spec.files = Dir[
-      "lib/**/*.rb", "lib/**/*.rake", "lib/**/*.erb", "sig/**/*.rbs", "exe/*", "config/*.yml", "migrations/*.sql",
+      "lib/**/*.rb", "lib/**/*.rake", "lib/**/*.erb", "lib/tasker_core/web/assets/*", "sig/**/*.rbs", "exe/*",
+      "config/*.yml", "migrations/*.sql",
       "ext/tasker_core/extconf.rb", "ext/*/Cargo.toml", "ext/*/build.rs", "ext/*/src/**/*.rs",
       "Cargo.toml", "Cargo.lock", "README.md", "LICENSE", "CHANGELOG.md"
     ].sort

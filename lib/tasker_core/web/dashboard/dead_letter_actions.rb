@@ -1,0 +1,22 @@
+# frozen_string_literal: true
+
+require_relative "page"
+
+module TaskerCore
+  module Web
+    class Dashboard
+      # POST /dead-letters/ID/requeue and /dead-letters/ID/discard, named by the actor.
+      class DeadLetterActions < Page
+        def call
+          id = Integer(params.fetch("id"), 10)
+          result = if params["action"] == "requeue"
+                     operator.requeue_dead_letter(id, actor: actor)
+                   else
+                     operator.discard_dead_letter(id, actor: actor)
+                   end
+          redirect("/dead-letters", "dead letter #{id} #{params['action']}d: #{summary(result)}")
+        end
+      end
+    end
+  end
+end

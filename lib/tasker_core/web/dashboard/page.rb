@@ -1,0 +1,48 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  module Web
+    class Dashboard
+      # What the pages and actions share: the request, the view, the route's params, the
+      # read model, the operator and the actor, and the two kinds of answer (HTML, redirect).
+      class Page
+        HTML = { "content-type" => "text/html; charset=utf-8", "cache-control" => "no-store" }.freeze
+
+        def initialize(request, view, params)
+          @request = request
+          @view = view
+          @params = params
+        end
+
+        private
+
+        attr_reader :request, :view, :params
+
+        def admin
+          Web.admin
+        end
+
+        def operator
+          TaskerCore::Operator.current
+        end
+
+        def actor
+          Web.actor_for(request.env)
+        end
+
+        def html(name, title:, status: 200, **locals)
+          [status, HTML.dup, [view.page(name, title: title, notice: request.GET["notice"], **locals)]]
+        end
+
+        # After a POST: 303 to an app path, with a notice the next page shows.
+        def redirect(app_path, notice, query = {})
+          [303, { "location" => view.path(app_path, query.merge("notice" => notice)), "cache-control" => "no-store" }, []]
+        end
+
+        def summary(result)
+          result.reject { |key, _| key == "task_uuid" }.map { |key, value| "#{key}=#{value}" }.join(" ")
+        end
+      end
+    end
+  end
+end
