@@ -12,6 +12,7 @@ require_relative "commands/dead_letters"
 require_relative "commands/templates"
 require_relative "commands/orchestrator"
 require_relative "commands/worker"
+require_relative "commands/web"
 
 module TaskerCore
   module CLI
@@ -22,7 +23,7 @@ module TaskerCore
         "status" => Commands::Status, "tasks" => Commands::Tasks, "task" => Commands::Task,
         "retry" => Commands::Retry, "cancel" => Commands::Cancel, "resolve" => Commands::Resolve,
         "queues" => Commands::Queues, "dead-letters" => Commands::DeadLetters, "templates" => Commands::Templates,
-        "orchestrator" => Commands::Orchestrator, "worker" => Commands::Worker
+        "orchestrator" => Commands::Orchestrator, "worker" => Commands::Worker, "web" => Commands::Web
       }.freeze
 
       module_function

@@ -28,6 +28,7 @@ module TaskerCore
       def respond(request, csrf)
         handler, params = Router.match(request.request_method, request.path_info)
         return refuse(request, csrf, 404, "no such page") unless handler
+
         refusal = request.post? && post_refusal(csrf)
         return refuse(request, csrf, 403, refusal) if refusal
 
