@@ -24,21 +24,22 @@ module TaskerCore
       end
 
       # The dashboard behind basic auth (constant-time compares), or alone when user is nil.
-      def self.app(user: nil, password: nil)
-        return Web if user.nil?
+      def self.app(user: nil, password: nil, app: Web)
+        return app if user.nil?
 
-        Rack::Auth::Basic.new(Web, REALM) do |given_user, given_password|
+        Rack::Auth::Basic.new(app, REALM) do |given_user, given_password|
           # & not &&: both compared whatever the first says, so timing tells nothing.
           Rack::Utils.secure_compare(given_user.to_s, user) & Rack::Utils.secure_compare(given_password.to_s, password.to_s)
         end
       end
 
-      def initialize(bind:, port:, user: nil, password: nil, threads: MAX_THREADS)
+      # app: what is served (default TaskerCore::Web at the root; a Rack::URLMap to mount it).
+      def initialize(bind:, port:, user: nil, password: nil, threads: MAX_THREADS, app: Web)
         require "puma"
         require "puma/server"
         @bind = bind
         @requested_port = port
-        @app = self.class.app(user: user, password: password)
+        @app = self.class.app(user: user, password: password, app: app)
         @threads = threads
       end
 
