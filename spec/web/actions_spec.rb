@@ -6,6 +6,8 @@ require_relative "browser_helper"
 # The dashboard's actions, clicked in headless Chromium: each a POST with the CSRF token,
 # applied by the Operator and recorded in the transitions with the host app's actor.
 RSpec.describe "the web dashboard's actions" do
+  include Capybara::RSpecMatchers # have_css and friends that wait the right way when negated
+
   let(:page) { TaskerSpec::Browser.session }
 
   before(:all) do

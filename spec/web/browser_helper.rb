@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "capybara"
+require "capybara/rspec/matchers"
 require "selenium-webdriver"
 require "net/http"
 require "tasker_core/web"
@@ -33,6 +34,7 @@ module TaskerSpec
                                               app: Rack::URLMap.new(MOUNT => TaskerCore::Web)).start
       Capybara.app_host = @server.url
       @session ||= Capybara::Session.new(:tasker_chromium)
+      self
     end
 
     def base_url

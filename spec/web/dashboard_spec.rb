@@ -6,6 +6,8 @@ require_relative "browser_helper"
 # The dashboard in headless Chromium, mounted at /tasker on a real Puma, over tasks that
 # the embedded orchestrator and workers of this process really ran.
 RSpec.describe "the web dashboard in a browser" do
+  include Capybara::RSpecMatchers # have_css and friends that wait the right way when negated
+
   let(:page) { TaskerSpec::Browser.session }
   let(:images) { File.join(TaskerSpec::Database::ROOT, "docs", "images") }
 

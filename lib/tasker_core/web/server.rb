@@ -14,6 +14,7 @@ module TaskerCore
     class Server
       REALM = "tasker"
       MAX_THREADS = 5
+      OPEN_PATHS = %w[/health /ready].freeze
 
       # Whether `bind` is a loopback address (or "localhost"): the only place the dashboard
       # may listen without credentials.
@@ -24,13 +25,15 @@ module TaskerCore
       end
 
       # The dashboard behind basic auth (constant-time compares), or alone when user is nil.
+      # /health and /ready stay open: a Kubernetes probe sends no credentials.
       def self.app(user: nil, password: nil, app: Web)
         return app if user.nil?
 
-        Rack::Auth::Basic.new(app, REALM) do |given_user, given_password|
+        guarded = Rack::Auth::Basic.new(app, REALM) do |given_user, given_password|
           # & not &&: both compared whatever the first says, so timing tells nothing.
           Rack::Utils.secure_compare(given_user.to_s, user) & Rack::Utils.secure_compare(given_password.to_s, password.to_s)
         end
+        ->(env) { (OPEN_PATHS.include?(env["PATH_INFO"]) ? app : guarded).call(env) }
       end
 
       # app: what is served (default TaskerCore::Web at the root; a Rack::URLMap to mount it).
