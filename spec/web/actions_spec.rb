@@ -103,6 +103,22 @@ RSpec.describe "the web dashboard's actions" do
     expect(uuids.map { |uuid| actors(uuid) }).to all(eq(["web:spec-browser"]))
   end
 
+  it "requeues one dead letter and discards another from the dead letters page, each with the actor" do
+    uuids = Array.new(2) { TaskerCore.enqueue(namespace: "spec_workflows", name: "no_such_template", version: "1.0.0") }
+    requeue, discard = wait_for(describe: "both requests rejected") do
+      found = TaskerCore.dead_letters(limit: 200).select { |d| uuids.include?(d["task_uuid"]) }
+      found.map { |d| d["id"] } if found.size == 2
+    end
+    page.visit("/tasker/dead-letters?queue=task_requests")
+    page.find("tr[data-id='#{requeue}']").click_button("Requeue")
+    expect(page).to have_css(".notice", text: "dead letter #{requeue} requeued")
+    page.accept_confirm { page.find("tr[data-id='#{discard}']").click_button("Discard") }
+    expect(page).to have_css(".notice", text: "dead letter #{discard} discarded")
+    expect(page).to have_css("tr[data-id='#{discard}'] td", text: "discarded by web:spec-browser")
+    expect(page).to have_css("tr[data-id='#{requeue}'] td", text: "requeued by web:spec-browser")
+    expect(page.find("tr[data-id='#{discard}']")).not_to have_button("Discard")
+  end
+
   it "refuses every POST when read-only, and shows no buttons" do
     uuid = failed_switchable
     TaskerCore::Web.read_only = true
