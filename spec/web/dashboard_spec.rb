@@ -85,6 +85,18 @@ RSpec.describe "the web dashboard in a browser" do
     expect(page).to have_css("ol.timeline li", text: "diamond_end", minimum: 1)
   end
 
+  it "follows a running task until it is final, by itself, keeping the step the reader opened" do
+    uuid = TaskerCore.enqueue(namespace: "spec_workflows", name: "slow_chain", version: "1.0.0", context: { "sleep" => 2 })
+    page.visit("/tasker/tasks/#{uuid}")
+    expect(page).to have_css("body[data-live='1'] .badge.live")
+    page.find("svg.dag g.step[data-step='after_slow']").click
+    expect(page).to have_css("details.step-detail[data-step='after_slow'][open]")
+    expect(page).to have_css(".task-state .state-complete", wait: 20)
+    expect(page).to have_css("svg.dag g.step.state-complete[data-step='after_slow']")
+    expect(page).to have_css("details.step-detail[data-step='after_slow'][open]") # reopened after the reload
+    expect(page).not_to have_css("body[data-live]")
+  end
+
   it "keeps a 40-wide fan-out legible: one column of 40 boxes that do not overlap, the SVG growing" do
     uuid = run_task("spec_workflows", "wide_fan_out", {}, timeout: 60)["uuid"]
     page.visit("/tasker/tasks/#{uuid}")

@@ -13,7 +13,7 @@ module TaskerCore
         def call
           filters = Filters.new(request.GET)
           cursor = request.GET["cursor"].to_s
-          limit = request.GET["limit"].to_s.match?(/\A\d{1,4}\z/) ? Integer(request.GET["limit"], 10) : LIMIT
+          limit = request.GET["limit"].to_s.match?(/\A\d{1,9}\z/) ? Integer(request.GET["limit"], 10) : LIMIT
           listing = admin.tasks(**filters.to_query, limit: limit, cursor: cursor.empty? ? nil : cursor)
           html("tasks", title: "Tasks", filters: filters, listing: listing, states: Admin::TASK_STATES,
                         paging: limit == LIMIT ? {} : { "limit" => limit })
