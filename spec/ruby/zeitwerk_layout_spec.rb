@@ -28,8 +28,10 @@ RSpec.describe "lib/ layout (Zeitwerk conventions)" do
     #   pure.rb    an entry point (the gem without its native extension): defines nothing
     #   generators Rails generators (Rails finds them by path, their constants under
     #              TaskerCore::Generators; they need Rails, outside the gem's constant tree)
+    #   web/assets, web/views  the dashboard's CSS/JS and ERB files: no Ruby, no constants
     # tasker_core.so (the native extension, beside them) is no .rb file: Zeitwerk never manages it.
-    "ignored" => %w[tasker_core/errors.rb tasker_core/version.rb tasker_core/pure.rb generators]
+    "ignored" => %w[tasker_core/errors.rb tasker_core/version.rb tasker_core/pure.rb generators
+                    tasker_core/web/assets tasker_core/web/views]
   }
 
   script = <<~'RUBY'
@@ -58,7 +60,9 @@ RSpec.describe "lib/ layout (Zeitwerk conventions)" do
       parts.map { |part| loader.inflector.camelize(part, path) }.join("::")
     end
     rb_files = Dir[File.join(lib, "**", "*.rb")].reject { |f| ignored.any? { |i| f == i || f.start_with?("#{i}/") } }
-    owned = (rb_files + Dir[File.join(lib, "tasker_core", "**", "*/")].map { |d| d.chomp("/") }).to_h do |path|
+    dirs = Dir[File.join(lib, "tasker_core", "**", "*/")].map { |d| d.chomp("/") }
+                                                       .reject { |d| ignored.any? { |i| d == i || d.start_with?("#{i}/") } }
+    owned = (rb_files + dirs).to_h do |path|
       [expected.call(path), path]
     end
 
