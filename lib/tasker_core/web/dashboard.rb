@@ -3,6 +3,7 @@
 require "rack"
 require_relative "dashboard/csrf"
 require_relative "dashboard/view"
+require_relative "dashboard/page"
 require_relative "dashboard/router"
 
 module TaskerCore
@@ -52,7 +53,7 @@ module TaskerCore
       def refuse(request, csrf, status, message)
         html = View.new(request, csrf).page("error", title: status.to_s, status: status,
                                                      message: TaskerCore::Logging.mask_url(message.to_s))
-        [status, { "content-type" => "text/html; charset=utf-8", "cache-control" => "no-store" }, [html]]
+        [status, Page::HTML.dup, [html]]
       end
     end
   end

@@ -6,7 +6,14 @@ module TaskerCore
       # What the pages and actions share: the request, the view, the route's params, the
       # read model, the operator and the actor, and the two kinds of answer (HTML, redirect).
       class Page
-        HTML = { "content-type" => "text/html; charset=utf-8", "cache-control" => "no-store" }.freeze
+        # Every HTML answer's headers. The CSP allows only the app's own CSS and JS (no inline
+        # script: a value that escaped escaping still could not run); no framing (clickjacking
+        # of the action buttons).
+        HTML = { "content-type" => "text/html; charset=utf-8", "cache-control" => "no-store",
+                 "content-security-policy" => "default-src 'none'; script-src 'self'; style-src 'self'; " \
+                                              "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; " \
+                                              "base-uri 'none'",
+                 "x-content-type-options" => "nosniff", "referrer-policy" => "same-origin" }.freeze
 
         def initialize(request, view, params)
           @request = request
