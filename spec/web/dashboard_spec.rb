@@ -37,6 +37,7 @@ RSpec.describe "the web dashboard in a browser" do
     page.fill_in("template", with: "diamond_workflow/diamond_pattern")
     page.fill_in("since", with: "1h")
     page.click_button("Filter")
+    expect(page).to have_current_path(/state=complete&.*since=1h/)
     expect(page).to have_css("table.tasks tbody tr", minimum: 2)
     rows = page.all("table.tasks tbody tr")
     expect(rows.map { |r| r["data-uuid"] }.first(2)).to eq(diamonds.reverse) # newest first
@@ -44,6 +45,7 @@ RSpec.describe "the web dashboard in a browser" do
     expect(page).not_to have_css("td", text: keyed)
 
     page.visit("/tasker/tasks?template=diamond_workflow/diamond_pattern&limit=1")
+    expect(page).to have_css("table.tasks tbody tr", count: 1)
     expect(page.all("table.tasks tbody tr").map { |r| r["data-uuid"] }).to eq([diamonds.last])
     page.click_link("Next page")
     expect(page).to have_css("table.tasks tbody tr[data-uuid='#{diamonds.first}']")
@@ -52,11 +54,13 @@ RSpec.describe "the web dashboard in a browser" do
     page.visit("/tasker/tasks")
     page.fill_in("uuid", with: keyed[0, 10])
     page.click_button("Filter")
+    expect(page).to have_current_path(/uuid=#{keyed[0, 10]}/)
     expect(page.all("table.tasks tbody tr").map { |r| r["data-uuid"] }).to eq([keyed])
 
     page.visit("/tasker/tasks")
     page.fill_in("key", with: key)
     page.click_button("Filter")
+    expect(page).to have_current_path(/key=#{key}/)
     expect(page).to have_css("table.tasks tbody tr", count: 1)
     expect(page).to have_css("td.mono", text: key)
 
@@ -86,7 +90,8 @@ RSpec.describe "the web dashboard in a browser" do
   end
 
   it "follows a running task until it is final, by itself, keeping the step the reader opened" do
-    uuid = TaskerCore.enqueue(namespace: "spec_workflows", name: "slow_chain", version: "1.0.0", context: { "sleep" => 2 })
+    uuid = TaskerCore.enqueue(namespace: "spec_workflows", name: "slow_chain", version: "1.0.0", context: { "sleep" => 3 })
+    wait_for(describe: "the task created") { TaskerCore::Web.admin.task(uuid) }
     page.visit("/tasker/tasks/#{uuid}")
     expect(page).to have_css("body[data-live='1'] .badge.live")
     page.find("svg.dag g.step[data-step='after_slow']").click

@@ -22,7 +22,7 @@ RSpec.describe TaskerCore::Web do
       response = app.get(path)
       expect(response.status).to eq(200), path
       expect(response.body).to include('href="/tasker/assets/dashboard.css"', 'href="/tasker/tasks"')
-      expect(response["set-cookie"]).to include("path=/tasker", "HttpOnly", "SameSite=Strict")
+      expect(response["set-cookie"]).to include("path=/tasker", "HttpOnly", "SameSite=Lax")
       expect(response["content-security-policy"]).to include("script-src 'self'", "frame-ancestors 'none'")
     end
     expect(app.get("/tasker/assets/dashboard.js").content_type).to start_with("text/javascript")

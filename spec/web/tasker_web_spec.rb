@@ -14,6 +14,9 @@ RSpec.describe "tasker web" do
     { "DATABASE_URL" => TaskerSpec::Database.url, "TASKER_ENV" => "test", "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil,
       "TASKER_WEB_USER" => nil, "TASKER_WEB_PASSWORD" => nil }
   end
+  before(:all) { TaskerSpec::Runtime.ensure_started } # the schema, processes to show, workers for a retry
+  after { SpecWorkflows::Switch.broken = true }
+
   let(:command) { [RbConfig.ruby, "-I", File.join(root, "lib"), File.join(root, "exe", "tasker"), "web"] }
 
   def free_port
@@ -27,6 +30,20 @@ RSpec.describe "tasker web" do
     request = Net::HTTP::Get.new(path)
     request.basic_auth(user, password) if user
     Net::HTTP.start("127.0.0.1", port, open_timeout: 1, read_timeout: 10) { |http| http.request(request) }
+  end
+
+  def post(port, path, token, cookie, user:, password:)
+    request = Net::HTTP::Post.new(path, "Cookie" => cookie)
+    request.basic_auth(user, password)
+    request.set_form_data("_csrf" => token)
+    Net::HTTP.start("127.0.0.1", port, open_timeout: 1, read_timeout: 10) { |http| http.request(request) }
+  end
+
+  def failed_switchable
+    SpecWorkflows::Switch.broken = true
+    uuid = TaskerCore.enqueue(namespace: "spec_workflows", name: "switchable", version: "1.0.0", context: {})
+    expect(TaskerCore.wait(uuid, timeout: 30)["state"]).to eq("error")
+    uuid
   end
 
   def wait_listening(port, pid)
@@ -49,7 +66,6 @@ RSpec.describe "tasker web" do
   end
 
   it "answers 401 without the right credentials, the dashboard with them, and stops on TERM" do
-    TaskerSpec::Runtime.ensure_started # the schema, and a process row to show
     port = free_port
     log = Tempfile.new("tasker-web")
     pid = Process.spawn(env.merge("TASKER_WEB_USER" => "ops", "TASKER_WEB_PASSWORD" => "s3cret pass"),
@@ -66,7 +82,19 @@ RSpec.describe "tasker web" do
     page = get(port, "/", user: "ops", password: "s3cret pass")
     expect(page.code).to eq("200")
     expect(page.body).to include("<h1>Overview</h1>", 'href="/tasks"')
-    expect(page["set-cookie"]).to include("tasker_csrf=", "HttpOnly", "SameSite=Strict")
+    expect(page["set-cookie"]).to include("tasker_csrf=", "HttpOnly", "SameSite=Lax")
+
+    # The basic-auth user is the actor of what it does.
+    failed = failed_switchable
+    SpecWorkflows::Switch.broken = false
+    form = get(port, "/tasks/#{failed}", user: "ops", password: "s3cret pass")
+    cookie = form["set-cookie"][/tasker_csrf=\h{64}/]
+    token = form.body[/name="_csrf" value="(\h{64})"/, 1]
+    expect(post(port, "/tasks/#{failed}/retry", token, cookie, user: "ops", password: "wrong").code).to eq("401")
+    expect(post(port, "/tasks/#{failed}/retry", token, cookie, user: "ops", password: "s3cret pass").code).to eq("303")
+    expect(TaskerCore.wait(failed, timeout: 30)["state"]).to eq("complete")
+    expect(TaskerCore::Admin.new.task(failed)["transitions"].filter_map { |t| t.dig("metadata", "actor") }.uniq)
+      .to eq(["web:ops"])
 
     Process.kill("TERM", pid)
     status = Process.wait2(pid).last

@@ -6,10 +6,11 @@ require "rack/utils"
 module TaskerCore
   module Web
     class Dashboard
-      # CSRF protection by double submit: a random token in an HttpOnly, SameSite=Strict
-      # cookie, repeated in a hidden field of every form. Another site can make a browser
-      # send the cookie but cannot read it, so it cannot fill in the field; a POST whose
-      # field does not match the cookie is refused (403). No server-side secret needed.
+      # CSRF protection by double submit: a random token in an HttpOnly, SameSite=Lax cookie,
+      # repeated in a hidden field of every form. Another site can make a browser send the
+      # cookie but cannot read it, so it cannot fill in the field; a POST whose field does not
+      # match the cookie is refused (403). No server-side secret needed. (Lax, not Strict: a
+      # link followed from chat keeps the cookie, so open tabs keep working tokens.)
       class Csrf
         COOKIE = "tasker_csrf"
         FIELD = "_csrf"
@@ -29,13 +30,13 @@ module TaskerCore
           false
         end
 
-        # Sets the cookie when the browser has none yet (or a malformed one).
+        # Sets the cookie on a page when the browser has none yet (or a malformed one).
         def commit(headers)
-          return if @token == @sent
+          return if @token == @sent || !headers["content-type"].to_s.start_with?("text/html")
 
           path = @request.script_name.empty? ? "/" : @request.script_name
           Rack::Utils.set_cookie_header!(headers, COOKIE, value: @token, path: path, httponly: true,
-                                                          same_site: :strict, secure: @request.ssl?)
+                                                          same_site: :lax, secure: @request.ssl?)
         end
       end
     end
