@@ -17,7 +17,8 @@ module TaskerCore
         GAP_X = 70
         GAP_Y = 12
         PAD = 10
-        MAX_LABEL = 24
+        MAX_LABEL = 24 # characters of a name at 12px in a box
+        MAX_META = 28 # of the second line, at 11px
 
         # Steps of a template ("name", "depends_on"), with depths computed here.
         def self.for_template(steps)
@@ -97,12 +98,12 @@ module TaskerCore
           end.join
         end
 
-        def label(name)
-          name.to_s.size > MAX_LABEL ? "#{name.to_s[0, MAX_LABEL - 1]}…" : name.to_s
+        def label(text, max = MAX_LABEL)
+          text.to_s.size > max ? "#{text.to_s[0, max - 1]}…" : text.to_s
         end
 
         def meta(step)
-          return label(step["handler"].to_s) unless @linked
+          return label(step["handler"], MAX_META) unless @linked
 
           "#{step['state']}  #{step['attempts']}/#{step['max_attempts']}"
         end
