@@ -53,10 +53,8 @@ async fn drop_databases_of_gone_processes(admin: &mut PgConnection) {
     if !std::path::Path::new("/proc/self").exists() {
         return; // no way to tell a gone process here
     }
-    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'tasker\\_rt\\_%'")
-        .fetch_all(&mut *admin)
-        .await
-        .unwrap();
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'tasker\\_rt\\_%'").fetch_all(&mut *admin).await.unwrap();
     for name in names {
         let pid = name.trim_start_matches("tasker_rt_").trim_start_matches("template_").split('_').next().unwrap_or("");
         let gone = pid.parse::<u32>().is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
