@@ -18,13 +18,18 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]::float8[]
 $$;
 
+-- The bounds negated, largest first: width_bucket counts the thresholds <= its operand, so
+-- on these it counts the bounds >= seconds (Prometheus' le is an inclusive upper bound).
+CREATE OR REPLACE FUNCTION tasker_metric_negated_bounds() RETURNS DOUBLE PRECISION[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT array_agg(-b ORDER BY b DESC) FROM unnest(tasker_metric_bounds()) b
+$$;
+
 -- The bucket an observation falls in: 1-based index of the first bound >= seconds,
--- array_length + 1 for +Inf.
+-- array_length + 1 for +Inf. One expression (inlined; the arrays are folded to constants).
 CREATE OR REPLACE FUNCTION tasker_metric_bucket(seconds DOUBLE PRECISION) RETURNS INT
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT coalesce((SELECT min(i) FROM generate_subscripts(tasker_metric_bounds(), 1) i
-                      WHERE seconds <= (tasker_metric_bounds())[i]),
-                    array_length(tasker_metric_bounds(), 1) + 1)
+    SELECT array_length(tasker_metric_bounds(), 1) + 1 - width_bucket(-seconds, tasker_metric_negated_bounds())
 $$;
 
 -- kind 'step': outcome completed / failed / retried (below), seconds the attempt's run (from

@@ -16,8 +16,10 @@ module TaskerCore
         INVALID = { "www-authenticate" => 'Bearer realm="tasker", error="invalid_token"' }.freeze
         BEARER = /\ABearer +(\S+) *\z/i
 
+        # TASKER_API_TOKENS is read once; config.api_tokens at each request (it may be set later).
         def initialize(config:, environ: ENV)
-          @tokens = config.api_tokens.merge(Config::ApiTokens.from_env(environ["TASKER_API_TOKENS"])).to_a
+          @config = config
+          @from_env = Config::ApiTokens.from_env(environ["TASKER_API_TOKENS"])
         end
 
         # The token's name; raises Error 401 otherwise.
@@ -25,9 +27,10 @@ module TaskerCore
           given = header.to_s[BEARER, 1]
           raise unauthorized("missing bearer token (Authorization: Bearer <token>)", CHALLENGE) unless given
 
+          tokens = @config.api_tokens.merge(@from_env)
           found = nil
-          @tokens.each { |name, token| found = name if Rack::Utils.secure_compare(token, given) && found.nil? }
-          raise unauthorized(@tokens.empty? ? "no API tokens are configured" : "invalid bearer token", INVALID) unless found
+          tokens.each { |name, token| found = name if Rack::Utils.secure_compare(token, given) && found.nil? }
+          raise unauthorized(tokens.empty? ? "no API tokens are configured" : "invalid bearer token", INVALID) unless found
 
           found
         end
