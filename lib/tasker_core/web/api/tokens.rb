@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "digest"
 require "rack/utils"
 require_relative "../../config/api_tokens"
 require_relative "error"
@@ -9,7 +10,8 @@ module TaskerCore
     class Api
       # Bearer authentication: "Authorization: Bearer <token>" against every configured token
       # (config.api_tokens and TASKER_API_TOKENS), each compared in constant time and all of
-      # them compared whatever matched, so timing tells neither a prefix nor which one.
+      # them compared whatever matched, so timing tells neither a prefix nor which one; the
+      # SHA-256 digests are compared (Rack's secure_compare returns early on a length difference).
       # No token configured: every request is refused.
       class Tokens
         CHALLENGE = { "www-authenticate" => 'Bearer realm="tasker"' }.freeze
@@ -28,8 +30,11 @@ module TaskerCore
           raise unauthorized("missing bearer token (Authorization: Bearer <token>)", CHALLENGE) unless given
 
           tokens = @config.api_tokens.merge(@from_env)
+          given_digest = Digest::SHA256.digest(given)
           found = nil
-          tokens.each { |name, token| found = name if Rack::Utils.secure_compare(token, given) && found.nil? }
+          tokens.each do |name, token|
+            found = name if Rack::Utils.secure_compare(Digest::SHA256.digest(token), given_digest) && found.nil?
+          end
           raise unauthorized(tokens.empty? ? "no API tokens are configured" : "invalid bearer token", INVALID) unless found
 
           found
