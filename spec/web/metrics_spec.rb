@@ -61,6 +61,24 @@ RSpec.describe "GET /metrics (TaskerCore::Web::Probes)" do
     expect(steps_total(scrape, flaky, "completed")).to eq(before)
   end
 
+  it "answers scrapes running at once while tasks finish, each scraper's counters never going down" do
+    TaskerSpec::Runtime.ensure_started
+    uuids = Array.new(6) { TaskerCore.enqueue(namespace: "spec_workflows", name: "flaky", version: "1.0.0") }
+    scrapers = Array.new(3) do
+      Thread.new do
+        Array.new(8) do
+          sleep 0.02
+          scrape.fetch("tasker_steps_total").samples.sum(&:value)
+        end
+      end
+    end
+    totals = scrapers.map(&:value)
+    uuids.each { |uuid| TaskerCore.wait(uuid) }
+    totals.each { |seen| expect(seen).to eq(seen.sort) }
+    scrape # with nothing running, a scrape folds every delta into the totals
+    expect(TaskerSpec::Database.query("SELECT count(*) AS n FROM tasker_metric_deltas").first["n"]).to eq("0")
+  end
+
   it "escapes label values that hold quotes, backslashes and newlines" do
     TaskerSpec::Database.query(<<~SQL)
       INSERT INTO tasker_metric_deltas (kind, namespace, handler, outcome, seconds)
