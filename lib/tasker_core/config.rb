@@ -6,6 +6,7 @@ require_relative "logging"
 require_relative "config/config_file"
 require_relative "config/orchestrator_settings"
 require_relative "config/worker_settings"
+require_relative "config/api_tokens"
 
 module TaskerCore
   # Settings for the client, the workers and the Rust core.
@@ -62,11 +63,11 @@ module TaskerCore
       end
     end
 
-    attr_reader :env, :source, :root, :database_url, :template_paths, :log_level, :orchestrator, :worker
+    attr_reader :env, :source, :root, :database_url, :template_paths, :log_level, :orchestrator, :worker, :api_tokens
 
     # `root` is the directory relative template paths are resolved against.
     def initialize(env: DEFAULT_ENV, source: nil, root: Dir.pwd, database_url: DEFAULT_DATABASE_URL,
-                   template_paths: [], log_level: "info", orchestrator: {}, worker: {})
+                   template_paths: [], log_level: "info", orchestrator: {}, worker: {}, api_tokens: {})
       @env = env.to_s
       @source = source
       @root = root
@@ -77,6 +78,7 @@ module TaskerCore
       self.log_level = log_level
       self.orchestrator = orchestrator
       self.worker = worker
+      self.api_tokens = api_tokens
     end
 
     def database_url=(url)
@@ -143,6 +145,12 @@ module TaskerCore
       @worker = SettingCheck.resolve("worker", WORKER_SETTINGS, @worker.merge(settings.transform_keys(&:to_sym)))
     end
 
+    # The HTTP API's bearer tokens (Web::Api): {name => token}, or a list of bare tokens
+    # (each then named by Web::Api::Tokens). Never shown by to_h or inspect.
+    def api_tokens=(tokens)
+      @api_tokens = ApiTokens.normalize(tokens)
+    end
+
     # template_paths resolved against root: what the core loads.
     def absolute_template_paths
       template_paths.map { |p| File.expand_path(p, root) }
@@ -167,7 +175,7 @@ module TaskerCore
       {
         "env" => env, "database_url" => masked_database_url, "template_paths" => template_paths,
         "log_level" => log_level, "orchestrator" => orchestrator.transform_keys(&:to_s),
-        "worker" => worker.transform_keys(&:to_s)
+        "worker" => worker.transform_keys(&:to_s), "api_tokens" => api_tokens.keys
       }
     end
 

@@ -10,7 +10,7 @@ module TaskerCore
     # One YAML file with a section per environment, rendered as ERB first (as Rails renders
     # database.yml), so secrets can come from the environment: <%= ENV["DATABASE_URL"] %>.
     module ConfigFile
-      TOP_LEVEL_KEYS = %w[database_url template_paths log_level orchestrator worker].freeze
+      TOP_LEVEL_KEYS = %w[database_url template_paths log_level orchestrator worker api_tokens].freeze
 
       module_function
 

@@ -1,7 +1,7 @@
 //! A consumer loop: read a batch and handle it (results in one transaction per batch, task
 //! requests one by one), sleep when the queue is empty, back off when the database is
-//! unreachable. `select!` on the
-//! cancellation token makes every wait interruptible; a message being handled is finished.
+//! unreachable. `select!` on the cancellation token makes every wait interruptible; a read
+//! in flight and the messages it returned are finished first.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,11 +81,12 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
     let idle_ms = if ctx.config.listen { ctx.config.fallback_poll_ms } else { ctx.config.poll_interval_ms };
     let idle = Duration::from_millis(idle_ms.max(1));
     let mut backoff = Duration::from_millis(100);
-    loop {
-        let read = tokio::select! {
-            _ = ctx.cancel.cancelled() => break,
-            read = queues::read(&ctx.pool, &queue, ctx.config.visibility_timeout_s, ctx.config.batch_size, ctx.config.max_read_bytes()) => read,
-        };
+    while !ctx.cancel.is_cancelled() {
+        // Not raced with cancellation: a read is one statement that marks what it returns
+        // read (invisible for the visibility timeout), so dropping it after its commit would
+        // hide its messages for that long. It is short; stop's drain deadline still aborts a
+        // read that hangs, and what was read is handled before the loop looks again.
+        let read = queues::read(&ctx.pool, &queue, ctx.config.visibility_timeout_s, ctx.config.batch_size, ctx.config.max_read_bytes()).await;
         let pause = match read {
             Ok(batch) if batch.is_empty() => idle,
             Ok(batch) => {

@@ -36,6 +36,7 @@ async fn template_db() -> &'static str {
         .get_or_init(|| async {
             let name = format!("tasker_rt_template_{}", std::process::id());
             let mut admin = admin().await;
+            drop_databases_of_gone_processes(&mut admin).await;
             sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await.unwrap();
             sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
             let pool = db::connect(&url_for(&name), 4, CONNECT_TIMEOUT).await.unwrap();
@@ -44,6 +45,23 @@ async fn template_db() -> &'static str {
             name
         })
         .await
+}
+
+/// Test binaries cannot drop their template database at exit (and a panicking test leaves its
+/// own): the first test of each binary drops the databases of test processes that are gone.
+async fn drop_databases_of_gone_processes(admin: &mut PgConnection) {
+    if !std::path::Path::new("/proc/self").exists() {
+        return; // no way to tell a gone process here
+    }
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'tasker\\_rt\\_%'").fetch_all(&mut *admin).await.unwrap();
+    for name in names {
+        let pid = name.trim_start_matches("tasker_rt_").trim_start_matches("template_").split('_').next().unwrap_or("");
+        let gone = pid.parse::<u32>().is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if gone {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut *admin).await;
+        }
+    }
 }
 
 pub struct TestDb {

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "../command"
+require_relative "../http_port"
 
 module TaskerCore
   module CLI
@@ -9,7 +10,7 @@ module TaskerCore
       # (default: every namespace of the configured templates) until TERM or INT.
       class Worker < Command
         SUMMARY = "a worker process: runs step handlers (tasker worker --help)"
-        USAGE = "[--namespaces a,b] [options]"
+        USAGE = "[--namespaces a,b] [--http-port PORT] [options]"
 
         private
 
@@ -21,6 +22,7 @@ module TaskerCore
           parser.on("-C", "--concurrency N", Integer, "handlers run at once (default worker.concurrency)") { |v| options[:concurrency] = v }
           parser.on("-w", "--wait-for-queues SECONDS", Integer, "wait this long for an orchestrator to register the",
                     "namespaces (default: 0 when --namespaces is given, else 60)") { |v| options[:wait_s] = v }
+          HttpPort.declare(parser, options)
         end
 
         def load_app
@@ -44,9 +46,12 @@ module TaskerCore
             return EXIT[:usage]
           end
 
+          listener = HttpPort.start(options, "worker")
           worker = WorkerStart.start(namespaces: namespaces, concurrency: options[:concurrency], wait_s: wait_s)
           SignalLoop.new("worker").run(on_stop: -> { worker.stop })
           EXIT[:ok]
+        ensure
+          listener&.stop
         end
       end
     end
