@@ -28,6 +28,18 @@ RSpec.describe TaskerCore::Web do
     expect(app.get("/tasker/assets/dashboard.js").content_type).to start_with("text/javascript")
   end
 
+  it "routes the probes, the metrics and the API to their apps, under the mount point too" do
+    expect([app.get("/tasker/health").status, app.get("/tasker/health").content_type]).to eq([200, "application/json"])
+    expect(JSON.parse(app.get("/tasker/ready").body)).to eq("status" => "ready")
+    metrics = app.get("/tasker/metrics")
+    expect([metrics.status, metrics.body]).to match([200, include("# TYPE tasker_queue_depth gauge")])
+    api = app.get("/tasker/api/tasks/#{SecureRandom.uuid}")
+    expect([api.status, JSON.parse(api.body).dig("error", "code")]).to eq([401, "unauthorized"])
+    expect(app.get("/tasker/api").status).to eq(404) # the API's own 404, in JSON
+    expect(app.get("/tasker/api").content_type).to eq("application/json")
+    expect(app.get("/tasker/healthz").content_type).to start_with("text/html") # the dashboard's
+  end
+
   it "refuses hostile paths and input with 4xx and the reason, serving valid requests beside them" do
     failed = TaskerCore.enqueue(namespace: "spec_workflows", name: "switchable", version: "1.0.0", context: {})
     expect(TaskerCore.wait(failed, timeout: 30)["state"]).to eq("error")

@@ -78,6 +78,9 @@ RSpec.describe "tasker web" do
     expect(get(port, "/tasks", user: "ops", password: "wrong").code).to eq("401")
     expect(get(port, "/tasks", user: "root", password: "s3cret pass").code).to eq("401")
     expect(get(port, "/assets/dashboard.css").code).to eq("401")
+    expect(get(port, "/metrics").code).to eq("401")
+    expect(get(port, "/health").code).to eq("200") # a probe sends no credentials
+    expect(get(port, "/ready").code).to eq("200")
 
     page = get(port, "/", user: "ops", password: "s3cret pass")
     expect(page.code).to eq("200")

@@ -2,10 +2,11 @@
 
 require "ipaddr"
 require "rack"
+require_relative "http_listener"
 
 module TaskerCore
   module Web
-    # TaskerCore::Web served alone by an in-process Puma (`tasker web`, the browser specs),
+    # TaskerCore::Web served alone (`tasker web`, the browser specs) on an HttpListener,
     # behind HTTP basic auth when credentials are given.
     #
     #   server = TaskerCore::Web::Server.new(bind: "127.0.0.1", port: 0, user: "ops", password: "s3cret").start
@@ -13,7 +14,7 @@ module TaskerCore
     #   server.stop
     class Server
       REALM = "tasker"
-      MAX_THREADS = 5
+      # Open without credentials: a Kubernetes probe sends none.
       OPEN_PATHS = %w[/health /ready].freeze
 
       # Whether `bind` is a loopback address (or "localhost"): the only place the dashboard
@@ -24,8 +25,8 @@ module TaskerCore
         false
       end
 
-      # The dashboard behind basic auth (constant-time compares), or alone when user is nil.
-      # /health and /ready stay open: a Kubernetes probe sends no credentials.
+      # `app` behind basic auth (constant-time compares) but for OPEN_PATHS, or alone when
+      # user is nil.
       def self.app(user: nil, password: nil, app: Web)
         return app if user.nil?
 
@@ -37,25 +38,18 @@ module TaskerCore
       end
 
       # app: what is served (default TaskerCore::Web at the root; a Rack::URLMap to mount it).
-      def initialize(bind:, port:, user: nil, password: nil, threads: MAX_THREADS, app: Web)
-        require "puma"
-        require "puma/server"
+      def initialize(bind:, port:, user: nil, password: nil, app: Web)
         @bind = bind
-        @requested_port = port
-        @app = self.class.app(user: user, password: password, app: app)
-        @threads = threads
+        @listener = HttpListener.new(self.class.app(user: user, password: password, app: app), port: port, host: bind)
       end
 
-      # Listens and serves from a background thread; returns self.
       def start
-        @puma = Puma::Server.new(@app, Puma::Events.stdio, min_threads: 0, max_threads: @threads)
-        @listener = @puma.add_tcp_listener(@bind, @requested_port)
-        @thread = @puma.run
+        @listener.start
         self
       end
 
       def port
-        @listener.addr[1]
+        @listener.port
       end
 
       def url
@@ -63,14 +57,8 @@ module TaskerCore
         "http://#{host}:#{port}"
       end
 
-      # Blocks until the server stops.
-      def join
-        @thread&.join
-      end
-
       def stop
-        @puma&.stop(true)
-        @thread = nil
+        @listener.stop
       end
     end
   end
