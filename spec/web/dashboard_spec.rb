@@ -158,7 +158,9 @@ RSpec.describe "the web dashboard in a browser" do
     expect(page).to have_css("table.queues td", text: "diamond_workflow_queue")
     complete = page.find("a.card", text: "complete").find(".count").text.to_i
     expect(complete).to be >= 2
-    expect(page.all("svg.chart polyline.series", visible: :all).size).to eq(4)
+    bars = page.all("svg.chart rect.bar", visible: :all)
+    expect(bars.map { |bar| bar[:class][/series-(\w+)/, 1] }).to include("steps_completed", "tasks_completed", "tasks_failed")
+    expect(bars.map { |bar| bar.find("title", visible: :all).text(:all) }).to all(match(/\A\d{4}-.+: \d+ (steps|tasks) /))
     # every link and asset under the mount point
     expect(page.all("header nav a").map { |a| URI(a[:href]).path }).to eq(%w[/tasker/ /tasker/tasks /tasker/dead-letters /tasker/templates])
     expect(page.evaluate_script("getComputedStyle(document.body).fontFamily")).to include("system-ui")
