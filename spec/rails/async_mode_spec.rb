@@ -73,4 +73,23 @@ RSpec.describe "Async mode in a Rails app" do
       end
     end
   end
+
+  it "mounts the dashboard behind the app's own route constraint" do
+    port = free_port
+    server = app.spawn("bundle", "exec", "puma", "-b", "tcp://127.0.0.1:#{port}", "-e", "development",
+                       env: { "SHOP_ASYNC" => "1", "PORT" => port.to_s })
+    begin
+      uuid = enqueue_over_http(port, "dashboard", server).fetch("uuid")
+      expect(poll_state(port, uuid)["state"]).to eq("complete")
+      admin = { "X-Shop-Admin" => "yes" }
+      overview = http(port, Net::HTTP::Get.new("/tasker/", admin))
+      expect(overview.code).to eq("200"), overview.body
+      expect(overview.body).to include("Overview", %(href="/tasker/tasks"))
+      task = http(port, Net::HTTP::Get.new("/tasker/tasks/#{uuid}", admin))
+      expect(task.body).to include(uuid, "load_order", "mark_recorded")
+      expect(http(port, Net::HTTP::Get.new("/tasker/")).code).to eq("404") # the constraint refuses
+    ensure
+      server.kill
+    end
+  end
 end

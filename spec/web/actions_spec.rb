@@ -46,7 +46,7 @@ RSpec.describe "the web dashboard's actions" do
     expect(detail).to have_css(".error-message", text: "TaskerCore::PermanentError: switch is broken")
     expect(detail).to have_css("pre.backtrace", text: "handlers.rb")
     page.execute_script("window.scrollTo(0, 0)")
-    page.save_screenshot(File.join(TaskerSpec::Database::ROOT, "docs", "images", "dashboard-task.png"))
+    TaskerSpec::Browser.screenshot(page, "dashboard-task.png")
 
     SpecWorkflows::Switch.broken = false
     page.click_button("Retry task")

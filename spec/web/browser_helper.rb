@@ -4,6 +4,7 @@ require "capybara"
 require "capybara/rspec/matchers"
 require "selenium-webdriver"
 require "net/http"
+require "tmpdir"
 require "tasker_core/web"
 require "tasker_core/web/server"
 
@@ -39,6 +40,17 @@ module TaskerSpec
 
     def base_url
       "#{@server.url}#{MOUNT}"
+    end
+
+    # A PNG of the page: docs/images/<name> with TASKER_SCREENSHOTS=1 (the README's
+    # pictures), else a temporary file, so a test run leaves the checkout as it was.
+    def screenshot(page, name)
+      dir = ENV["TASKER_SCREENSHOTS"] == "1" ? File.join(Database::ROOT, "docs", "images") : Dir.mktmpdir("tasker_shots")
+      path = File.join(dir, name)
+      page.save_screenshot(path)
+      raise "no screenshot at #{path}" unless File.size?(path)
+
+      path
     end
 
     def session

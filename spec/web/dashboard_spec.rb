@@ -9,7 +9,6 @@ RSpec.describe "the web dashboard in a browser" do
   include Capybara::RSpecMatchers # have_css and friends that wait the right way when negated
 
   let(:page) { TaskerSpec::Browser.session }
-  let(:images) { File.join(TaskerSpec::Database::ROOT, "docs", "images") }
 
   before(:all) do
     TaskerSpec::Runtime.ensure_started
@@ -164,6 +163,6 @@ RSpec.describe "the web dashboard in a browser" do
     # every link and asset under the mount point
     expect(page.all("header nav a").map { |a| URI(a[:href]).path }).to eq(%w[/tasker/ /tasker/tasks /tasker/dead-letters /tasker/templates])
     expect(page.evaluate_script("getComputedStyle(document.body).fontFamily")).to include("system-ui")
-    page.save_screenshot(File.join(images, "dashboard-overview.png"))
+    TaskerSpec::Browser.screenshot(page, "dashboard-overview.png")
   end
 end
