@@ -41,6 +41,12 @@ module TaskerCore
                            .byteslice(0, Types::Limits::MAX_ACTOR_BYTES).scrub("").freeze
       end
 
+      # An action's answer as one line for people (the CLI's and the dashboard's notices):
+      # "state=in_progress retried_steps=1 dispatched=1".
+      def summary(result)
+        result.reject { |key, _| key == "task_uuid" }.map { |key, value| "#{key}=#{value}" }.join(" ")
+      end
+
       private
 
       def user_name

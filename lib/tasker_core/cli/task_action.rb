@@ -34,7 +34,7 @@ module TaskerCore
 
       def one(uuid)
         result = act(uuid)
-        output.json? ? output.json(result) : output.puts("#{self.class::VERB} #{uuid}: #{summary(result)}")
+        output.json? ? output.json(result) : output.puts("#{self.class::VERB} #{uuid}: #{TaskerCore::Operator.summary(result)}")
         EXIT[:ok]
       end
 
@@ -86,10 +86,6 @@ module TaskerCore
 
       def operator
         TaskerCore::Operator.current
-      end
-
-      def summary(result)
-        result.reject { |key, _| key == "task_uuid" }.map { |key, value| "#{key}=#{value}" }.join(" ")
       end
     end
   end

@@ -47,7 +47,7 @@ module TaskerCore
         end
 
         def summary(result)
-          result.reject { |key, _| key == "task_uuid" }.map { |key, value| "#{key}=#{value}" }.join(" ")
+          TaskerCore::Operator.summary(result)
         end
       end
     end
