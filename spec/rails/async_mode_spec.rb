@@ -59,6 +59,7 @@ RSpec.describe "Async mode in a Rails app" do
     "Puma in cluster mode (forked workers, app preloaded)" => %w[-w 2 --preload]
   }.each do |name, flags|
     it "runs a task enqueued by a request to #{name}" do
+      since = app.query("dev", "SELECT now()::text AS now").first["now"]
       port = free_port
       server = app.spawn("bundle", "exec", "puma", "-b", "tcp://127.0.0.1:#{port}", "-e", "development", *flags,
                          env: { "SHOP_ASYNC" => "1", "PORT" => port.to_s })
@@ -68,6 +69,11 @@ RSpec.describe "Async mode in a Rails app" do
         expect(state["state"]).to eq("complete"), server.output
         expect(app.query("dev", "SELECT state FROM orders WHERE number = $1", ["puma-#{flags.size}"]))
           .to eq([{ "state" => "recorded" }])
+        # The processes that beat: with forked workers, each runs its own and the master none.
+        beating = app.query("dev", "SELECT kind, pid FROM tasker_processes WHERE started_at >= $1::timestamptz", [since])
+                     .map { |row| [row["kind"], Integer(row["pid"])] }
+        expect(beating.map(&:first)).to include("orchestrator", "worker")
+        expect(beating.map(&:last).uniq).to(flags.empty? ? eq([server.pid]) : satisfy { |pids| !pids.include?(server.pid) })
       ensure
         server.kill
       end

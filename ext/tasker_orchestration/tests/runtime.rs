@@ -13,7 +13,7 @@ use tasker_orchestration::{CoreConfig, Orchestrator, RuntimeError};
 fn config_for(db: &TestDb, template_dir: &std::path::Path) -> CoreConfig {
     CoreConfig::from_json(
         &json!({"database_url": db.url, "template_paths": [template_dir], "log_level": "warn",
-                "orchestrator": {"poll_interval_ms": 10}})
+                "orchestrator": {"poll_interval_ms": 10, "maintenance_interval_s": 1}})
         .to_string(),
     )
     .unwrap()
@@ -94,6 +94,16 @@ fn the_orchestrator_runs_a_workflow_and_stops_cleanly() {
         .unwrap();
     assert_eq!((state.as_str(), last.0), ("complete", json!(1296)));
     assert_eq!(orchestrator.status().unwrap()["stats"]["results_applied"], 2);
+    // The maintenance loop folds the metric deltas (migration 12) without a scrape.
+    harness.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while db.scalar_i64("SELECT count(*) FROM tasker_metric_deltas").await > 0 {
+            assert!(Instant::now() < deadline, "the metric deltas were never folded");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let completed = "SELECT COALESCE(sum(count), 0)::bigint FROM tasker_metric_step_totals WHERE outcome = 'completed'";
+        assert_eq!(db.scalar_i64(completed).await, 2);
+    });
 
     let report = orchestrator.stop(Duration::from_secs(5)).unwrap();
     assert_eq!(report["drained"], true);

@@ -13,7 +13,10 @@ module TaskerCore
     # Started after boot in servers and `rails runner` (not in rake tasks, the console or
     # generators), stopped at exit. A forked child (Puma cluster workers, Spring, Parallel)
     # never uses what its parent started, whose threads did not survive the fork: the child
-    # forgets them and starts its own.
+    # forgets them and starts its own. A preloading Puma cluster master (`workers` > 0 with
+    # `preload_app!`) starts nothing itself: it forks the workers, and a fork while the core's
+    # and the worker's threads are inside libpq and OpenSSL can leave a child a broken TLS
+    # state; each worker starts its own after the fork instead.
     module AsyncMode
       @lock = Mutex.new
       @running = nil
@@ -25,6 +28,8 @@ module TaskerCore
 
         @app = app
         @fork_hook ||= ActiveSupport::ForkTracker.after_fork { AsyncMode.after_fork }
+        return @deferred = true if preloading_cluster_master?
+
         start
       end
 
@@ -55,9 +60,18 @@ module TaskerCore
       # In a child after fork: what the parent started lives on in the parent only.
       def after_fork
         @lock = Mutex.new
-        had = !@running.nil?
+        had = !@running.nil? || @deferred
         @running = nil
+        @deferred = false
         start if had
+      end
+
+      # Puma's master with workers and preload_app: the app boots here, before the forks.
+      def preloading_cluster_master?
+        return false unless defined?(::Puma) && ::Puma.respond_to?(:cli_config) && ::Puma.cli_config
+
+        options = ::Puma.cli_config.options
+        options[:workers].to_i.positive? && options[:preload_app] ? true : false
       end
 
       def wanted?

@@ -1,8 +1,9 @@
 //! The housekeeping loop: looks for bloated queue and step tables (a backstop for
 //! autovacuum, see db::vacuum) every second while this orchestrator is handling messages,
-//! and every `vacuum_interval_s` while it idles; prunes old archived messages and dead
-//! letters every `maintenance_interval_s` (see orchestration::retention). Either is done by
-//! one orchestrator at a time.
+//! and every `vacuum_interval_s` while it idles; every `maintenance_interval_s` folds the
+//! metric deltas into their totals (so they stay few when nothing scrapes /metrics) and
+//! prunes old archived messages and dead letters (see orchestration::retention). Each is
+//! done by one orchestrator at a time.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,12 +21,9 @@ use crate::orchestration::retention;
 const BUSY_TICK: Duration = Duration::from_secs(1);
 
 pub async fn run(pool: PgPool, config: OrchestratorConfig, cancel: CancellationToken, stats: Arc<Stats>) {
-    let prune_every = (config.archive_retention_hours > 0).then(|| Duration::from_secs(config.maintenance_interval_s.max(1)));
+    let maintain_every = Duration::from_secs(config.maintenance_interval_s.max(1));
     let vacuum_idle_every = (config.vacuum_interval_s > 0).then(|| Duration::from_secs(config.vacuum_interval_s));
-    if prune_every.is_none() && vacuum_idle_every.is_none() {
-        return;
-    }
-    let (mut last_prune, mut last_vacuum): (Option<Instant>, Option<Instant>) = (None, None);
+    let (mut last_maintenance, mut last_vacuum): (Option<Instant>, Option<Instant>) = (None, None);
     let mut handled = stats.messages_handled();
     loop {
         if let Some(idle_every) = vacuum_idle_every {
@@ -37,9 +35,12 @@ pub async fn run(pool: PgPool, config: OrchestratorConfig, cancel: CancellationT
                 vacuum(&pool, &stats).await;
             }
         }
-        if prune_every.is_some_and(|every| last_prune.is_none_or(|at| at.elapsed() >= every)) {
-            last_prune = Some(Instant::now());
-            prune(&pool, &config, &stats).await;
+        if last_maintenance.is_none_or(|at| at.elapsed() >= maintain_every) {
+            last_maintenance = Some(Instant::now());
+            fold_metrics(&pool).await;
+            if config.archive_retention_hours > 0 {
+                prune(&pool, &config, &stats).await;
+            }
         }
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -56,6 +57,14 @@ async fn vacuum(pool: &PgPool, stats: &Stats) {
         }
         Ok(_) => {}
         Err(e) => warn!(component = "runtime.maintenance", error = %e, "vacuum failed; will try again"),
+    }
+}
+
+/// The scrape's own fold (migration 12), also run here: one orchestrator at a time (the
+/// function takes an advisory lock and skips when another holds it).
+async fn fold_metrics(pool: &PgPool) {
+    if let Err(e) = sqlx::query("SELECT tasker_metrics_fold()").execute(pool).await {
+        warn!(component = "runtime.maintenance", error = %e, "folding metric deltas failed; will try again");
     }
 }
 
