@@ -29,6 +29,20 @@ RSpec.describe TaskerCore::Messaging::ForkGuard do
     pgmq&.connection&.close
   end
 
+  it "forks cleanly after pools it guarded were collected, the child opening its own" do
+    url = TaskerSpec::Database.isolated_url
+    kept = TaskerCore::Messaging::ConnectionPool.new(url, size: 1)
+    before = kept.with { |conn| backend_pid(conn) }
+    200.times { TaskerCore::Messaging::ConnectionPool.new(url, size: 1) } # garbage at once
+    GC.start
+    child = fork { exit!(kept.with { |conn| backend_pid(conn) != before } ? 0 : 1) }
+    Process.wait(child)
+    expect(Process.last_status).to be_success
+    expect(kept.with { |conn| backend_pid(conn) }).to eq(before)
+  ensure
+    kept&.shutdown
+  end
+
   it "closes inherited connections in the child without using them" do
     guarded = described_class.connect(TaskerSpec::Database.isolated_url)
     reader, writer = IO.pipe

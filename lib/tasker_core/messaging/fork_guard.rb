@@ -15,8 +15,13 @@ module TaskerCore
       # is not tracked yet, so a fork first waits (at most this long) for connects to finish.
       CONNECT_WAIT_S = 2.0
 
-      @connections = ObjectSpace::WeakMap.new # every PG::Connection opened through connect
-      @owners = ObjectSpace::WeakMap.new      # objects that answer discard_inherited_connections!
+      # Connections opened through connect carry this mark; the classes of registered owners
+      # (objects answering discard_inherited_connections!) are kept. The child finds both by
+      # walking the heap (ObjectSpace.each_object), never through an ObjectSpace::WeakMap:
+      # Ruby 3.1's WeakMap can yield an object already collected, and a fork that iterated
+      # one called a dead pool (and once crashed in a dead connection).
+      GUARDED = :@tasker_core_fork_guarded
+      @owner_classes = []
       @mutex = Mutex.new
       @connect_done = ConditionVariable.new
       @connecting = 0
@@ -31,14 +36,14 @@ module TaskerCore
           ensure
             @mutex.synchronize do
               @connecting -= 1
-              @connections[conn] = true if conn
+              conn&.instance_variable_set(GUARDED, true)
               @connect_done.broadcast
             end
           end
         end
 
         def register(owner)
-          @mutex.synchronize { @owners[owner] = true }
+          @mutex.synchronize { @owner_classes |= [owner.class] }
           owner
         end
 
@@ -64,10 +69,15 @@ module TaskerCore
           @mutex = Mutex.new # the parent's lock, and any held by a thread gone in the child
           @connect_done = ConditionVariable.new
           @connecting = 0
-          inherited = @connections.keys
-          @connections = ObjectSpace::WeakMap.new
-          inherited.each { |conn| neutralize(conn) }
-          @owners.each_key(&:discard_inherited_connections!)
+          ObjectSpace.each_object(PG::Connection) { |conn| neutralize(conn) if conn.instance_variable_get(GUARDED) }
+          @owner_classes.each { |klass| ObjectSpace.each_object(klass) { |owner| discard(owner) } }
+        end
+
+        # One owner's failure must not leave the others' connections live in the child.
+        def discard(owner)
+          owner.discard_inherited_connections!
+        rescue StandardError
+          nil
         end
 
         # Closes conn without a byte reaching its socket (safe on a finished connection).
