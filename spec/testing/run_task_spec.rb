@@ -71,7 +71,11 @@ RSpec.describe "TaskerCore::Testing.run_task" do
     wait_for { waiting.call(uuid) && waiting.call(other) }
 
     expect(testing.advance_time!(uuid)).to eq(1)
-    wait_for { TaskerCore.task(uuid)["steps"]["flaky"]["attempts"] == 2 && waiting.call(uuid) }
+    # Attempt 2 ran (its error is the step's last) and attempt 3 waits its backoff. (The
+    # state alone would also match the instant before attempt 2 is claimed.)
+    wait_for(describe: -> { TaskerCore.task(uuid)["steps"]["flaky"].inspect }) do
+      TaskerCore.task(uuid)["steps"]["flaky"].dig("error", "attempt") == 2 && waiting.call(uuid)
+    end
     expect(TaskerCore.task(other)["steps"]["flaky"]).to include("state" => "waiting_for_retry", "attempts" => 2)
 
     wait_for { testing.advance_time! && TaskerCore.task(uuid)["state"] == "complete" && TaskerCore.task(other)["state"] == "complete" }
