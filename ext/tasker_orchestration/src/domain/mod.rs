@@ -7,4 +7,6 @@ pub mod identifiers;
 pub mod input_schema;
 pub mod json_rules;
 pub mod states;
+pub mod step_template;
+pub mod step_types;
 pub mod template;

@@ -50,6 +50,8 @@ states!(StepState, "step", {
     WaitingForRetry => "waiting_for_retry",
     Cancelled => "cancelled",
     ResolvedManually => "resolved_manually",
+    Skipped => "skipped",
+    Waiting => "waiting",
 });
 
 states!(TaskState, "task", {
@@ -62,9 +64,9 @@ states!(TaskState, "task", {
 });
 
 impl StepState {
-    /// Final for the workflow: dependents may run (complete, resolved) or never will.
+    /// Final for the workflow: dependents may run (complete, resolved, skipped) or never will.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Complete | Self::Cancelled | Self::ResolvedManually)
+        matches!(self, Self::Complete | Self::Cancelled | Self::ResolvedManually | Self::Skipped)
     }
 
     /// Its results satisfy dependents.
@@ -79,6 +81,13 @@ impl StepState {
             (Error, WaitingForRetry) | (WaitingForRetry, Enqueued) => true,
             // An operator retry of a task in error sends failed steps back to pending.
             (Error, Pending) => true,
+            // A decision did not choose it, or all its parents were skipped.
+            (Pending, Skipped) => true,
+            // No worker holds it: a map step waiting for its items, a signal, a timer; or a
+            // handler that started a child task and awaits it.
+            (Pending | InProgress, Waiting) => true,
+            // The wait ends: the items, the signal, the timer or the child decide how.
+            (Waiting, Complete | Error | Skipped) => true,
             (from, Cancelled) => !from.is_final() && from != Cancelled,
             (from, ResolvedManually) => from != ResolvedManually,
             _ => false,
@@ -141,11 +150,25 @@ mod tests {
             if *to != ResolvedManually {
                 assert!(!Complete.can_transition(*to), "complete -> {to}");
                 assert!(!Cancelled.can_transition(*to), "cancelled -> {to}");
+                assert!(!Skipped.can_transition(*to), "skipped -> {to}");
             }
         }
         assert!(Complete.can_transition(ResolvedManually));
         let err = Complete.check(Enqueued).unwrap_err();
         assert_eq!(err.to_string(), "illegal step transition complete -> enqueued");
+    }
+
+    #[test]
+    fn dynamic_steps_wait_and_skip_through_legal_edges() {
+        use StepState::*;
+        for pair in [[Pending, Waiting], [Waiting, Complete], [InProgress, Waiting], [Waiting, Error], [Pending, Skipped], [Waiting, Skipped]] {
+            assert!(pair[0].can_transition(pair[1]), "{} -> {}", pair[0], pair[1]);
+        }
+        assert!(Skipped.is_final());
+        assert!(!Skipped.satisfies_dependents());
+        assert!(!Skipped.can_transition(Pending));
+        assert!(!Waiting.can_transition(Enqueued));
+        assert!(Waiting.can_transition(Cancelled));
     }
 
     #[test]

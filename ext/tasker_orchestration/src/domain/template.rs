@@ -9,10 +9,8 @@ use serde_json::Value;
 
 use super::identifiers::{is_handler_class, is_name, is_namespace, is_version, MAX_NAMESPACE};
 use super::input_schema;
+pub use super::step_template::{RetryPolicy, StepTemplate, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, DEFAULT_MAX_ATTEMPTS};
 
-pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
-pub const DEFAULT_BACKOFF_BASE_MS: i64 = 1000;
-pub const DEFAULT_BACKOFF_MAX_MS: i64 = 30_000;
 /// More steps than this in one template is refused (creation time and message sizes).
 pub const MAX_STEPS: usize = 100_000;
 
@@ -35,52 +33,6 @@ pub struct TaskTemplate {
     #[serde(default)]
     pub input_schema: Option<Value>,
     pub steps: Vec<StepTemplate>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct StepTemplate {
-    pub name: String,
-    pub handler: String,
-    #[serde(default)]
-    pub depends_on: Vec<String>,
-    #[serde(default)]
-    pub retry: Option<RetryPolicy>,
-    #[serde(default)]
-    pub description: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RetryPolicy {
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: i32,
-    #[serde(default = "default_backoff_base_ms")]
-    pub backoff_base_ms: i64,
-    #[serde(default = "default_backoff_max_ms")]
-    pub backoff_max_ms: i64,
-}
-
-fn default_max_attempts() -> i32 {
-    DEFAULT_MAX_ATTEMPTS
-}
-fn default_backoff_base_ms() -> i64 {
-    DEFAULT_BACKOFF_BASE_MS
-}
-fn default_backoff_max_ms() -> i64 {
-    DEFAULT_BACKOFF_MAX_MS
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self { max_attempts: DEFAULT_MAX_ATTEMPTS, backoff_base_ms: DEFAULT_BACKOFF_BASE_MS, backoff_max_ms: DEFAULT_BACKOFF_MAX_MS }
-    }
-}
-
-impl StepTemplate {
-    pub fn retry_policy(&self) -> RetryPolicy {
-        self.retry.unwrap_or_default()
-    }
 }
 
 impl TaskTemplate {
@@ -135,12 +87,16 @@ impl TaskTemplate {
             if !seen.insert(step.name.as_str()) {
                 return Err(invalid(format!("duplicate step name {:?}", step.name)));
             }
-            if !is_handler_class(&step.handler) {
+            if !step.step_type.has_handler() && !step.handler.is_empty() {
+                return Err(invalid(format!("step {:?}: a {} step takes no handler", step.name, step.step_type.as_str())));
+            }
+            if step.step_type.has_handler() && !is_handler_class(&step.handler) {
                 return Err(invalid(format!(
                     "step {:?}: handler {:?} is not a Ruby class name like Module::ClassName",
                     step.name, step.handler
                 )));
             }
+            step.fields.check(step.step_type).map_err(|problem| invalid(format!("step {:?}: {problem}", step.name)))?;
             let retry = step.retry_policy();
             // max_attempts 0 is allowed: the first attempt always runs, with no retries.
             if retry.max_attempts < 0 || retry.backoff_base_ms < 0 || retry.backoff_max_ms < 0 {
@@ -148,6 +104,11 @@ impl TaskTemplate {
             }
         }
         for step in &self.steps {
+            if let Some(over) = &step.fields.over {
+                if over == &step.name || !seen.contains(over.as_str()) {
+                    return Err(invalid(format!("step {:?}: over names {over:?}, which is not another step", step.name)));
+                }
+            }
             let mut deps = HashSet::new();
             for dep in &step.depends_on {
                 if dep == &step.name {
@@ -161,18 +122,41 @@ impl TaskTemplate {
                 }
             }
         }
+        self.check_branches().map_err(invalid)?;
         self.topological_order().map(|_| ()).map_err(invalid)
+    }
+
+    /// A decision chooses among steps that depend on it.
+    fn check_branches(&self) -> Result<(), String> {
+        for decision in self.steps.iter().filter(|s| !s.fields.branches.is_empty()) {
+            let mut named = HashSet::new();
+            for branch in &decision.fields.branches {
+                let Some(step) = self.steps.iter().find(|s| &s.name == branch) else {
+                    return Err(format!("decision {:?} names unknown branch {branch:?}", decision.name));
+                };
+                if !step.dependencies().contains(&decision.name.as_str()) {
+                    return Err(format!(
+                        "decision {:?} names branch {branch:?}, which does not depend on it (add depends_on: [{}])",
+                        decision.name, decision.name
+                    ));
+                }
+                if !named.insert(branch) {
+                    return Err(format!("decision {:?} names branch {branch:?} twice", decision.name));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Step indices, parents before children (Kahn), ties kept in template order. A cycle is
     /// reported with its members.
     pub fn topological_order(&self) -> Result<Vec<usize>, String> {
         let index: HashMap<&str, usize> = self.steps.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
-        let mut remaining: Vec<usize> = self.steps.iter().map(|s| s.depends_on.len()).collect();
+        let mut remaining: Vec<usize> = self.steps.iter().map(|s| s.dependencies().len()).collect();
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); self.steps.len()];
         for (i, step) in self.steps.iter().enumerate() {
-            for dep in &step.depends_on {
-                children[index[dep.as_str()]].push(i);
+            for dep in step.dependencies() {
+                children[index[dep]].push(i);
             }
         }
         let mut ready: BinaryHeap<Reverse<usize>> = (0..self.steps.len()).filter(|&i| remaining[i] == 0).map(Reverse).collect();
@@ -284,6 +268,39 @@ steps:
         assert!(problem(&not_object).ends_with("input_schema must be a JSON Schema object"), "{}", problem(&not_object));
         let email = LINEAR.replace("{type: integer}", "{type: string, format: email}");
         assert!(TaskTemplate::from_yaml(&email).is_ok());
+    }
+
+    const DYNAMIC: &str = r#"{name: t, namespace: ns, version: 1.0.0, steps: [
+        {name: route, type: decision, handler: R, branches: [a, b]},
+        {name: a, handler: A, depends_on: [route]}, {name: b, handler: B, depends_on: [route]},
+        {name: items, handler: I},
+        {name: each, type: map, over: items, handler: E, max_parallel: 2},
+        {name: approval, type: wait_for_signal, signal: approval, timeout_s: 60, on_timeout: skip, depends_on: [each]},
+        {name: nap, type: sleep, duration_s: 1, depends_on: [a, b, approval]}]}"#;
+
+    #[test]
+    fn parses_dynamic_step_types_with_implied_dependencies() {
+        let t = TaskTemplate::from_yaml(DYNAMIC).unwrap();
+        assert_eq!(t.steps[4].dependencies(), vec!["items"]);
+        assert_eq!(t.topological_order().unwrap(), vec![0, 1, 2, 3, 4, 5, 6]);
+        let round_trip = TaskTemplate::from_json(serde_json::to_value(&t).unwrap()).unwrap();
+        assert_eq!(round_trip, t);
+        let plain = TaskTemplate::from_yaml(LINEAR).unwrap();
+        assert!(serde_json::to_value(&plain).unwrap()["steps"][0].get("type").is_none(), "plain steps serialize as before");
+    }
+
+    #[test]
+    fn refuses_a_decision_naming_a_step_that_does_not_depend_on_it() {
+        let yaml = DYNAMIC.replace("{name: b, handler: B, depends_on: [route]}", "{name: b, handler: B}");
+        assert!(problem(&yaml).contains("decision \"route\" names branch \"b\", which does not depend on it"), "{}", problem(&yaml));
+        let unknown = DYNAMIC.replace("branches: [a, b]", "branches: [a, zz]");
+        assert!(problem(&unknown).contains("names unknown branch \"zz\""), "{}", problem(&unknown));
+        let handler = DYNAMIC.replace("signal: approval,", "signal: approval, handler: X,");
+        assert!(problem(&handler).contains("a wait_for_signal step takes no handler"), "{}", problem(&handler));
+        let over = DYNAMIC.replace("over: items", "over: nope");
+        assert!(problem(&over).contains("over names \"nope\""), "{}", problem(&over));
+        let misplaced = DYNAMIC.replace("{name: items, handler: I}", "{name: items, handler: I, max_parallel: 3}");
+        assert!(problem(&misplaced).contains("`max_parallel` applies to steps of type map only"), "{}", problem(&misplaced));
     }
 
     #[test]

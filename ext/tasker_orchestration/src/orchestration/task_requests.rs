@@ -206,7 +206,7 @@ async fn insert_steps(tx: &mut PgConnection, task_id: i64, registered: &Register
     let max_attempts: Vec<i32> = policies.iter().map(|p| p.max_attempts).collect();
     let base: Vec<i64> = policies.iter().map(|p| p.backoff_base_ms).collect();
     let max: Vec<i64> = policies.iter().map(|p| p.backoff_max_ms).collect();
-    let parents: Vec<i32> = steps.iter().map(|s| s.depends_on.len() as i32).collect();
+    let parents: Vec<i32> = steps.iter().map(|s| s.dependencies().len() as i32).collect();
     let rows = sqlx::query(
         "INSERT INTO tasker_workflow_steps
             (task_id, uuid, named_step_id, name, handler, max_attempts, backoff_base_ms, backoff_max_ms, remaining_parents)
@@ -227,7 +227,7 @@ async fn insert_steps(tx: &mut PgConnection, task_id: i64, registered: &Register
     let ids: std::collections::HashMap<String, i64> =
         rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("id")?))).collect::<Result<_, sqlx::Error>>()?;
     let (from, to): (Vec<i64>, Vec<i64>) =
-        steps.iter().flat_map(|s| s.depends_on.iter().map(|d| (ids[d.as_str()], ids[s.name.as_str()]))).unzip();
+        steps.iter().flat_map(|s| s.dependencies().into_iter().map(|d| (ids[d], ids[s.name.as_str()]))).unzip();
     sqlx::query("INSERT INTO tasker_step_edges (from_step_id, to_step_id) SELECT * FROM UNNEST($1::bigint[], $2::bigint[])")
         .bind(&from)
         .bind(&to)

@@ -25,6 +25,10 @@ pub enum StepChange<'a> {
     ScheduleRetry {
         delay_ms: i64,
     },
+    /// The step starts waiting; its wait ends by `wake_in_s` from now when given (`wake_at`).
+    Wait {
+        wake_in_s: Option<f64>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -65,13 +69,17 @@ pub async fn move_steps(
         StepChange::ScheduleRetry { delay_ms } => {
             (", attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $7)", None, Some(delay_ms as f64 / 1000.0))
         }
+        StepChange::Wait { wake_in_s: None } => (", wake_at = NULL", None, None),
+        StepChange::Wait { wake_in_s } => (", wake_at = now() + make_interval(secs => $7)", None, wake_in_s),
     };
-    let counters = counter_update(mv.from, mv.to, "(SELECT count(*) FROM moved)");
+    // The task's counters count the steps of its template: a map step's items count in
+    // its own progress row instead (see maps).
+    let counters = counter_update(mv.from, mv.to, "(SELECT count(*) FROM moved WHERE map_step_id IS NULL)");
     let sql = format!(
         "WITH moved AS (
             UPDATE tasker_workflow_steps SET state = $3, updated_at = now(){set_clause}
              WHERE id = ANY($1) AND state = $2 AND task_id = $8
-            RETURNING id, uuid, name, handler, attempts),
+            RETURNING id, uuid, name, handler, attempts, map_step_id),
          recorded AS (
             INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
             SELECT id, $2, $3, attempts, $4, $5 FROM moved),
@@ -104,12 +112,12 @@ pub async fn move_steps(
 }
 
 /// The task counter a step in `state` counts toward (pending and cancelled count in none).
-/// The view tasker_counter_drift (migration 6) states the same mapping in SQL.
+/// The view tasker_counter_drift (migration 13) states the same mapping in SQL.
 fn counter_of(state: StepState) -> Option<&'static str> {
     match state {
-        StepState::Complete | StepState::ResolvedManually => Some("steps_done"),
+        StepState::Complete | StepState::ResolvedManually | StepState::Skipped => Some("steps_done"),
         StepState::Error => Some("steps_failed"),
-        StepState::Enqueued | StepState::InProgress | StepState::WaitingForRetry => Some("steps_active"),
+        StepState::Enqueued | StepState::InProgress | StepState::WaitingForRetry | StepState::Waiting => Some("steps_active"),
         StepState::Pending | StepState::Cancelled => None,
     }
 }
@@ -140,7 +148,17 @@ pub struct Completion<'a> {
 /// and keeps each task's counters, all in ONE statement (each task row updated once).
 /// Returns how many moved.
 pub async fn complete_steps(tx: &mut PgConnection, completions: &[Completion<'_>]) -> Result<u64, OrchestrationError> {
-    let (from, to) = (StepState::InProgress, StepState::Complete);
+    complete_steps_from(tx, StepState::InProgress, completions).await
+}
+
+/// `complete_steps` for steps in `from` (in_progress, or waiting: a map step, a signal, a
+/// timer, a child task).
+pub async fn complete_steps_from(
+    tx: &mut PgConnection,
+    from: StepState,
+    completions: &[Completion<'_>],
+) -> Result<u64, OrchestrationError> {
+    let to = StepState::Complete;
     from.check(to)?;
     if completions.is_empty() {
         return Ok(0);
@@ -154,13 +172,14 @@ pub async fn complete_steps(tx: &mut PgConnection, completions: &[Completion<'_>
          moved AS (
             UPDATE tasker_workflow_steps s SET state = $5, updated_at = now(), results = i.results, completed_at = now()
               FROM input i WHERE s.id = i.id AND s.state = $4
-            RETURNING s.id, s.task_id, s.attempts, i.metadata),
+            RETURNING s.id, s.task_id, s.attempts, s.map_step_id, i.metadata),
          recorded AS (
             INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
             SELECT id, $4, $5, attempts, 'succeeded', metadata FROM moved),
          counted AS (
             UPDATE tasker_tasks t SET updated_at = now(){counters}
-              FROM (SELECT task_id, count(*) AS n FROM moved GROUP BY task_id) m WHERE t.id = m.task_id)
+              FROM (SELECT task_id, count(*) FILTER (WHERE map_step_id IS NULL) AS n FROM moved GROUP BY task_id) m
+             WHERE t.id = m.task_id)
          SELECT count(*) FROM moved"
     );
     let moved: i64 = sqlx::query_scalar(&sql)
