@@ -76,6 +76,7 @@ DECLARE
     t RECORD;
     known TEXT[];
     signal_id BIGINT;
+    waiter UUID;
 BEGIN
     SELECT id, state INTO t FROM tasker_tasks WHERE uuid = p_task_uuid;
     IF NOT FOUND THEN
@@ -97,8 +98,11 @@ BEGIN
         RAISE EXCEPTION 'task % was already sent signal %: a signal is sent once', p_task_uuid, p_name
             USING ERRCODE = 'TKSG1';
     END IF;
+    -- Template validation keeps signal names unique within a task: one step waits for it.
+    SELECT s.uuid INTO waiter FROM tasker_workflow_steps s
+     WHERE s.task_id = t.id AND s.step_type = 'wait_for_signal' AND s.settings ->> 'signal' = p_name LIMIT 1;
     PERFORM pgmq.send('step_results',
-                      jsonb_build_object('kind', 'wake', 'task_uuid', p_task_uuid, 'reason', 'signal', 'signal', p_name));
+                      jsonb_build_object('kind', 'wake', 'task_uuid', p_task_uuid, 'step_uuid', waiter, 'reason', 'signal'));
     RETURN signal_id;
 END;
 $$;

@@ -88,6 +88,12 @@ impl StepState {
             (Pending | InProgress, Waiting) => true,
             // The wait ends: the items, the signal, the timer or the child decide how.
             (Waiting, Complete | Error | Skipped) => true,
+            // A step that cannot start fails without running (a map over a non-Array, a
+            // sleep until a time that cannot be read).
+            (Pending, Error) => true,
+            // An operator retry of a task whose map step failed re-runs the items that map
+            // cancelled (maps::rearm; nothing else moves a cancelled step).
+            (Cancelled, Pending) => true,
             (from, Cancelled) => !from.is_final() && from != Cancelled,
             (from, ResolvedManually) => from != ResolvedManually,
             _ => false,
@@ -149,7 +155,9 @@ mod tests {
         for to in StepState::ALL {
             if *to != ResolvedManually {
                 assert!(!Complete.can_transition(*to), "complete -> {to}");
-                assert!(!Cancelled.can_transition(*to), "cancelled -> {to}");
+                if *to != Pending {
+                    assert!(!Cancelled.can_transition(*to), "cancelled -> {to}");
+                }
                 assert!(!Skipped.can_transition(*to), "skipped -> {to}");
             }
         }

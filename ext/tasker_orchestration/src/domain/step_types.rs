@@ -26,7 +26,7 @@ pub enum StepType {
 }
 
 impl StepType {
-    /// The `step_type` column's value (an item of a map step is `map_item`, see MAP_ITEM).
+    /// The `step_type` column's value (an item of a map step is `map_item`).
     pub fn as_str(self) -> &'static str {
         match self {
             StepType::Task => "task",
@@ -42,9 +42,6 @@ impl StepType {
         matches!(self, StepType::Task | StepType::Decision | StepType::Map)
     }
 }
-
-/// The `step_type` of an item of a map step.
-pub const MAP_ITEM: &str = "map_item";
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

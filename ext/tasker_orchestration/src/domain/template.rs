@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::identifiers::{is_handler_class, is_name, is_namespace, is_version, MAX_NAMESPACE};
 use super::input_schema;
-pub use super::step_template::{RetryPolicy, StepTemplate, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, DEFAULT_MAX_ATTEMPTS};
+pub use super::step_template::StepTemplate;
 
 /// More steps than this in one template is refused (creation time and message sizes).
 pub const MAX_STEPS: usize = 100_000;
@@ -182,6 +182,7 @@ impl TaskTemplate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::step_template::RetryPolicy;
 
     const LINEAR: &str = r#"
 name: mathematical_sequence

@@ -59,6 +59,19 @@ pub struct StepMessage {
 pub enum ResultStatus {
     Success,
     Failure,
+    /// The handler started a child task and awaits it (`await_task` names it).
+    AwaitTask,
+}
+
+/// The child task a handler awaits (`step.await_task`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ChildTask {
+    pub namespace: String,
+    pub name: String,
+    pub version: String,
+    #[serde(default = "empty_object")]
+    pub context: Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -73,6 +86,8 @@ pub struct StepResult {
     pub results: Value,
     #[serde(default)]
     pub error: Option<StepError>,
+    #[serde(default)]
+    pub await_task: Option<ChildTask>,
     #[serde(default)]
     pub worker_id: Option<String>,
     #[serde(default)]
@@ -200,6 +215,31 @@ impl StepMessage {
     pub const KIND: &'static str = "step";
 }
 
+/// Asks the orchestrator to look at a waiting step again (on step_results): its timer may
+/// be due, its signal sent, its child task finished. Only the database decides what that
+/// means, so a repeated or early wake changes nothing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Wake {
+    pub kind: String,
+    pub task_uuid: Uuid,
+    pub step_uuid: Uuid,
+    /// Why it was sent (timer, signal, child, retry): for the record only.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Wake {
+    pub const KIND: &'static str = "wake";
+
+    pub fn message(task_uuid: Uuid, step_uuid: Uuid, reason: &str) -> Value {
+        serde_json::json!({"kind": Self::KIND, "task_uuid": task_uuid, "step_uuid": step_uuid, "reason": reason})
+    }
+
+    pub fn from_value(value: &Value) -> Result<Self, MessagingError> {
+        decode(Self::KIND, value)
+    }
+}
+
 impl StepResult {
     pub const KIND: &'static str = "step_result";
 
@@ -208,6 +248,13 @@ impl StepResult {
         json_rules::check(&result.results, "results").map_err(|p| malformed(Self::KIND, p))?;
         if result.status == ResultStatus::Failure && result.error.is_none() {
             return Err(malformed(Self::KIND, "a failure needs an error object"));
+        }
+        match &result.await_task {
+            None if result.status == ResultStatus::AwaitTask => {
+                return Err(malformed(Self::KIND, "await_task needs the child task (namespace, name, version, context)"));
+            }
+            Some(child) => json_rules::check(&child.context, "await_task.context").map_err(|p| malformed(Self::KIND, p))?,
+            None => {}
         }
         if result.attempt < 1 {
             return Err(malformed(Self::KIND, "attempt must be >= 1"));

@@ -74,28 +74,44 @@ pub async fn schedule_retry(tx: &mut PgConnection, task: &TaskRef, step_id: i64,
     Ok(true)
 }
 
-/// Counts newly satisfied parents for the children of `step_ids` (steps of tasks locked by
-/// the caller), one UPDATE per child however many of its parents are in the list. Returns
-/// (task id, child id) for the children now ready.
-pub async fn release_children(tx: &mut PgConnection, step_ids: &[i64]) -> Result<Vec<(i64, i64)>, OrchestrationError> {
-    if step_ids.is_empty() {
+/// A child whose parents have all finished: ready to start, or to be skipped when none of
+/// its parents is live (every one skipped).
+#[derive(Debug, Clone)]
+pub struct Released {
+    pub task_id: i64,
+    pub id: i64,
+    pub step_type: String,
+    pub live_parents: i32,
+}
+
+/// Counts newly finished parents for the children of `finished` (steps of tasks locked by
+/// the caller; `skipped[i]` says whether `finished[i]` was skipped rather than completed),
+/// one UPDATE per child however many of its parents are in the list. Returns the children
+/// now released, still pending.
+pub async fn release_children(tx: &mut PgConnection, finished: &[i64], skipped: &[bool]) -> Result<Vec<Released>, OrchestrationError> {
+    if finished.is_empty() {
         return Ok(Vec::new());
     }
     let rows = sqlx::query(
-        "UPDATE tasker_workflow_steps c SET remaining_parents = c.remaining_parents - r.n, updated_at = now()
-           FROM (SELECT to_step_id, count(*)::int AS n FROM tasker_step_edges WHERE from_step_id = ANY($1) GROUP BY to_step_id) r
+        "UPDATE tasker_workflow_steps c
+            SET remaining_parents = c.remaining_parents - r.n, live_parents = c.live_parents + r.live, updated_at = now()
+           FROM (SELECT e.to_step_id, count(*)::int AS n, count(*) FILTER (WHERE NOT f.skipped)::int AS live
+                   FROM unnest($1::bigint[], $2::bool[]) AS f(id, skipped)
+                   JOIN tasker_step_edges e ON e.from_step_id = f.id
+                  GROUP BY e.to_step_id) r
           WHERE c.id = r.to_step_id
             -- An index lookup of the children whatever the planner estimates (see migration 4).
             AND c.id = ANY (ARRAY(SELECT to_step_id FROM tasker_step_edges WHERE from_step_id = ANY($1)))
-         RETURNING c.id, c.task_id, c.remaining_parents, c.state",
+         RETURNING c.id, c.task_id, c.remaining_parents, c.live_parents, c.state, c.step_type",
     )
-    .bind(step_ids)
+    .bind(finished)
+    .bind(skipped)
     .fetch_all(&mut *tx)
     .await?;
     Ok(rows
         .iter()
         .filter(|r| r.get::<i32, _>("remaining_parents") == 0 && r.get::<String, _>("state") == StepState::Pending.as_str())
-        .map(|r| (r.get("task_id"), r.get("id")))
+        .map(|r| Released { task_id: r.get("task_id"), id: r.get("id"), step_type: r.get("step_type"), live_parents: r.get("live_parents") })
         .collect())
 }
 

@@ -4,7 +4,7 @@ use serde_json::json;
 use sqlx::{PgConnection, Row};
 
 use super::transitions::move_task;
-use super::{OrchestrationError, TaskRef};
+use super::{children, OrchestrationError, TaskRef};
 use crate::domain::actor::{self, Actor};
 use crate::domain::states::TaskState;
 
@@ -38,6 +38,7 @@ pub async fn finalize_if_done(
     let Some((to, reason)) = outcome else { return Ok(None) };
     let metadata = actor::noted(actor, json!({"steps": counts.total, "done": counts.done, "failed": counts.failed}));
     move_task(tx, task.id, Some(TaskState::InProgress), to, reason, &metadata).await?;
+    children::notify_parent(tx, task).await?;
     Ok(Some(to))
 }
 

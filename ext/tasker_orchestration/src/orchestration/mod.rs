@@ -2,16 +2,22 @@
 //! result processing and task finalization, operator actions on tasks and dead letters. Every function that changes state takes an
 //! open transaction, so a state change and the message it causes commit together.
 
+pub mod acceptance;
+pub mod children;
 pub mod dead_letter_actions;
 pub mod dead_letters;
+pub mod decisions;
 pub mod dispatch;
 pub mod finalization;
+pub mod maps;
 pub mod operator_actions;
+pub mod progress;
 pub mod retention;
 pub mod step_results;
 pub mod task_requests;
 pub mod template_registry;
 pub mod transitions;
+pub mod waits;
 
 use crate::domain::states::StateError;
 use crate::domain::template::TemplateError;
@@ -59,11 +65,13 @@ pub struct TaskRef {
     pub name: String,
     pub version: String,
     pub priority: i32,
+    /// The step awaiting this task, when it is a child task.
+    pub parent_step_id: Option<i64>,
 }
 
 impl TaskRef {
     /// The columns `from_row` reads, for queries that join `tasker_tasks t`.
-    pub const COLUMNS: &'static str = "t.id, t.uuid, t.state, t.priority, ns.name AS namespace, nt.name, nt.version";
+    pub const COLUMNS: &'static str = "t.id, t.uuid, t.state, t.priority, t.parent_step_id, ns.name AS namespace, nt.name, nt.version";
     /// The joins those columns need.
     pub const JOINS: &'static str = "JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
                JOIN tasker_namespaces ns ON ns.id = nt.namespace_id";
@@ -86,6 +94,7 @@ impl TaskRef {
             name: row.try_get("name")?,
             version: row.try_get("version")?,
             priority: row.try_get("priority")?,
+            parent_step_id: row.try_get("parent_step_id")?,
         })
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::finalization::finalize_if_done;
 use super::transitions::{move_steps, move_task, StepChange, StepMove};
-use super::{dispatch, OrchestrationError, TaskRef};
+use super::{children, dispatch, maps, progress, waits, OrchestrationError, TaskRef};
 use crate::domain::actor::Actor;
 use crate::domain::json_rules;
 use crate::domain::states::{StateError, StepState, TaskState};
@@ -19,23 +19,43 @@ use crate::messaging::MessagingError;
 
 /// Cancels a task that has not finished: every step not yet final is cancelled (queued
 /// messages then fail their claim; a late result of a running step is recorded and ignored).
+/// Its unfinished child tasks are cancelled with it, in the same transaction.
 pub async fn cancel(pool: &PgPool, task_uuid: Uuid, actor: &Actor) -> Result<Value, OrchestrationError> {
     let mut tx = pool.begin().await?;
     let task = lock_task(&mut tx, task_uuid).await?;
     task.state.check(TaskState::Cancelled)?;
-    let metadata = actor.note(json!({}));
-    let mut cancelled = 0;
-    for from in [StepState::Pending, StepState::Enqueued, StepState::InProgress, StepState::WaitingForRetry, StepState::Error] {
-        let ids = step_ids_in(&mut tx, task.id, from).await?;
-        let mv =
-            StepMove { from, to: StepState::Cancelled, change: StepChange::None, reason: "cancelled_by_operator", metadata: &metadata };
-        let moved = move_steps(&mut tx, task.id, &ids, mv).await?;
-        cancelled += moved.len();
-    }
-    move_task(&mut tx, task.id, Some(task.state), TaskState::Cancelled, "cancelled_by_operator", &metadata).await?;
+    let cancelled = cancel_locked(&mut tx, &task, actor, json!({})).await?;
     tx.commit().await?;
     info!(component = "orchestration.operator", task_uuid = %task_uuid, cancelled, actor = actor.as_str(), "task cancelled");
     Ok(json!({"task_uuid": task_uuid, "state": "cancelled", "cancelled_steps": cancelled}))
+}
+
+/// Cancels a locked task, its steps and (first) its unfinished children; returns the
+/// steps cancelled. `note`: what the transitions record besides the actor.
+fn cancel_locked<'a>(
+    tx: &'a mut PgConnection,
+    task: &'a TaskRef,
+    actor: &'a Actor,
+    note: Value,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<usize, OrchestrationError>> + Send + 'a>> {
+    Box::pin(async move {
+        for child_uuid in children::unfinished_children(tx, task.id).await? {
+            let child = lock_task(tx, child_uuid).await?;
+            cancel_locked(tx, &child, actor, json!({"parent_task_uuid": task.uuid})).await?;
+        }
+        let metadata = actor.note(note);
+        let mut cancelled = 0;
+        for from in [StepState::Pending, StepState::Enqueued, StepState::InProgress, StepState::WaitingForRetry, StepState::Waiting, StepState::Error] {
+            let ids = step_ids_in(tx, task.id, from).await?;
+            let mv =
+                StepMove { from, to: StepState::Cancelled, change: StepChange::None, reason: "cancelled_by_operator", metadata: &metadata };
+            cancelled += move_steps(tx, task.id, &ids, mv).await?.len();
+        }
+        move_task(tx, task.id, Some(task.state), TaskState::Cancelled, "cancelled_by_operator", &metadata).await?;
+        // A child cancelled on its own fails the step awaiting it.
+        children::notify_parent(tx, task).await?;
+        Ok(cancelled)
+    })
 }
 
 /// Retries a task in `error`: its failed steps go back to `pending` with a fresh retry
@@ -61,7 +81,16 @@ pub async fn retry(pool: &PgPool, task_uuid: Uuid, actor: &Actor) -> Result<Valu
     move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "retried_by_operator", &actor.note(json!({}))).await?;
     task.state = TaskState::InProgress;
     let ready = ready_among(&mut tx, &failed).await?;
-    let dispatched = dispatch::enqueue_ready(&mut tx, &task, &ready, Some(actor)).await?;
+    let ready: Vec<(i64, &str)> = ready.iter().map(|(id, t)| (*id, t.as_str())).collect();
+    let started = progress::start(&mut tx, &task, &ready, 0.0, Some(actor)).await?;
+    let released = dispatch::release_children(&mut tx, &started.finished.ids, &started.finished.skipped).await?;
+    let dispatched = started.dispatched + progress::advance(&mut tx, &task, released, Some(actor), None).await?;
+    // A wait that ended while the task was in error (a signal sent, a timer due) is looked
+    // at again now that the task runs.
+    for step_uuid in waiting_steps(&mut tx, task.id).await? {
+        waits::send_wake(&mut tx, task.uuid, step_uuid, "retry", 0.0).await?;
+    }
+    finalize_if_done(&mut tx, &task, Some(actor)).await?;
     tx.commit().await?;
     info!(component = "orchestration.operator", task_uuid = %task_uuid, retried = retried.len(), actor = actor.as_str(), "task retried");
     Ok(json!({"task_uuid": task_uuid, "state": "in_progress", "retried_steps": retried.len(), "dispatched": dispatched}))
@@ -84,7 +113,7 @@ pub async fn resolve_step(
         let why = format!("task {task_uuid} is {}: resolve_step applies to a task in progress or in error", task.state);
         return Err(StateError::Refused(why).into());
     }
-    let row = sqlx::query("SELECT id, state FROM tasker_workflow_steps WHERE task_id = $1 AND name = $2 FOR UPDATE")
+    let row = sqlx::query("SELECT id, state, map_step_id, item_index FROM tasker_workflow_steps WHERE task_id = $1 AND name = $2 FOR UPDATE")
         .bind(task.id)
         .bind(step_name)
         .fetch_optional(&mut *tx)
@@ -96,19 +125,28 @@ pub async fn resolve_step(
     let change = StepChange::Complete { results };
     let mv = StepMove { from, to: StepState::ResolvedManually, change, reason: "resolved_by_operator", metadata: &metadata };
     move_steps(&mut tx, task.id, &[step_id], mv).await?;
-    let ready = if from.satisfies_dependents() {
-        Vec::new()
-    } else {
-        dispatch::release_children(&mut tx, &[step_id]).await?.into_iter().map(|(_, id)| id).collect()
-    };
+    let map_step_id: Option<i64> = row.try_get("map_step_id")?;
+    let mut released = Vec::new();
+    let mut dispatched = 0;
+    if let (Some(map_id), false) = (map_step_id, from.is_final()) {
+        // An item resolved by hand counts as finished for its map step.
+        let item = maps::ItemFinished { map_id, index: row.try_get::<Option<i32>, _>("item_index")?.unwrap_or_default(), ok: true };
+        let moved = maps::items_finished(&mut tx, &task, &[item]).await?;
+        dispatched += moved.dispatched;
+        let skipped = vec![false; moved.completed.len()];
+        released = dispatch::release_children(&mut tx, &moved.completed, &skipped).await?;
+    } else if map_step_id.is_none() && !from.satisfies_dependents() && from != StepState::Skipped {
+        released = dispatch::release_children(&mut tx, &[step_id], &[false]).await?;
+    }
     let failed_left = step_ids_in(&mut tx, task.id, StepState::Error).await?.len();
-    if task.state == TaskState::Error && (!ready.is_empty() || failed_left == 0) {
+    if task.state == TaskState::Error && (!released.is_empty() || failed_left == 0) {
         let metadata = actor.note(json!({"step": step_name}));
         move_task(&mut tx, task.id, Some(TaskState::Error), TaskState::InProgress, "resumed_by_operator", &metadata).await?;
         task.state = TaskState::InProgress;
     }
-    let dispatched =
-        if task.state == TaskState::InProgress { dispatch::enqueue_ready(&mut tx, &task, &ready, Some(actor)).await? } else { 0 };
+    if task.state == TaskState::InProgress {
+        dispatched += progress::advance(&mut tx, &task, released, Some(actor), None).await?;
+    }
     let finished = finalize_if_done(&mut tx, &task, Some(actor)).await?;
     tx.commit().await?;
     info!(component = "orchestration.operator", task_uuid = %task_uuid, step = step_name, actor = actor.as_str(), "step resolved manually");
@@ -133,12 +171,22 @@ async fn step_ids_in(tx: &mut PgConnection, task_id: i64, state: StepState) -> R
         .await?)
 }
 
-/// Of `ids`, those whose parents are all satisfied.
-async fn ready_among(tx: &mut PgConnection, ids: &[i64]) -> Result<Vec<i64>, OrchestrationError> {
-    Ok(sqlx::query_scalar("SELECT id FROM tasker_workflow_steps WHERE id = ANY($1) AND remaining_parents = 0 ORDER BY id")
+/// Of `ids`, those whose parents are all finished, with their types.
+async fn ready_among(tx: &mut PgConnection, ids: &[i64]) -> Result<Vec<(i64, String)>, OrchestrationError> {
+    Ok(sqlx::query_as("SELECT id, step_type FROM tasker_workflow_steps WHERE id = ANY($1) AND remaining_parents = 0 ORDER BY id")
         .bind(ids)
         .fetch_all(&mut *tx)
         .await?)
+}
+
+/// Steps of the template that wait (items of map steps are left to their map step).
+async fn waiting_steps(tx: &mut PgConnection, task_id: i64) -> Result<Vec<Uuid>, OrchestrationError> {
+    Ok(sqlx::query_scalar(
+        "SELECT uuid FROM tasker_workflow_steps WHERE task_id = $1 AND state = 'waiting' AND map_step_id IS NULL AND step_type <> 'map'",
+    )
+    .bind(task_id)
+    .fetch_all(&mut *tx)
+    .await?)
 }
 
 fn illegal(from: TaskState, to: TaskState) -> StateError {

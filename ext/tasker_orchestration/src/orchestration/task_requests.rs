@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::dead_letters::{self, DeadLetter};
 use super::template_registry::{self, RegisteredTemplate};
+use super::finalization::finalize_if_done;
 use super::transitions::{move_task, record_created_steps};
-use super::{dispatch, OrchestrationError, TaskRef};
+use super::{dispatch, progress, OrchestrationError, TaskRef};
 use crate::domain::input_schema;
 use crate::domain::states::TaskState;
 use crate::messaging::messages::TaskRequest;
@@ -112,19 +113,14 @@ async fn create_or_reject(
     if let Some(existing) = existing_task(tx, request).await? {
         return repeated(tx, queue, message, request, existing, payload_limit).await;
     }
-    let rejected = |reason: String| DeadLetter::new("rejected_request", reason, Some(request.task_uuid));
-    let Some(registered) = template_registry::find(tx, &request.namespace, &request.name, &request.version).await? else {
-        let known = template_registry::known_versions(tx, &request.namespace, &request.name).await?;
-        let hint = if known.is_empty() { String::new() } else { format!(" (registered versions: {})", known.join(", ")) };
-        let reason = format!("unknown template {}/{}@{}{hint}", request.namespace, request.name, request.version);
-        return reject(tx, queue, message, rejected(reason), payload_limit).await;
-    };
-    if let Some(schema) = &registered.template.input_schema {
-        if let Err(problem) = input_schema::validate(schema, &request.context) {
-            return reject(tx, queue, message, rejected(format!("invalid context: {problem}")), payload_limit).await;
+    let registered = match acceptable(tx, request).await? {
+        Ok(registered) => registered,
+        Err(reason) => {
+            let letter = DeadLetter::new("rejected_request", reason, Some(request.task_uuid));
+            return reject(tx, queue, message, letter, payload_limit).await;
         }
-    }
-    let Some(task_id) = insert_task(tx, request, registered.named_task_id, registered.template.steps.len()).await? else {
+    };
+    let Some(_) = create_task(tx, request, &registered, None, Some(message.msg_id)).await? else {
         // Lost a race with another request for the same uuid or idempotency key: the
         // winner has committed (ON CONFLICT waited for it), so compare with its task.
         let existing = existing_task(tx, request)
@@ -132,15 +128,59 @@ async fn create_or_reject(
             .ok_or_else(|| OrchestrationError::NotFound(format!("task {} vanished", request.task_uuid)))?;
         return repeated(tx, queue, message, request, existing, payload_limit).await;
     };
-    move_task(tx, task_id, None, TaskState::Pending, "created", &json!({"msg_id": message.msg_id})).await?;
-    let root_ids = insert_steps(tx, task_id, &registered).await?;
-    let task = TaskRef::lock(tx, task_id).await?;
-    let steps = registered.template.steps.len();
-    let delay_s = request.run_at_time().map_or(0.0, |at| (at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0);
-    dispatch::enqueue_ready_after(tx, &task, &root_ids, delay_s).await?;
-    move_task(tx, task_id, Some(TaskState::Pending), TaskState::InProgress, "started", &json!({})).await?;
     queues::delete(&mut *tx, queue, message.msg_id).await?;
-    Ok(RequestOutcome::Created { task_uuid: request.task_uuid, steps })
+    Ok(RequestOutcome::Created { task_uuid: request.task_uuid, steps: registered.template.steps.len() })
+}
+
+/// The registered template a request names, if its context fits the template's input
+/// schema; otherwise why the request cannot be accepted.
+pub async fn acceptable(tx: &mut PgConnection, request: &TaskRequest) -> Result<Result<RegisteredTemplate, String>, OrchestrationError> {
+    let Some(registered) = template_registry::find(tx, &request.namespace, &request.name, &request.version).await? else {
+        let known = template_registry::known_versions(tx, &request.namespace, &request.name).await?;
+        let hint = if known.is_empty() { String::new() } else { format!(" (registered versions: {})", known.join(", ")) };
+        return Ok(Err(format!("unknown template {}/{}@{}{hint}", request.namespace, request.name, request.version)));
+    };
+    if let Some(schema) = &registered.template.input_schema {
+        if let Err(problem) = input_schema::validate(schema, &request.context) {
+            return Ok(Err(format!("invalid context: {problem}")));
+        }
+    }
+    Ok(Ok(registered))
+}
+
+/// The step a child task reports to when it finishes.
+#[derive(Debug, Clone, Copy)]
+pub struct Parent {
+    pub task_id: i64,
+    pub step_id: i64,
+}
+
+/// Creates the task `request` asks for (validated) with its steps and edges, starts it and
+/// its root steps. None when a task with its uuid or idempotency key exists already.
+pub async fn create_task(
+    tx: &mut PgConnection,
+    request: &TaskRequest,
+    registered: &RegisteredTemplate,
+    parent: Option<Parent>,
+    msg_id: Option<i64>,
+) -> Result<Option<TaskRef>, OrchestrationError> {
+    let Some(task_id) = insert_task(tx, request, registered.named_task_id, registered.template.steps.len(), parent).await? else {
+        return Ok(None);
+    };
+    move_task(tx, task_id, None, TaskState::Pending, "created", &json!({"msg_id": msg_id})).await?;
+    let roots = insert_steps(tx, task_id, registered).await?;
+    move_task(tx, task_id, Some(TaskState::Pending), TaskState::InProgress, "started", &json!({})).await?;
+    let task = TaskRef::lock(tx, task_id).await?;
+    let delay_s = request.run_at_time().map_or(0.0, |at| (at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0);
+    let roots: Vec<(i64, &str)> = roots.iter().map(|(id, t)| (*id, *t)).collect();
+    let started = progress::start(tx, &task, &roots, delay_s, None).await?;
+    if !started.finished.is_empty() {
+        // A root that finished at once (a sleep already due) releases its children now.
+        let released = dispatch::release_children(tx, &started.finished.ids, &started.finished.skipped).await?;
+        progress::advance(tx, &task, released, None, None).await?;
+        finalize_if_done(tx, &task, None).await?;
+    }
+    Ok(Some(task))
 }
 
 /// Asks `tasker_existing_task`, the one definition of an idempotent repeat (the Ruby client
@@ -173,12 +213,13 @@ async fn insert_task(
     request: &TaskRequest,
     named_task_id: i64,
     steps: usize,
+    parent: Option<Parent>,
 ) -> Result<Option<i64>, OrchestrationError> {
     let requested_at = request.requested_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     let id = sqlx::query_scalar(
         "INSERT INTO tasker_tasks (uuid, named_task_id, context, priority, idempotency_key, requested_at, run_at, steps_total,
-                                   traceparent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                   traceparent, parent_task_id, parent_step_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(request.task_uuid)
@@ -190,13 +231,19 @@ async fn insert_task(
     .bind(request.run_at_time())
     .bind(steps as i32)
     .bind(&request.traceparent)
+    .bind(parent.map(|p| p.task_id))
+    .bind(parent.map(|p| p.step_id))
     .fetch_optional(&mut *tx)
     .await?;
     Ok(id)
 }
 
-/// Inserts all steps and edges; returns the ids of the root steps (no dependencies).
-async fn insert_steps(tx: &mut PgConnection, task_id: i64, registered: &RegisteredTemplate) -> Result<Vec<i64>, OrchestrationError> {
+/// Inserts all steps and edges; returns the root steps (no dependencies) with their types.
+async fn insert_steps(
+    tx: &mut PgConnection,
+    task_id: i64,
+    registered: &RegisteredTemplate,
+) -> Result<Vec<(i64, &'static str)>, OrchestrationError> {
     let steps = &registered.template.steps;
     let uuids: Vec<Uuid> = steps.iter().map(|_| Uuid::now_v7()).collect();
     let named_ids: Vec<i64> = steps.iter().map(|s| registered.named_step_ids.get(&s.name).copied().unwrap_or(0)).collect();
@@ -207,10 +254,15 @@ async fn insert_steps(tx: &mut PgConnection, task_id: i64, registered: &Register
     let base: Vec<i64> = policies.iter().map(|p| p.backoff_base_ms).collect();
     let max: Vec<i64> = policies.iter().map(|p| p.backoff_max_ms).collect();
     let parents: Vec<i32> = steps.iter().map(|s| s.dependencies().len() as i32).collect();
+    let types: Vec<&str> = steps.iter().map(|s| s.step_type.as_str()).collect();
+    let settings: Vec<Option<sqlx::types::Json<serde_json::Value>>> =
+        steps.iter().map(|s| s.fields.settings(s.step_type).map(sqlx::types::Json)).collect();
     let rows = sqlx::query(
         "INSERT INTO tasker_workflow_steps
-            (task_id, uuid, named_step_id, name, handler, max_attempts, backoff_base_ms, backoff_max_ms, remaining_parents)
-         SELECT $1, * FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[], $9::int[])
+            (task_id, uuid, named_step_id, name, handler, max_attempts, backoff_base_ms, backoff_max_ms, remaining_parents,
+             step_type, settings)
+         SELECT $1, * FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[], $9::int[],
+                                  $10::text[], $11::jsonb[])
          RETURNING id, name",
     )
     .bind(task_id)
@@ -222,6 +274,8 @@ async fn insert_steps(tx: &mut PgConnection, task_id: i64, registered: &Register
     .bind(&base)
     .bind(&max)
     .bind(&parents)
+    .bind(&types)
+    .bind(&settings)
     .fetch_all(&mut *tx)
     .await?;
     let ids: std::collections::HashMap<String, i64> =
@@ -235,5 +289,5 @@ async fn insert_steps(tx: &mut PgConnection, task_id: i64, registered: &Register
         .await?;
     let all_ids: Vec<i64> = ids.values().copied().collect();
     record_created_steps(tx, &all_ids).await?;
-    Ok(steps.iter().filter(|s| s.depends_on.is_empty()).map(|s| ids[s.name.as_str()]).collect())
+    Ok(steps.iter().filter(|s| s.dependencies().is_empty()).map(|s| (ids[s.name.as_str()], s.step_type.as_str())).collect())
 }

@@ -25,6 +25,11 @@ pub enum StepChange<'a> {
     ScheduleRetry {
         delay_ms: i64,
     },
+    /// A map step completes with its items' results in index order; `collect`: each item's
+    /// outcome, `{"status": "complete", "result": ...}` or `{"status": "error", "error": ...}`.
+    MapResults {
+        collect: bool,
+    },
     /// The step starts waiting; its wait ends by `wake_in_s` from now when given (`wake_at`).
     Wait {
         wake_in_s: Option<f64>,
@@ -33,6 +38,7 @@ pub enum StepChange<'a> {
 
 #[derive(Debug, Clone)]
 pub struct MovedStep {
+    pub id: i64,
     pub uuid: Uuid,
     pub name: String,
     pub handler: String,
@@ -69,6 +75,12 @@ pub async fn move_steps(
         StepChange::ScheduleRetry { delay_ms } => {
             (", attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $7)", None, Some(delay_ms as f64 / 1000.0))
         }
+        StepChange::MapResults { collect: false } => (", results = (SELECT COALESCE(jsonb_agg(i.results ORDER BY i.item_index), '[]'::jsonb)
+                  FROM tasker_workflow_steps i WHERE i.map_step_id = tasker_workflow_steps.id), completed_at = now()", None, None),
+        StepChange::MapResults { collect: true } => (", results = (SELECT COALESCE(jsonb_agg(CASE WHEN i.state IN ('complete', 'resolved_manually')
+                  THEN jsonb_build_object('status', 'complete', 'result', i.results)
+                  ELSE jsonb_build_object('status', i.state, 'error', i.last_error) END ORDER BY i.item_index), '[]'::jsonb)
+                  FROM tasker_workflow_steps i WHERE i.map_step_id = tasker_workflow_steps.id), completed_at = now()", None, None),
         StepChange::Wait { wake_in_s: None } => (", wake_at = NULL", None, None),
         StepChange::Wait { wake_in_s } => (", wake_at = now() + make_interval(secs => $7)", None, wake_in_s),
     };
@@ -101,6 +113,7 @@ pub async fn move_steps(
     rows.iter()
         .map(|r| {
             Ok(MovedStep {
+                id: r.try_get("id")?,
                 uuid: r.try_get("uuid")?,
                 name: r.try_get("name")?,
                 handler: r.try_get("handler")?,

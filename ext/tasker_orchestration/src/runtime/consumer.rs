@@ -202,5 +202,7 @@ fn count_result(stats: &Stats, outcome: ResultOutcome) {
             Stats::add(&stats.tasks_finished, u64::from(task_state.is_some()));
         }
         ResultOutcome::SetAside { .. } => Stats::add(&stats.results_set_aside, 1),
+        // A wake that found its step's wait not over yet (or over already): archived.
+        ResultOutcome::Unchanged => {}
     }
 }
