@@ -69,6 +69,13 @@ module TaskerCore
         status == "await_task"
       end
 
+      # The wire keys; "await_task" only in an await_task result (the others keep their shape).
+      def to_h
+        hash = super
+        hash.delete("await_task") unless await_task?
+        hash
+      end
+
       private
 
       def validate!

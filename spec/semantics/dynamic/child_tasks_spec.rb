@@ -1,0 +1,39 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+
+# Child tasks through the embedded orchestrator and a real worker
+# (spec/fixtures/templates/dynamic/parent.yml: spawn awaits a child task of child.yml, whose
+# one step doubles n; after_child sees spawn's result).
+RSpec.describe "child tasks (step.await_task)" do
+  it "waits for the child, whose result becomes the step's, and links parent and child both ways" do
+    # The handler calls await_task inside `rescue Exception`: the run ends anyway.
+    task = run_task("dynamic_workflows", "parent", { "n" => 21, "rescue_everything" => true })
+    expect(task["state"]).to eq("complete")
+    spawn = task["steps"]["spawn"]
+    expect(spawn).to include("state" => "complete", "results" => 42, "attempts" => 1)
+    expect(task["steps"]["after_child"]["results"]).to eq("got" => { "spawn" => 42 })
+    expect(task["parent"]).to be_nil
+
+    child_uuid = spawn.fetch("child_task_uuid")
+    child = TaskerCore.task(child_uuid)
+    expect(child).to include("state" => "complete", "name" => "child", "context" => { "n" => 21 })
+    expect(child["steps"]["double"]["results"]).to eq(42)
+    expect(child["parent"]).to eq("task_uuid" => task["uuid"], "step" => "spawn")
+    expect(step_transitions(task["uuid"], "spawn")).to include(%w[in_progress waiting])
+  end
+
+  it "fails the step for good when the child task is refused (an unknown template)" do
+    task = run_task("dynamic_workflows", "parent", { "n" => 1, "child" => "no_such_child" })
+    expect(task["state"]).to eq("error")
+    expect(task["steps"]["spawn"]["state"]).to eq("error")
+  end
+
+  it "refuses a bad child name in the handler, saying what is wrong" do
+    task = run_task("dynamic_workflows", "parent", { "n" => 1, "child" => "Bad-Name" })
+    expect(task["state"]).to eq("error")
+    error = task["steps"]["spawn"]["error"]
+    expect(error).to include("class" => "TaskerCore::PermanentError", "retryable" => false)
+    expect(error["message"]).to match(/step.await_task: name must match/)
+  end
+end
