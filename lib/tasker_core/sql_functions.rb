@@ -14,7 +14,9 @@ module TaskerCore
   #   #      "retry_eligible"=>false, "next_retry_at"=>nil, "ready_for_execution"=>false, ...}, ...]
   module SqlFunctions
     INTEGERS = %w[total_steps pending_steps enqueued_steps in_progress_steps completed_steps failed_steps
-                  waiting_for_retry_steps cancelled_steps ready_steps attempts max_attempts remaining_parents].freeze
+                  waiting_for_retry_steps cancelled_steps ready_steps attempts max_attempts remaining_parents
+                  skipped_steps waiting_steps dynamic_steps item_index].freeze
+    TIMES = %w[next_retry_at wake_at].freeze
     BOOLEANS = %w[dependencies_satisfied retry_eligible ready_for_execution].freeze
 
     module_function
@@ -35,7 +37,7 @@ module TaskerCore
               elsif INTEGERS.include?(key) then Integer(value)
               elsif BOOLEANS.include?(key) then value == "t"
               elsif key == "completion_percentage" then Float(value)
-              elsif key == "next_retry_at" then Time.parse(value)
+              elsif TIMES.include?(key) then Time.parse(value)
               else
                 value
               end]

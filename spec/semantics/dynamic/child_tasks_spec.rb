@@ -17,7 +17,7 @@ RSpec.describe "child tasks (step.await_task)" do
 
     child_uuid = spawn.fetch("child_task_uuid")
     child = TaskerCore.task(child_uuid)
-    expect(child).to include("state" => "complete", "name" => "child", "context" => { "n" => 21 })
+    expect(child).to include("state" => "complete", "name" => "child", "context" => { "n" => 21, "sleep" => 0 })
     expect(child["steps"]["double"]["results"]).to eq(42)
     expect(child["parent"]).to eq("task_uuid" => task["uuid"], "step" => "spawn")
     expect(step_transitions(task["uuid"], "spawn")).to include(%w[in_progress waiting])
@@ -35,5 +35,26 @@ RSpec.describe "child tasks (step.await_task)" do
     error = task["steps"]["spawn"]["error"]
     expect(error).to include("class" => "TaskerCore::PermanentError", "retryable" => false)
     expect(error["message"]).to match(/step.await_task: name must match/)
+  end
+
+  it "fails the step when the child task fails" do
+    task = run_task("dynamic_workflows", "parent", { "n" => 1, "child" => "failing_child" })
+    expect(task["state"]).to eq("error")
+    expect(task["steps"]["spawn"]["state"]).to eq("error")
+    child = TaskerCore.task(task["steps"]["spawn"].fetch("child_task_uuid"))
+    expect(child["state"]).to eq("error")
+    expect(task["steps"]["after_child"]["state"]).to eq("pending")
+  end
+
+  it "shows the waiting step's child while it runs, and cancels the child with its parent" do
+    TaskerSpec::Runtime.ensure_started
+    uuid = TaskerCore.enqueue(namespace: "dynamic_workflows", name: "parent", version: "1.0.0",
+                              context: { "n" => 1, "child" => "slow_child", "child_sleep" => 2 })
+    spawn = wait_for { TaskerCore.task(uuid)&.dig("steps", "spawn")&.then { |s| s if s["state"] == "waiting" } }
+    child_uuid = spawn.fetch("child_task_uuid")
+    wait_for { TaskerCore.task(child_uuid) }
+    TaskerCore.cancel(uuid)
+    expect(TaskerCore.wait(uuid)["state"]).to eq("cancelled")
+    expect(TaskerCore.wait(child_uuid)["state"]).to eq("cancelled")
   end
 end
