@@ -25,6 +25,8 @@ module TaskerCore
                          'results', s.results::text, 'last_error', s.last_error::text,
                          'created_at', s.created_at::text, 'updated_at', s.updated_at::text,
                          'completed_at', s.completed_at::text, 'next_attempt_at', s.next_attempt_at::text,
+                         'type', s.step_type, 'map_step_id', s.map_step_id, 'index', s.item_index,
+                         'wake_at', s.wake_at::text,
                          -- from the first claim to the end (completed, or failed, cancelled, resolved: the
                          -- last change), retries and their backoff included; nil while it runs or waits
                          'duration_ms', (SELECT round(extract(epoch FROM
@@ -54,7 +56,7 @@ module TaskerCore
           FROM tasker_tasks t #{TaskFields::JOINS}
          WHERE t.uuid = $1::uuid
       SQL
-      STEP_TIMES = %w[created_at updated_at completed_at next_attempt_at].freeze
+      STEP_TIMES = %w[created_at updated_at completed_at next_attempt_at wake_at].freeze
       FINAL_STATES = PG::TextEncoder::Array.new.encode(Client::FINAL_STATES)
 
       module_function
@@ -84,18 +86,20 @@ module TaskerCore
         task
       end
 
-      # Ordered by depth, then name.
+      # Ordered by depth, then name (an item of a map step, which has no edges of its own,
+      # at its map step's depth, right after it, in index order).
       def steps_of(steps, edges, names)
         depth = depths(steps.map { |step| step["id"] }, edges)
         parents = Hash.new { |hash, id| hash[id] = [] }
         edges.each { |from, to| parents[to] << names[from] }
-        steps.map { |step| step_hash(step, depth[step["id"]], parents[step["id"]]) }
-             .sort_by { |step| [step["depth"] || Float::INFINITY, step["name"]] }
+        steps.map { |step| step_hash(step, depth[step["map_step_id"] || step["id"]], parents[step["id"]], names) }
+             .sort_by { |step| [step["depth"] || Float::INFINITY, step["map"] || step["name"], step["index"] || -1] }
       end
 
-      def step_hash(step, depth, parents)
+      def step_hash(step, depth, parents, names = {})
         kept_in = "tasker_workflow_steps of step #{step['uuid']}"
-        hash = step.slice("name", "uuid", "handler", "state", "attempts", "max_attempts", "claims")
+        hash = step.slice("name", "uuid", "handler", "state", "attempts", "max_attempts", "claims", "type")
+        hash.merge!("map" => names[step["map_step_id"]], "index" => step["index"]) if step["map_step_id"]
         Client::StoredJson.put(hash, "results", step["results"], "#{kept_in} (results)")
         Client::StoredJson.put(hash, "last_error", step["last_error"], "#{kept_in} (last_error)")
         hash["depth"] = depth
