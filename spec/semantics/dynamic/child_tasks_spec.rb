@@ -57,4 +57,13 @@ RSpec.describe "child tasks (step.await_task)" do
     expect(TaskerCore.wait(uuid)["state"]).to eq("cancelled")
     expect(TaskerCore.wait(child_uuid)["state"]).to eq("cancelled")
   end
+
+  it "lets each item of a map step await a child task of its own" do
+    task = run_task("dynamic_workflows", "map_children", { "items" => [1, 2, 3] })
+    expect(task["state"]).to eq("complete")
+    expect(task["steps"]["spawn_each"]["results"]).to eq([2, 4, 6])
+    children = (0..2).map { |i| task["steps"]["spawn_each[#{i}]"].fetch("child_task_uuid") }
+    expect(children.uniq.size).to eq(3)
+    expect(TaskerCore.task(children.last)["parent"]).to eq("task_uuid" => task["uuid"], "step" => "spawn_each[2]")
+  end
 end
