@@ -24,11 +24,20 @@ RSpec.describe "durable sleeps" do
     expect(Time.iso8601(task["steps"]["after_nap"]["results"]["got"]["nap"]["slept_until"])).to be_within(0.5).of(Time.iso8601(at))
   end
 
-  # ORCHESTRATOR ISSUE (for the lead): a root sleep step whose `until:` cannot be read moves
+  it "fails the task when the time at the context path cannot be read (a sleep after another step)" do
+    task = run_task("dynamic_workflows", "nap_until_later", { "ship" => { "at" => "tomorrow" } })
+    expect(task["state"]).to eq("error")
+    expect(task["steps"]["nap"]["error"]).to include("class" => "TaskerCore::SleepError", "retryable" => false)
+    expect(task["steps"]["nap"]["error"]["message"]).to match(/context path ship.at must hold an ISO-8601 time/)
+  end
+
+  # ORCHESTRATOR ISSUE (for the lead): a ROOT sleep step whose `until:` cannot be read moves
   # pending -> error (reason sleep_refused, a clear message) when the task starts, but the
   # task stays in_progress for ever (steps_failed 1, steps_active 0, no task transition
-  # after pending -> in_progress): the refusal in waits.rs does not finalize the task.
-  it "fails the task when the time at the context path cannot be read" do
+  # after pending -> in_progress): the refusal at task start (waits.rs sleep, called from
+  # task creation) does not finalize the task. The same refusal after a parent completes
+  # fails the task as it should (the example above).
+  it "fails the task when the time at the context path cannot be read (a root sleep)" do
     pending "orchestrator: a sleep refused at task start leaves the task in_progress (waits.rs sleep_refused)"
     task = run_task("dynamic_workflows", "nap_until", { "ship" => { "at" => "tomorrow" } }, timeout: 5)
     expect(task["state"]).to eq("error")
