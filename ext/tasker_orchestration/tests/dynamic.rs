@@ -547,3 +547,39 @@ async fn a_child_that_cannot_start_or_fails_fails_the_awaiting_step() {
     db.assert_counters_consistent().await;
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_wakes_and_awaits_in_a_batch_change_nothing_but_themselves() {
+    let db = TestDb::new().await;
+    start(&db, SIGNAL, json!({})).await;
+    let prepare = claim_all(&db).await.pop().unwrap();
+    let step_uuid: String = db_scalar_text(&db, "SELECT uuid::text FROM tasker_workflow_steps WHERE name = 'approval'").await;
+    let prepare_uuid: String = db_scalar_text(&db, "SELECT uuid::text FROM tasker_workflow_steps WHERE name = 'prepare'").await;
+    // One batch: a wake with no step, a wake naming another task, a wake for a running step,
+    // an await_task naming a child with a nested-too-deep context, and the valid result.
+    let mut deep = json!(1);
+    for _ in 0..100 {
+        deep = json!([deep]);
+    }
+    for message in [
+        json!({"kind": "wake", "task_uuid": TASK}),
+        json!({"kind": "wake", "task_uuid": "0192f6c4-8f3a-7c1e-9d4b-000000000000", "step_uuid": step_uuid}),
+        json!({"kind": "wake", "task_uuid": TASK, "step_uuid": prepare_uuid, "reason": "forged"}),
+        result(&prepare, "await_task", json!({"await_task": {"namespace": "dyn", "name": "x", "version": "1.0.0", "context": {"d": deep}}})),
+        success(&prepare, json!("prepared")),
+    ] {
+        db.send("step_results", &message).await;
+    }
+    assert_eq!(apply(&db).await, 5);
+    assert_eq!(state_of(&db, "prepare").await, "complete");
+    assert_eq!(state_of(&db, "approval").await, "waiting");
+    let letters: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, reason FROM tasker_dead_letters ORDER BY id").fetch_all(&db.pool).await.unwrap();
+    let kinds: Vec<&str> = letters.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, vec!["malformed_wake", "ignored_wake", "malformed_result"], "{letters:?}");
+    assert!(letters[0].1.contains("step_uuid"), "{letters:?}");
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_step_results").await, 4, "the forged wake is archived, not lost");
+    assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_tasks").await, 1, "no child was started");
+    db.assert_counters_consistent().await;
+    db.drop_db().await;
+}
