@@ -565,7 +565,11 @@ async fn hostile_wakes_and_awaits_in_a_batch_change_nothing_but_themselves() {
         json!({"kind": "wake", "task_uuid": TASK}),
         json!({"kind": "wake", "task_uuid": "0192f6c4-8f3a-7c1e-9d4b-000000000000", "step_uuid": step_uuid}),
         json!({"kind": "wake", "task_uuid": TASK, "step_uuid": prepare_uuid, "reason": "forged"}),
-        result(&prepare, "await_task", json!({"await_task": {"namespace": "dyn", "name": "x", "version": "1.0.0", "context": {"d": deep}}})),
+        result(
+            &prepare,
+            "await_task",
+            json!({"await_task": {"namespace": "dyn", "name": "x", "version": "1.0.0", "context": {"d": deep}}}),
+        ),
         success(&prepare, json!("prepared")),
     ] {
         db.send("step_results", &message).await;
@@ -580,6 +584,29 @@ async fn hostile_wakes_and_awaits_in_a_batch_change_nothing_but_themselves() {
     assert!(letters[0].1.contains("step_uuid"), "{letters:?}");
     assert_eq!(db.scalar_i64("SELECT count(*) FROM pgmq.a_step_results").await, 4, "the forged wake is archived, not lost");
     assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_tasks").await, 1, "no child was started");
+    db.assert_counters_consistent().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_retry_of_a_failed_map_reruns_its_failed_and_cancelled_items_only() {
+    let db = TestDb::new().await;
+    start(&db, &map_yaml(", max_parallel: 2, retry: {max_attempts: 0}"), json!({})).await;
+    let broken = std::sync::atomic::AtomicBool::new(true);
+    let answer = |step: &Claimed| match step.name() {
+        "items" => success(step, json!([0, 1, 2, 3, 4])),
+        "each[1]" if broken.load(std::sync::atomic::Ordering::SeqCst) => failure(step, false),
+        _ => success(step, json!(step.name())),
+    };
+    run(&db, answer).await;
+    assert_eq!(task_state(&db).await, "error");
+    broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    let actor = support::operator();
+    tasker_orchestration::orchestration::operator_actions::retry(&db.pool, TASK.parse().unwrap(), &actor).await.unwrap();
+    let ran = run(&db, answer).await;
+    assert_eq!(ran, vec!["each[1]", "each[2]", "each[3]", "each[4]", "total"], "each[0] kept its result");
+    assert_eq!(results_of(&db, "each").await, json!(["each[0]", "each[1]", "each[2]", "each[3]", "each[4]"]));
+    assert_eq!(task_state(&db).await, "complete");
     db.assert_counters_consistent().await;
     db.drop_db().await;
 }

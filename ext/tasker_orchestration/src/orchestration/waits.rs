@@ -13,7 +13,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::transitions::{move_steps, StepChange, StepMove};
-use super::{children, OrchestrationError, TaskRef};
+use super::{children, maps, OrchestrationError, TaskRef};
 use crate::domain::states::StepState;
 use crate::domain::step_types::OnTimeout;
 use crate::messaging::messages::Wake;
@@ -124,6 +124,7 @@ pub async fn check(tx: &mut PgConnection, task: &TaskRef, step_uuid: Uuid) -> Re
         }
         // A handler's step awaiting its child task.
         "task" | "decision" | "map_item" => children::finish_awaiting(tx, task, step_id).await,
+        "map" => maps::resume(tx, task, step_id).await.map(|_| None),
         _ => Ok(None),
     }
 }
