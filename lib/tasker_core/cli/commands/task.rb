@@ -7,10 +7,11 @@ require_relative "../time_window"
 module TaskerCore
   module CLI
     module Commands
-      # tasker task UUID: the task and its DAG; --follow redraws it until the task is final.
+      # tasker task UUID: the task and its DAG; --follow redraws it until the task is final;
+      # --items MAP pages through the items of map step MAP (Admin#map_items).
       class Task < Command
         SUMMARY = "one task: its DAG as a tree with each step's state, attempts, duration and last error"
-        USAGE = "UUID [--follow] [options]"
+        USAGE = "UUID [--follow] [--items MAP [--item-state error] [--cursor C]] [options]"
         ARGUMENTS = 1
         FINAL = %w[complete error cancelled resolved_manually].freeze
         FAILED = %w[error cancelled].freeze
@@ -22,15 +23,38 @@ module TaskerCore
             options[:follow] = true
           end
           parser.on("--interval SECONDS", Float, "how often --follow reads the task (default 1)") { |v| options[:interval] = v }
+          parser.on("--items MAP", "list the items of map step MAP, by index, a page at a time") { |v| options[:items] = v }
+          parser.on("--item-state STATE", Array, "with --items: only items in these states") { |v| options[:item_state] = v }
+          parser.on("-l", "--limit N", Integer, "with --items: items per page (1-500, default 50)") { |v| options[:limit] = v }
+          parser.on("--cursor CURSOR", "with --items: the next page (printed under a full page)") { |v| options[:cursor] = v }
           declare_json(parser)
         end
 
         def run(args)
           uuid = args.first
+          return items(uuid, options[:items]) if options[:items]
+
           task = fetch(uuid)
           task = follow(uuid, task) if options[:follow]
           output.json? ? output.json(task) : render(task)
           options[:follow] && FAILED.include?(task["state"]) ? EXIT[:task_failed] : EXIT[:ok]
+        end
+
+        def items(uuid, map)
+          page = admin.map_items(uuid, map, state: options[:item_state], limit: options.fetch(:limit, 50),
+                                            cursor: options[:cursor])
+          raise TaskNotFound, "task #{uuid} has no map step #{map}" unless page
+          return print_json(page) if output.json?
+
+          output.puts("#{output.bold(map)}: #{page['items_finished'] || 0}/#{page['items_total'] || 0} items finished, " \
+                      "#{page['items_failed'] || 0} failed")
+          rows = page["items"].map do |item|
+            [item["index"], item["name"], output.state(item["state"]), "#{item['attempts']}/#{item['max_attempts']}",
+             item["child_task_uuid"] || "", item["last_error"].is_a?(Hash) ? item["last_error"]["message"].to_s[0, 80] : ""]
+          end
+          output.table(%w[INDEX ITEM STATE ATTEMPTS CHILD ERROR], rows) unless rows.empty?
+          output.puts(output.dim("more: --cursor #{page['next_cursor']}")) if page["next_cursor"]
+          EXIT[:ok]
         end
 
         def fetch(uuid)
@@ -66,8 +90,21 @@ module TaskerCore
                       "#{output.state(task['state'])}  steps #{task['steps_done']}/#{task['steps_total']}  " \
                       "#{TimeWindow.format_ms(task['duration_ms'])}")
           output.puts(output.dim("created #{task['created_at']}#{"  key #{task['idempotency_key']}" if task['idempotency_key']}"))
+          output.puts(dynamic_line(task)) if dynamic?(task)
+          if task["parent_task_uuid"]
+            output.puts("child of task #{task['parent_task_uuid']} (step #{task['parent_step']}): " \
+                        "tasker task #{task['parent_task_uuid']}")
+          end
           output.puts
           DagTree.new(task, output).lines.each { |line| output.puts(line) }
+        end
+
+        def dynamic?(task)
+          (task["steps_skipped"].to_i + task["steps_waiting"].to_i + task["map_items"].to_i).positive?
+        end
+
+        def dynamic_line(task)
+          output.dim("#{task['steps_skipped']} skipped, #{task['steps_waiting']} waiting, #{task['map_items']} map items")
         end
       end
     end
