@@ -69,12 +69,17 @@ module TaskerCore
       def wait_note(wait)
         case wait["kind"]
         when "signal"
-          timeout = wait["timeout_s"] ? " (timeout #{wait['timeout_s']}s, then #{wait['on_timeout']})" : ""
+          timeout = wait["timeout_s"] ? " (timeout #{seconds(wait['timeout_s'])}s, then #{wait['on_timeout']})" : ""
           "waits for signal #{wait['signal']}#{timeout}#{" until #{wait['until']}" if wait['until']}"
         when "timer" then "sleeps until #{wait['until'] || 'now'}"
         when "child_task" then "awaits child task #{wait['task_uuid']} (#{wait['task_state']})"
         else "waiting"
         end
+      end
+
+      # 600.0 (settings keep YAML's numbers as floats) as 600.
+      def seconds(value)
+        value.is_a?(Float) && value == value.round ? value.round : value
       end
 
       def decision_note(results)

@@ -111,11 +111,11 @@ module TaskerCore
           label("#{step['state']}  #{progress(step)}", MAX_META)
         end
 
-        # What the second line says after the state: a map's items, a skip's decider, a
-        # wait's object, else the attempts.
+        # What the second line says after the state: a map's items finished of all (and
+        # failed), a skip's decider, a wait's object, else the attempts.
         def progress(step)
           map = step["map"]
-          return "#{map['items_finished']}/#{map['items_total']} items#{", #{map['items_failed']} failed" if map['items_failed'].to_i.positive?}" if map
+          return "#{map['items_finished']}/#{map['items_total']}#{", #{map['items_failed']} failed" if map['items_failed'].to_i.positive?}" if map
           return "by #{step.dig('skipped', 'decided_by')}" if step.dig("skipped", "decided_by")
 
           wait = step["waiting_for"]
