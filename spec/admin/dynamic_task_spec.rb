@@ -75,6 +75,12 @@ RSpec.describe "TaskerCore::Admin#task (a real dynamic workflow)" do
     expect(admin.tasks(step_state: "waiting", template: "read_model_dynamic")["tasks"].map { |t| t["uuid"] }).to include(@uuid)
     expect(admin.tasks(step_state: "skipped", template: "read_model_dynamic")["tasks"].map { |t| t["uuid"] }).to include(@uuid)
     expect(admin.step_counts).to include("waiting" => be >= 2, "skipped" => be >= 2)
+    context = TaskerCore::SqlFunctions.task_execution_context(@uuid)
+    expect(context).to include("total_steps" => 7, "skipped_steps" => 2, "waiting_steps" => 2, "dynamic_steps" => 0,
+                               "execution_status" => "processing")
+    readiness = TaskerCore::SqlFunctions.step_readiness_status(@uuid).to_h { |row| [row["name"], row] }
+    expect(readiness["nap"]).to include("step_type" => "sleep", "map_step" => nil, "item_index" => nil,
+                                        "wake_at" => be_a(Time))
 
     TaskerSpec::Database.query("SELECT tasker_signal($1::uuid, 'approve', '{\"ok\": true}'::jsonb)", [@uuid])
     task = task_when("finish complete") { |t| step(t, "finish")["state"] == "complete" }

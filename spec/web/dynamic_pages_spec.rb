@@ -81,4 +81,11 @@ RSpec.describe "the dashboard and API over a dynamic workflow (fixture rows)" do
     expect(TaskerSpec::OpenapiDocument.errors("/api/tasks/{uuid}", "GET", 200, child)).to eq([])
     expect(child).to include("parent_task_uuid" => @rows["parent"], "parent_step" => "call_child")
   end
+
+  it "types the status functions' new columns (TaskerCore::SqlFunctions)" do
+    context = TaskerCore::SqlFunctions.task_execution_context(@rows["parent"])
+    expect(context).to include("total_steps" => 9, "skipped_steps" => 1, "waiting_steps" => 4, "dynamic_steps" => 10_000)
+    item = TaskerCore::SqlFunctions.step_readiness_status(@rows["parent"]).find { |row| row["name"] == "each[17]" }
+    expect(item).to include("step_type" => "map_item", "map_step" => "each", "item_index" => 17, "state" => "error")
+  end
 end
