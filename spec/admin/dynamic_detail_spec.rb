@@ -62,7 +62,7 @@ RSpec.describe "TaskerCore::Admin over map steps and child tasks (fixture rows)"
     plan = @conn.exec_params("EXPLAIN (FORMAT JSON) #{sql}", [@large["parent"], "each", 9_500, nil, 51]).getvalue(0, 0)
     expect(plan).to include("tasker_workflow_steps_map_item_idx")
     page = isolated_admin.map_items(@large["parent"], "each", limit: 50,
-                                    cursor: TaskerCore::Admin::Page.encode("i", 9_499))
+                                                              cursor: TaskerCore::Admin::Page.encode("i", 9_499))
     expect(page["items"].map { |i| i["index"] }).to eq((9_500...9_550).to_a)
   end
 
@@ -101,7 +101,7 @@ RSpec.describe "TaskerCore::Admin over map steps and child tasks (fixture rows)"
     waiting = isolated_admin.tasks(step_state: "waiting")["tasks"]
     expect(waiting.map { |t| t["uuid"] }).to contain_exactly(*@small.values, *@large.values)
     expect(waiting.find { |t| t["uuid"] == @small["child"] }).to include("parent_task_uuid" => @small["parent"],
-                                                                        "parent_step" => "call_child")
+                                                                         "parent_step" => "call_child")
     skipped = isolated_admin.tasks(step_state: :skipped, state: "in_progress")["tasks"].map { |t| t["uuid"] }
     expect(skipped).to contain_exactly(@small["parent"], @large["parent"])
     expect(isolated_admin.tasks(step_state: "waiting", state: "complete")["tasks"]).to eq([])

@@ -27,6 +27,33 @@ module ReadModelFixture
   EDGES = [%w[list each], %w[route express], %w[route gift_wrap], %w[express finish], %w[gift_wrap finish],
            %w[each finish], %w[approve finish], %w[nap finish], %w[call_child finish]].freeze
 
+  # The items of map step $1 in ONE statement, as maps.rs creates them: the first $2
+  # finished (those in $3 in error), the next two running, the rest pending.
+  ITEMS = <<~SQL
+    WITH made AS (
+      INSERT INTO tasker_workflow_steps
+          (task_id, uuid, named_step_id, name, handler, max_attempts, backoff_base_ms, backoff_max_ms, remaining_parents,
+           step_type, map_step_id, item_index, item, state, attempts, claims, results, last_error, completed_at)
+      SELECT m.task_id, gen_random_uuid(), m.named_step_id, m.name || '[' || (e.n - 1) || ']', m.handler, 3, 100, 1000, 0,
+             'map_item', m.id, e.n - 1, e.item,
+             CASE WHEN e.n - 1 = ANY($3::int[]) THEN 'error' WHEN e.n - 1 < $2 THEN 'complete'
+                  WHEN e.n - 1 < $2 + 2 THEN 'in_progress' ELSE 'pending' END,
+             CASE WHEN e.n - 1 = ANY($3::int[]) THEN 3 WHEN e.n - 1 < $2 + 2 THEN 1 ELSE 0 END,
+             CASE WHEN e.n - 1 = ANY($3::int[]) THEN 3 WHEN e.n - 1 < $2 + 2 THEN 1 ELSE 0 END,
+             CASE WHEN e.n - 1 < $2 AND NOT e.n - 1 = ANY($3::int[]) THEN jsonb_build_object('price', e.n) END,
+             CASE WHEN e.n - 1 = ANY($3::int[]) THEN jsonb_build_object('class', 'TaskerCore::PermanentError',
+                                                                        'message', 'bad sku ' || (e.n - 1),
+                                                                        'retryable', false) END,
+             CASE WHEN e.n - 1 < $2 THEN now() END
+        FROM tasker_workflow_steps m
+        JOIN tasker_workflow_steps o ON o.task_id = m.task_id AND o.name = m.settings ->> 'over'
+       CROSS JOIN LATERAL jsonb_array_elements(o.results) WITH ORDINALITY AS e(item, n)
+       WHERE m.id = $1
+      RETURNING id, state)
+    INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason)
+    SELECT id, NULL, 'pending', 0, 'created' FROM made
+  SQL
+
   module_function
 
   def insert(conn, items: 100, finished: 37, failed: [3, 17])
@@ -94,7 +121,15 @@ module ReadModelFixture
   def parent_task(conn, named, items, finished, failed)
     # 9 steps: done list, route, express, gift_wrap (skipped); active each, approve, nap, call_child.
     parent = task(conn, named, state: "in_progress", counters: [9, 4, 4])
-    tid = parent[:id]
+    ids = parent_steps(conn, parent[:id], named, items)
+    EDGES.each do |from, to|
+      conn.exec_params("INSERT INTO tasker_step_edges (from_step_id, to_step_id) VALUES ($1, $2)", [ids[from], ids[to]])
+    end
+    items(conn, ids["each"], items, finished, failed)
+    parent.merge(steps: ids)
+  end
+
+  def parent_steps(conn, tid, named, items)
     ids = {}
     ids["list"] = step(conn, tid, named, "list", state: "complete", results: (0...items).to_a, attempts: 1, reason: "completed")
     ids["route"] = step(conn, tid, named, "route", state: "complete", type: "decision", attempts: 1, reason: "completed",
@@ -117,40 +152,13 @@ module ReadModelFixture
                                                metadata: { "sleep_s" => 600 })
     ids["call_child"] = step(conn, tid, named, "call_child", state: "waiting", attempts: 1, reason: "awaiting_child")
     ids["finish"] = step(conn, tid, named, "finish", state: "pending")
-    EDGES.each do |from, to|
-      conn.exec_params("INSERT INTO tasker_step_edges (from_step_id, to_step_id) VALUES ($1, $2)", [ids[from], ids[to]])
-    end
-    items(conn, ids["each"], items, finished, failed)
-    parent.merge(steps: ids)
+    ids
   end
 
   # The items of map step `map_id` in ONE statement, as maps.rs creates them, then their
   # states: the first `finished` finished (those in `failed` in error), two running.
   def items(conn, map_id, total, finished, failed)
-    conn.exec_params(<<~SQL, [map_id, finished, "{#{failed.join(',')}}"])
-      WITH made AS (
-        INSERT INTO tasker_workflow_steps
-            (task_id, uuid, named_step_id, name, handler, max_attempts, backoff_base_ms, backoff_max_ms, remaining_parents,
-             step_type, map_step_id, item_index, item, state, attempts, claims, results, last_error, completed_at)
-        SELECT m.task_id, gen_random_uuid(), m.named_step_id, m.name || '[' || (e.n - 1) || ']', m.handler, 3, 100, 1000, 0,
-               'map_item', m.id, e.n - 1, e.item,
-               CASE WHEN e.n - 1 = ANY($3::int[]) THEN 'error' WHEN e.n - 1 < $2 THEN 'complete'
-                    WHEN e.n - 1 < $2 + 2 THEN 'in_progress' ELSE 'pending' END,
-               CASE WHEN e.n - 1 = ANY($3::int[]) THEN 3 WHEN e.n - 1 < $2 + 2 THEN 1 ELSE 0 END,
-               CASE WHEN e.n - 1 = ANY($3::int[]) THEN 3 WHEN e.n - 1 < $2 + 2 THEN 1 ELSE 0 END,
-               CASE WHEN e.n - 1 < $2 AND NOT e.n - 1 = ANY($3::int[]) THEN jsonb_build_object('price', e.n) END,
-               CASE WHEN e.n - 1 = ANY($3::int[]) THEN jsonb_build_object('class', 'TaskerCore::PermanentError',
-                                                                          'message', 'bad sku ' || (e.n - 1),
-                                                                          'retryable', false) END,
-               CASE WHEN e.n - 1 < $2 THEN now() END
-          FROM tasker_workflow_steps m
-          JOIN tasker_workflow_steps o ON o.task_id = m.task_id AND o.name = m.settings ->> 'over'
-         CROSS JOIN LATERAL jsonb_array_elements(o.results) WITH ORDINALITY AS e(item, n)
-         WHERE m.id = $1
-        RETURNING id, state)
-      INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason)
-      SELECT id, NULL, 'pending', 0, 'created' FROM made
-    SQL
+    conn.exec_params(ITEMS, [map_id, finished, "{#{failed.join(',')}}"])
     conn.exec_params("INSERT INTO tasker_map_progress (step_id, items_total, items_finished, items_failed) " \
                      "VALUES ($1, $2, $3, $4)", [map_id, total, finished, failed.size])
   end

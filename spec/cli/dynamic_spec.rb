@@ -36,17 +36,17 @@ RSpec.describe "the tasker command line over a dynamic workflow (fixture rows)" 
     expect(code).to eq(0), err
     lines = out.lines.map(&:rstrip)
     expect(lines).to include("1 skipped, 4 waiting, 500 map items")
-    expect(lines).to include(a_string_matching(/\Alist  complete  1\/3  .*\z/),
+    expect(lines).to include(a_string_matching(%r{\Alist  complete  1/3  .*\z}),
                              "└─ each  waiting  0/3  -  each: 37/500 items, 2 failed",
                              "   ├┄ each[3]  error  3/3  TaskerCore::PermanentError: bad sku 3",
                              "   ├┄ each[17]  error  3/3  TaskerCore::PermanentError: bad sku 17",
                              "   └┄ 498 more items: tasker task #{@rows['parent']} --items each",
                              "│  └─ finish  pending  0/3  -  (also after: gift_wrap, each, approve, nap, call_child)",
-                             a_string_matching(/gift_wrap  skipped  0\/3  -  skipped: not chosen by route\z/),
-                             a_string_matching(/approve  waiting  0\/3  -  waits for signal approve \(timeout 3600s, then fail\) until /),
-                             a_string_matching(/nap  waiting  0\/3  -  sleeps until /),
-                             a_string_matching(/call_child  waiting  1\/3  -  awaits child task #{@rows['child']} \(in_progress\)\z/),
-                             a_string_matching(/route  complete  1\/3  .*  chose: express\z/))
+                             a_string_matching(%r{gift_wrap  skipped  0/3  -  skipped: not chosen by route\z}),
+                             a_string_matching(%r{approve  waiting  0/3  -  waits for signal approve \(timeout 3600s, then fail\) until }),
+                             a_string_matching(%r{nap  waiting  0/3  -  sleeps until }),
+                             a_string_matching(%r{call_child  waiting  1/3  -  awaits child task #{@rows['child']} \(in_progress\)\z}),
+                             a_string_matching(%r{route  complete  1/3  .*  chose: express\z}))
     expect(out).not_to include("each[20]")
     expect(lines.size).to be < 30
 

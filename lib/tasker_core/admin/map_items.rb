@@ -17,7 +17,7 @@ module TaskerCore
       STATES = %w[pending enqueued in_progress complete error waiting_for_retry cancelled resolved_manually
                   waiting].freeze
       # An item as JSON, from the row i (a tasker_workflow_steps row of an item).
-      JSON_OBJECT = <<~SQL.freeze
+      JSON_OBJECT = <<~SQL
         json_build_object('name', i.name, 'uuid', i.uuid, 'index', i.item_index, 'state', i.state,
                           'attempts', i.attempts, 'max_attempts', i.max_attempts, 'item', i.item::text,
                           'results', i.results::text, 'last_error', i.last_error::text,

@@ -10,7 +10,7 @@ module TaskerCore
     # the running tasks, not the history. A waiting step that is not a map, a signal wait or a
     # sleep awaits a child task.
     module StepCounts
-      SQL = <<~SQL.freeze
+      SQL = <<~SQL
         SELECT count(*) FILTER (WHERE s.state = 'waiting') AS waiting,
                count(*) FILTER (WHERE s.state = 'skipped') AS skipped,
                count(*) FILTER (WHERE s.state = 'waiting' AND s.step_type = 'wait_for_signal') AS signal,

@@ -108,16 +108,23 @@ module TaskerCore
         task = TaskFields.hash(row)
         Client::StoredJson.put(task, "context", row["context"], "tasker_tasks.context of task #{task['uuid']}")
         task["duration_ms"] = row["duration_ms"] && Integer(row["duration_ms"])
-        steps = JSON.parse(row["steps"] || "[]")
-        edges = JSON.parse(row["edges"] || "[]")
-        names = steps.to_h { |step| [step["id"], step["name"]] }
         transitions = JSON.parse(row["transitions"] || "[]").map { |tr| transition(tr, task["uuid"]) }
-        skips = transitions.select { |tr| tr["scope"] == "step" && tr["to_state"] == "skipped" }.to_h { |tr| [tr["step"], tr] }
-        task["steps"] = steps_of(steps, edges, names).each { |step| StepNotes.annotate(step, skips[step["name"]]) }
-        task["edges"] = edges.map { |from, to| [names[from], names[to]] }
+        graph(task, JSON.parse(row["steps"] || "[]"), JSON.parse(row["edges"] || "[]"), skips(transitions))
         counts(task)
         task["transitions"] = transitions
         task
+      end
+
+      # "steps" (annotated: StepNotes) and "edges", by name.
+      def graph(task, steps, edges, skips)
+        names = steps.to_h { |step| [step["id"], step["name"]] }
+        task["steps"] = steps_of(steps, edges, names).each { |step| StepNotes.annotate(step, skips[step["name"]]) }
+        task["edges"] = edges.map { |from, to| [names[from], names[to]] }
+      end
+
+      # The transition to skipped of each skipped step, by name.
+      def skips(transitions)
+        transitions.select { |tr| tr["scope"] == "step" && tr["to_state"] == "skipped" }.to_h { |tr| [tr["step"], tr] }
       end
 
       # Steps skipped and waiting, and the items of its map steps (not in steps_total).
@@ -161,8 +168,8 @@ module TaskerCore
       def map(map)
         progress = MapItems.progress(map)
         { **progress, "items_shown" => (map["items"] || []).size,
-          "items" => (map["items"] || []).map { |item| MapItems.hash(item) },
-          "failed_items" => (map["failed_items"] || []).map { |item| MapItems.hash(item) } }
+                      "items" => (map["items"] || []).map { |item| MapItems.hash(item) },
+                      "failed_items" => (map["failed_items"] || []).map { |item| MapItems.hash(item) } }
       end
 
       # The longest path from a root to each step (0 for roots), in one pass over the steps

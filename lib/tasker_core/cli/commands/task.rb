@@ -48,13 +48,15 @@ module TaskerCore
 
           output.puts("#{output.bold(map)}: #{page['items_finished'] || 0}/#{page['items_total'] || 0} items finished, " \
                       "#{page['items_failed'] || 0} failed")
-          rows = page["items"].map do |item|
-            [item["index"], item["name"], output.state(item["state"]), "#{item['attempts']}/#{item['max_attempts']}",
-             item["child_task_uuid"] || "", item["last_error"].is_a?(Hash) ? item["last_error"]["message"].to_s[0, 80] : ""]
-          end
-          output.table(%w[INDEX ITEM STATE ATTEMPTS CHILD ERROR], rows) unless rows.empty?
+          output.table(%w[INDEX ITEM STATE ATTEMPTS CHILD ERROR], page["items"].map { |item| item_row(item) }) if page["items"].any?
           output.puts(output.dim("more: --cursor #{page['next_cursor']}")) if page["next_cursor"]
           EXIT[:ok]
+        end
+
+        def item_row(item)
+          error = item["last_error"]
+          [item["index"], item["name"], output.state(item["state"]), "#{item['attempts']}/#{item['max_attempts']}",
+           item["child_task_uuid"] || "", error.is_a?(Hash) ? error["message"].to_s[0, 80] : ""]
         end
 
         def fetch(uuid)
@@ -90,21 +92,21 @@ module TaskerCore
                       "#{output.state(task['state'])}  steps #{task['steps_done']}/#{task['steps_total']}  " \
                       "#{TimeWindow.format_ms(task['duration_ms'])}")
           output.puts(output.dim("created #{task['created_at']}#{"  key #{task['idempotency_key']}" if task['idempotency_key']}"))
-          output.puts(dynamic_line(task)) if dynamic?(task)
-          if task["parent_task_uuid"]
-            output.puts("child of task #{task['parent_task_uuid']} (step #{task['parent_step']}): " \
-                        "tasker task #{task['parent_task_uuid']}")
-          end
+          dynamic_lines(task).each { |line| output.puts(line) }
           output.puts
           DagTree.new(task, output).lines.each { |line| output.puts(line) }
         end
 
-        def dynamic?(task)
-          (task["steps_skipped"].to_i + task["steps_waiting"].to_i + task["map_items"].to_i).positive?
-        end
-
-        def dynamic_line(task)
-          output.dim("#{task['steps_skipped']} skipped, #{task['steps_waiting']} waiting, #{task['map_items']} map items")
+        # The counts of a dynamic workflow's steps, and the parent of a child task.
+        def dynamic_lines(task)
+          lines = []
+          if (task["steps_skipped"].to_i + task["steps_waiting"].to_i + task["map_items"].to_i).positive?
+            lines << output.dim("#{task['steps_skipped']} skipped, #{task['steps_waiting']} waiting, " \
+                                "#{task['map_items']} map items")
+          end
+          parent = task["parent_task_uuid"]
+          lines << "child of task #{parent} (step #{task['parent_step']}): tasker task #{parent}" if parent
+          lines
         end
       end
     end
