@@ -62,7 +62,7 @@ module TaskerCore
       read { |conn| TaskDetail.call(conn, uuid) }
     end
 
-    # A page of the items of map step `step` of a task, by index: {"map", "items_total",
+    # A page of the items of map step `step` of a task, by index: {"map", "task_state", "items_total",
     # "items_finished", "items_failed", "items" => [...], "next_cursor"}; state: an item
     # state or an Array of them. nil when the task has no map step of that name.
     def map_items(uuid, step, state: nil, limit: Page::DEFAULT_LIMIT, cursor: nil)

@@ -73,7 +73,7 @@ RSpec.describe "TaskerCore::Admin over map steps and child tasks (fixture rows)"
     expect(items.group_by { |i| i["state"] }.transform_values(&:size))
       .to eq("complete" => 35, "error" => 2, "in_progress" => 2, "pending" => 61)
     failed = isolated_admin.map_items(@small["parent"], "each", state: "error")
-    expect(failed).to include("map" => "each", "items_total" => 100, "items_finished" => 37, "items_failed" => 2,
+    expect(failed).to include("map" => "each", "task_state" => "in_progress", "items_total" => 100, "items_finished" => 37, "items_failed" => 2,
                               "next_cursor" => nil)
     expect(failed["items"].map { |i| i["index"] }).to eq([3, 17])
     expect(isolated_admin.map_items(@small["parent"], "approve")).to be_nil

@@ -52,6 +52,7 @@ RSpec.describe "the dashboard and API over a dynamic workflow (fixture rows)" do
     expect(second.body).not_to include("each[99]<")
     failed = app.get("/tasker/tasks/#{@rows['parent']}/steps/each/items?state=error")
     expect(failed.body.scan("<tr data-item=").size).to eq(2)
+    expect(failed.body).to include(%(action="/tasker/tasks/#{@rows['parent']}/steps/each[17]/resolve"), "Resolve item")
     expect(app.get("/tasker/tasks/#{@rows['parent']}/steps/approve/items").status).to eq(404)
     expect(app.get("/tasker/tasks/#{@rows['parent']}/steps/each/items?state=bogus").status).to eq(400)
 

@@ -27,7 +27,7 @@ module TaskerCore
       SQL
       # $1 task uuid, $2 map step name, $3 after this index, $4 states (NULL: any), $5 limit + 1.
       PAGE_SQL = <<~SQL.freeze
-        SELECT m.name AS map, p.items_total, p.items_finished, p.items_failed,
+        SELECT m.name AS map, t.state AS task_state, p.items_total, p.items_finished, p.items_failed,
                (SELECT json_agg(x.j ORDER BY x.item_index)
                   FROM (SELECT i.item_index, #{JSON_OBJECT} AS j
                           FROM tasker_workflow_steps i
@@ -42,7 +42,7 @@ module TaskerCore
 
       module_function
 
-      # {"map", "items_total", "items_finished", "items_failed", "items" => [...], "next_cursor"};
+      # {"map", "task_state", "items_total", "items_finished", "items_failed", "items" => [...], "next_cursor"};
       # nil when the task has no map step of this name.
       def call(conn, uuid, step, state:, limit:, cursor:)
         after = Page.decode(cursor, CURSOR_KIND, CURSOR_FORMATS)&.first
@@ -54,7 +54,7 @@ module TaskerCore
 
       def page(row, limit)
         items, last = Page.split(JSON.parse(row["items"] || "[]"), limit)
-        { "map" => row["map"], **progress(row), "items" => items.map { |item| hash(item) },
+        { "map" => row["map"], "task_state" => row["task_state"], **progress(row), "items" => items.map { |item| hash(item) },
           "next_cursor" => last && Page.encode(CURSOR_KIND, last["index"]) }
       end
 

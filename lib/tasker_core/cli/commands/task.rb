@@ -84,7 +84,11 @@ module TaskerCore
           total = [task["steps_total"].to_i, 1].max
           done = task["steps_done"].to_i
           filled = (done * 30 / total)
-          "[#{'#' * filled}#{'.' * (30 - filled)}] #{done}/#{task['steps_total']} steps  #{task['state']}"
+          line = "[#{'#' * filled}#{'.' * (30 - filled)}] #{done}/#{task['steps_total']} steps  #{task['state']}"
+          maps = task["steps"].filter_map { |step| step["map"] }
+          return line if maps.empty?
+
+          "#{line}  items #{maps.sum { |m| m['items_finished'] }}/#{maps.sum { |m| m['items_total'] }}"
         end
 
         def render(task)
