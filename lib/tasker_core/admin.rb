@@ -45,7 +45,7 @@ module TaskerCore
     # Array of states; template: "name", "name@1.0.0" or "namespace/name[@version]";
     # since/before: Times bounding created_at (since inclusive); uuid_prefix: hex digits;
     # step_state: "skipped" or "waiting", the tasks with a step in that state (waiting alone:
-    # the in_progress tasks, the only ones that can have one).
+    # the in_progress and error tasks, the only ones that can have one).
     def tasks(state: nil, step_state: nil, namespace: nil, template: nil, since: nil, before: nil, idempotency_key: nil,
               uuid_prefix: nil, limit: Page::DEFAULT_LIMIT, cursor: nil)
       filter = TaskFilter.new(state: state, step_state: step_state, namespace: namespace, template: template, since: since,

@@ -21,9 +21,10 @@ module TaskerCore
       UUID_PREFIX_FORMAT = /\A[0-9a-f-]+\z/
       # Step states a task can be listed by: the tasks with a step (or an item) in it.
       STEP_STATES = %w[skipped waiting].freeze
-      # Only a running task has waiting steps (cancelling a task cancels them; a task ends in
-      # error only when no step is active), so `waiting` alone scans the in_progress tasks.
-      WAITING_TASK_STATES = %w[in_progress].freeze
+      # Only a running task, or one in error whose map step still waits for items it holds
+      # back until a retry, has waiting steps (cancelling a task cancels them; complete means
+      # every step finished), so `waiting` alone scans the tasks in those two states.
+      WAITING_TASK_STATES = %w[in_progress error].freeze
 
       attr_reader :states, :step_state, :namespace, :template, :since, :before, :idempotency_key, :uuid_range, :limit,
                   :cursor
