@@ -196,7 +196,9 @@ end
 if results["diamond_steps_per_s"]
   row.call("throughput_over_batched_baseline", results["diamond_steps_per_s"] / results["baseline_pgmq_batched_msgs_per_s"])
   large = Bench::Workloads::MAP_SIZES.last
-  row.call("map_items_over_diamond_steps", results["map_#{large}_items_per_s"] / results["diamond_steps_per_s"]) if results["map_#{large}_items_per_s"]
+  if results["map_#{large}_items_per_s"]
+    row.call("map_items_over_diamond_steps", results["map_#{large}_items_per_s"] / results["diamond_steps_per_s"])
+  end
 end
 low, high = sizes[:memory]
 %w[orchestrator worker].each do |role|

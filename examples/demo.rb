@@ -65,8 +65,10 @@ started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
 tasks = WORKFLOWS.map do |workflow|
   label, namespace, name, context, final_step, expected, why = workflow
   uuid = TaskerCore.enqueue(namespace: namespace, name: name, version: "1.0.0", context: context)
-  shown = if context.key?("even_number") then "even_number=#{context['even_number']}"
-          else "an order of #{(context['items'] || context['lines']).size} lines"
+  shown = if context.key?("even_number")
+            "even_number=#{context['even_number']}"
+          else
+            "an order of #{(context['items'] || context['lines']).size} lines"
           end
   puts "enqueued #{namespace}/#{name} with #{shown}: #{uuid}"
   [uuid, label, final_step, expected, why]

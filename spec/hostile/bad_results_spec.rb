@@ -35,7 +35,8 @@ RSpec.describe "hostile input: step_results and namespace queues" do
     it "[11] sets aside the other shape errors of a result, naming each" do
       {
         step_result.reject { |key, _| key == "step_uuid" } => "malformed step_result: missing field `step_uuid`",
-        step_result("status" => "maybe") => "malformed step_result: status: unknown variant `maybe`, expected one of `success`, `failure`, `await_task`",
+        step_result("status" => "maybe") =>
+          "malformed step_result: status: unknown variant `maybe`, expected one of `success`, `failure`, `await_task`",
         step_result("status" => "failure", "results" => nil) => "malformed step_result: a failure needs an error object",
         step_result("attempt" => 0) => "malformed step_result: attempt must be >= 1"
       }.each do |result, reason|
