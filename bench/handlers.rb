@@ -7,4 +7,11 @@ module Bench
       step.attempt
     end
   end
+
+  # The elements a map step maps over: 0...context["n"].
+  class Items < TaskerCore::StepHandler::Base
+    def call(task, _sequence, _step)
+      Array.new(task.context.fetch("n")) { |i| i }
+    end
+  end
 end

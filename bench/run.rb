@@ -4,7 +4,7 @@
 # prints a table of figures and ratios against that baseline (and writes JSON).
 #
 #   bin/bench [--scale full|quick] [--idle-seconds 60] [--output bench/results/x.json]
-#             [--only latency,throughput,growth,creation,memory,idle,admin]
+#             [--only latency,throughput,growth,creation,map,memory,idle,admin]
 #
 # full: the sizes of the performance issue (100-step chain, 1,000 diamonds, 10k vs 1k
 # chain and fan-out, a 1,000-step task, memory after 100k and 1M steps). quick: a tenth.
@@ -22,7 +22,7 @@ require_relative "workloads"
 require_relative "admin_read_model"
 require_relative "../chaos/fleet"
 
-SECTIONS = %w[latency throughput growth creation memory idle admin].freeze
+SECTIONS = %w[latency throughput growth creation map memory idle admin].freeze
 options = { scale: "quick", idle_seconds: 60, database_url: "postgres://postgres@localhost/tasker_bench", only: SECTIONS }
 OptionParser.new do |o|
   o.on("--scale SCALE", %w[full quick]) { |v| options[:scale] = v }
@@ -136,6 +136,18 @@ if options[:only].include?("creation")
   SQL
 end
 
+# 5b. Map steps: items created in one transaction, run through the same two workers.
+if options[:only].include?("map")
+  Bench::Workloads::MAP_SIZES.each do |n|
+    uuid = Bench::Workloads.enqueue("map_#{n}", { "n" => n })
+    Bench::Measure.wait_all(conn, [uuid], timeout: 600)
+    Bench::MapWorkload.verify!(conn, uuid, n)
+    Bench::MapWorkload.measure(conn, uuid).each { |key, value| row.call("map_#{n}_#{key}", value) }
+  end
+  small, large = Bench::Workloads::MAP_SIZES
+  row.call("map_create_growth_ratio", results["map_#{large}_create_ms"] / results["map_#{small}_create_ms"])
+end
+
 # 6. Memory of the orchestrator and a worker after many steps: rounds of 10 concurrent
 #    100-wide fan-outs (1,000 steps a round), the same shape all along, so that the
 #    throughput of the first and the last tenth of the rounds can be compared.
@@ -183,6 +195,10 @@ if results["hop_latency_p50_ms"]
 end
 if results["diamond_steps_per_s"]
   row.call("throughput_over_batched_baseline", results["diamond_steps_per_s"] / results["baseline_pgmq_batched_msgs_per_s"])
+  large = Bench::Workloads::MAP_SIZES.last
+  if results["map_#{large}_items_per_s"]
+    row.call("map_items_over_diamond_steps", results["map_#{large}_items_per_s"] / results["diamond_steps_per_s"])
+  end
 end
 low, high = sizes[:memory]
 %w[orchestrator worker].each do |role|

@@ -2,12 +2,16 @@
 
 require "fileutils"
 require "yaml"
+require_relative "map_workload"
 
 module Bench
   # Generated templates (chains, fan-out/fan-in, diamonds of no-op steps) and their
   # handlers, so the benchmark measures the engine, not the work.
   module Workloads
     NAMESPACE = "bench"
+    # Map steps of these sizes, at every scale: the 10,000-item map is the figure, the
+    # 1,000-item one shows creation growing linearly.
+    MAP_SIZES = [1000, 10_000].freeze
 
     module_function
 
@@ -19,6 +23,7 @@ module Bench
                               [step("join", Array.new(n - 2) { |i| "w#{i}" })])
       end
       write(dir, "diamond", [step("a", []), step("b", ["a"]), step("c", ["a"]), step("d", %w[b c])])
+      MAP_SIZES.each { |n| MapWorkload.write_template(dir, NAMESPACE, n) }
     end
 
     def step(name, deps)

@@ -5,20 +5,25 @@
 # is restarted). Prints what happened and exits non-zero on any lost task, wrong result,
 # or step enqueued or result accepted twice.
 #
-#   bin/chaos --tasks 200 --kills 20 [--orchestrators 3] [--workers 3] [--restart-postgres]
+#   bin/chaos --tasks 200 --kills 20 [--approvals 20] [--orchestrators 3] [--workers 3] [--restart-postgres]
+#
+# --approvals: order approvals among the tasks (decision, a 100-item map with max_parallel
+# 10, a signal for half of them, a sleep, a child task; chaos/approvals.rb).
 require "json"
 require "optparse"
 require "tmpdir"
 require "yaml"
 require "tasker_core"
+require_relative "approvals"
 require_relative "fleet"
 require_relative "verifier"
 
-options = { tasks: 200, kills: 20, orchestrators: 3, workers: 3, timeout: 240, seed: Random.new_seed,
+options = { tasks: 200, kills: 20, approvals: 20, orchestrators: 3, workers: 3, timeout: 240, seed: Random.new_seed,
             restart_postgres: false, database_url: "postgres://postgres@localhost/tasker_chaos" }
 OptionParser.new do |o|
   o.on("--tasks N", Integer) { |v| options[:tasks] = v }
   o.on("--kills N", Integer, "SIGKILLs to deliver") { |v| options[:kills] = v }
+  o.on("--approvals N", Integer, "order approvals among the tasks") { |v| options[:approvals] = v }
   o.on("--orchestrators N", Integer) { |v| options[:orchestrators] = v }
   o.on("--workers N", Integer) { |v| options[:workers] = v }
   o.on("--timeout SECONDS", Integer) { |v| options[:timeout] = v }
@@ -62,7 +67,8 @@ WORKLOAD = [
   ["tree_workflow", "hierarchical_tree", "tree_final", 64]
 ].freeze
 fleet = Chaos::Fleet.new(env: { "TASKER_ENV" => "chaos", "RUBYLIB" => File.join(root, "lib"), "DATABASE_URL" => url.to_s },
-                         config_path: config_path, namespaces: WORKLOAD.map(&:first), log_dir: work_dir,
+                         config_path: config_path, namespaces: WORKLOAD.map(&:first) + [Chaos::Approvals::NAMESPACE],
+                         log_dir: work_dir,
                          worker_requires: [File.join(root, "examples", "handlers"), File.join(root, "chaos", "latency.rb")])
 verifier = Chaos::Verifier.new(url.to_s)
 started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
@@ -78,8 +84,16 @@ end
 
 # Tasks go in in waves between kills, so that every kill lands on work in flight.
 expected = {}
+approvals = Chaos::Approvals.new(random)
+# Every tasks/approvals-th task is an approval (evenly spread over the waves).
+approval_every = options[:approvals].positive? ? [options[:tasks] / options[:approvals], 1].max : nil
 enqueue = lambda do |count|
   count.times do
+    if approval_every && (expected.size % approval_every).zero? && approvals.enqueued < options[:approvals]
+      uuid, result = approvals.enqueue
+      expected[uuid] = ["confirm", result]
+      next
+    end
     namespace, name, final_step, power = WORKLOAD[expected.size % WORKLOAD.size]
     n = [2, 6][(expected.size / WORKLOAD.size) % 2]
     uuid = TaskerCore.enqueue(namespace: namespace, name: name, version: "1.0.0", context: { "even_number" => n })
@@ -96,6 +110,7 @@ kills_done = 0
 ROLES = %i[orchestrator worker].freeze # kills alternate between the two
 waves.times do |wave|
   enqueue.call([per_wave, options[:tasks] - expected.size].min)
+  approvals.signal_some
   sleep random.rand(0.1..0.5)
   if options[:restart_postgres] && wave == waves / 2
     version, cluster = `pg_lsclusters --no-header`.split.first(2)
@@ -114,11 +129,13 @@ enqueue.call(options[:tasks] - expected.size)
 deadline = Time.now + options[:timeout]
 until verifier.all_final?(expected.keys) || Time.now > deadline
   fleet.respawn_exited
+  approvals.signal_some(all: true)
   sleep 0.25
 end
 elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
 fleet.shutdown
 report = verifier.verify(expected).merge(
+  "approvals" => approvals.enqueued, "signals_sent" => approvals.signalled, "signals_owed" => approvals.owed,
   "kills" => fleet.kills.values.sum, "orchestrator_kills" => fleet.kills[:orchestrator],
   "worker_kills" => fleet.kills[:worker], "postgres_restarts" => postgres_restarts,
   "seconds" => elapsed.round(1), "seed" => options[:seed], "logs" => work_dir
@@ -127,6 +144,8 @@ width = report.keys.map(&:length).max
 report.each { |key, value| puts "#{key.ljust(width)}  #{value.is_a?(Hash) ? JSON.generate(value) : value}" }
 failed = report["tasks_lost"].positive? || report["wrong_results"].positive? ||
          report["results_accepted_twice"].positive? || report["steps_enqueued_twice"].positive? ||
-         report["counter_drift"].positive?
+         report["counter_drift"].positive? || report["items_created_twice"].positive? ||
+         report["maps_missing_items"].positive? || report["children_started_twice"].positive? ||
+         report["signals_lost"].positive? || report["signals_owed"].positive?
 puts(failed ? "CHAOS FAILED" : "chaos ok")
 exit(failed ? 1 : 0)

@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "json"
 require "pg"
 
 module Chaos
@@ -25,7 +26,8 @@ module Chaos
         next unless rows.first["state"] == "complete"
 
         result = rows.find { |r| r["name"] == final_step }&.fetch("results")
-        result == value.to_s ? completed += 1 : wrong += 1
+        same = value.is_a?(Hash) ? result && JSON.parse(result) == value : result == value.to_s
+        same ? completed += 1 : wrong += 1
       end
       {
         "tasks_enqueued" => expected.size,
@@ -45,6 +47,7 @@ module Chaos
         SQL
         # The step counters kept on each task agree with its steps.
         "counter_drift" => count(conn, "SELECT task_id FROM tasker_counter_drift"),
+        **dynamic(conn),
         "dead_letters" => conn.exec("SELECT kind, count(*) FROM tasker_dead_letters GROUP BY kind ORDER BY kind")
                               .to_a.to_h { |r| [r["kind"], r["count"].to_i] }
       }
@@ -63,6 +66,35 @@ module Chaos
     end
 
     private
+
+    # Dynamic workflows: no item of a map created twice or missing, no child task started twice
+    # for one attempt of its step, every signal consumed once by a step that completed with it.
+    def dynamic(conn)
+      {
+        "items_created_twice" => count(conn, <<~SQL),
+          SELECT map_step_id FROM tasker_workflow_steps WHERE map_step_id IS NOT NULL
+           GROUP BY map_step_id, item_index HAVING count(*) > 1
+        SQL
+        "maps_missing_items" => count(conn, <<~SQL),
+          SELECT p.step_id FROM tasker_map_progress p
+           WHERE p.items_total <> (SELECT count(*) FROM tasker_workflow_steps i WHERE i.map_step_id = p.step_id)
+        SQL
+        "children_started_twice" => count(conn, <<~SQL),
+          SELECT parent_step_id FROM tasker_tasks WHERE parent_step_id IS NOT NULL GROUP BY parent_step_id HAVING count(*) > 1
+        SQL
+        "child_tasks" => conn.exec("SELECT count(*) FROM tasker_tasks WHERE parent_step_id IS NOT NULL").getvalue(0, 0).to_i,
+        "map_items" => conn.exec("SELECT count(*) FROM tasker_workflow_steps WHERE map_step_id IS NOT NULL").getvalue(0, 0).to_i,
+        # A signal that a completed waiting step did not consume, or a step that completed
+        # with a signal another step consumed.
+        "signals_lost" => count(conn, <<~SQL)
+          SELECT g.id FROM tasker_signals g JOIN tasker_tasks t ON t.id = g.task_id
+           WHERE t.state = 'complete'
+             AND (g.consumed_by_step_id IS NULL
+                  OR NOT EXISTS (SELECT 1 FROM tasker_workflow_steps s WHERE s.id = g.consumed_by_step_id
+                                    AND s.state = 'complete' AND s.results = g.payload))
+        SQL
+      }
+    end
 
     def count(conn, sql)
       conn.exec("SELECT count(*) FROM (#{sql}) dup").getvalue(0, 0).to_i

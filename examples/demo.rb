@@ -19,6 +19,15 @@ ORDER = {
   "shipping_address" => { "line1" => "12 Analytical Row", "city" => "London", "postal_code" => "N1 7AA", "country" => "GB" }
 }.freeze
 
+# Twelve lines (a map step prices each); the large order waits for a person's approval.
+def order(id, unit_price_cents)
+  { "order_id" => id,
+    "lines" => Array.new(12) { |i| { "sku" => "SKU-#{i + 1}", "quantity" => i + 1, "unit_price_cents" => unit_price_cents } } }
+end
+SMALL_ORDER = order("ord_small", 250) # 78 units: 195.00
+LARGE_ORDER = order("ord_large", 2_500) # 1,950.00: above the review threshold
+APPROVER = "ada@example.com"
+
 WORKFLOWS = [
   # label, namespace, template, context, the step whose result is final, what it must be (=== the result), why
   *[6, 2].flat_map do |n|
@@ -31,7 +40,13 @@ WORKFLOWS = [
   end,
   ["process_order", "fulfillment", "process_order", ORDER, "ship_order",
    ->(shipped) { shipped["items_shipped"] == 3 && shipped["payment_id"].start_with?("pay_") },
-   "3 items shipped against a payment"]
+   "3 items shipped against a payment"],
+  ["order_approval(small)", "approval_workflow", "order_approval", SMALL_ORDER, "confirm",
+   ->(c) { c["approved_by"] == "auto" && c["total_cents"] == 19_500 && c["tracking"].start_with?("PP") },
+   "approved at once (decision), shipped by a child task"],
+  ["order_approval(large)", "approval_workflow", "order_approval", LARGE_ORDER, "confirm",
+   ->(c) { c["approved_by"] == APPROVER && c["total_cents"] == 195_000 && c["tracking"].start_with?("PP") },
+   "waited for #{APPROVER}'s approval (a signal), shipped by a child task"]
 ].freeze
 
 # Results as one line: numbers in full, anything else as JSON cut at 110 characters.
@@ -50,7 +65,11 @@ started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
 tasks = WORKFLOWS.map do |workflow|
   label, namespace, name, context, final_step, expected, why = workflow
   uuid = TaskerCore.enqueue(namespace: namespace, name: name, version: "1.0.0", context: context)
-  shown = context.key?("even_number") ? "even_number=#{context['even_number']}" : "an order of #{context['items'].size} lines"
+  shown = if context.key?("even_number")
+            "even_number=#{context['even_number']}"
+          else
+            "an order of #{(context['items'] || context['lines']).size} lines"
+          end
   puts "enqueued #{namespace}/#{name} with #{shown}: #{uuid}"
   [uuid, label, final_step, expected, why]
 end
@@ -65,10 +84,18 @@ until finished.size == tasks.size || Time.now > deadline
 
     task = TaskerCore.task(uuid) or next
     task["steps"].each do |step_name, step|
-      next unless step["state"] == "complete" && !printed[uuid].include?(step_name)
+      if step_name == "manual_review" && step["state"] == "waiting" && !printed[uuid].include?("signal")
+        # A person approves the large order: a signal, from any process.
+        TaskerCore.signal(uuid, "approval", { "approved_by" => APPROVER })
+        printed[uuid] << "signal"
+        puts format("  %-24s %-18s <- signal approval from %s", label, step_name, APPROVER)
+      end
+      next unless %w[complete skipped].include?(step["state"]) && !printed[uuid].include?(step_name)
+      next if step["map"] && step["index"].to_i.positive? # one line per map step is enough
 
       printed[uuid] << step_name
-      puts format("  %-24s %-18s -> %s", label, step_name, show(step["results"]))
+      outcome = step["state"] == "skipped" ? "(skipped: not chosen)" : show(step["results"])
+      puts format("  %-24s %-18s -> %s", label, step_name, outcome)
     end
     finished[uuid] = task if %w[complete error cancelled resolved_manually].include?(task["state"])
   end

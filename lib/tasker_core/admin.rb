@@ -10,7 +10,9 @@ require_relative "admin/page"
 require_relative "admin/task_filter"
 require_relative "admin/task_fields"
 require_relative "admin/task_listing"
+require_relative "admin/map_items"
 require_relative "admin/task_detail"
+require_relative "admin/step_counts"
 require_relative "admin/state_counts"
 require_relative "admin/queue_stats"
 require_relative "admin/throughput"
@@ -41,19 +43,38 @@ module TaskerCore
 
     # {"tasks" => [task fields...], "next_cursor" => String or nil}. state: a state or an
     # Array of states; template: "name", "name@1.0.0" or "namespace/name[@version]";
-    # since/before: Times bounding created_at (since inclusive); uuid_prefix: hex digits.
-    def tasks(state: nil, namespace: nil, template: nil, since: nil, before: nil, idempotency_key: nil,
+    # since/before: Times bounding created_at (since inclusive); uuid_prefix: hex digits;
+    # step_state: "skipped" or "waiting", the tasks with a step in that state (waiting alone:
+    # the in_progress and error tasks, the only ones that can have one).
+    def tasks(state: nil, step_state: nil, namespace: nil, template: nil, since: nil, before: nil, idempotency_key: nil,
               uuid_prefix: nil, limit: Page::DEFAULT_LIMIT, cursor: nil)
-      filter = TaskFilter.new(state: state, namespace: namespace, template: template, since: since, before: before,
-                              idempotency_key: idempotency_key, uuid_prefix: uuid_prefix, limit: limit, cursor: cursor)
+      filter = TaskFilter.new(state: state, step_state: step_state, namespace: namespace, template: template, since: since,
+                              before: before, idempotency_key: idempotency_key, uuid_prefix: uuid_prefix, limit: limit,
+                              cursor: cursor)
       read { |conn| TaskListing.call(conn, filter) }
     end
 
-    # The task fields plus "context", "duration_ms", "steps", "edges" and "transitions";
-    # nil when no task has this uuid.
+    # The task fields plus "context", "duration_ms", "steps", "edges", "steps_skipped",
+    # "steps_waiting", "map_items" and "transitions"; nil when no task has this uuid. A map
+    # step carries its progress and its first items (map_items pages through all of them).
     def task(uuid)
       TaskDetail.check_uuid(uuid)
       read { |conn| TaskDetail.call(conn, uuid) }
+    end
+
+    # A page of the items of map step `step` of a task, by index: {"map", "task_state", "items_total",
+    # "items_finished", "items_failed", "items" => [...], "next_cursor"}; state: an item
+    # state or an Array of them. nil when the task has no map step of that name.
+    def map_items(uuid, step, state: nil, limit: Page::DEFAULT_LIMIT, cursor: nil)
+      TaskDetail.check_uuid(uuid)
+      read { |conn| MapItems.call(conn, uuid.downcase, step, state: state, limit: limit, cursor: cursor) }
+    end
+
+    # The steps of the running (in_progress) tasks that no worker holds: {"waiting" => n,
+    # "skipped" => n, "waiting_by_kind" => {"signal", "timer", "items", "child_task" => n},
+    # "next_wake_at" => the earliest timer or signal timeout, or nil}.
+    def step_counts
+      read { |conn| StepCounts.call(conn) }
     end
 
     # {"pending" => n, "in_progress" => n, ...}: every state of TASK_STATES.

@@ -8,10 +8,13 @@ module TaskerCore
   #   TaskerCore::SqlFunctions.task_execution_context(uuid)
   #   # => {"task_uuid"=>..., "task_state"=>"in_progress", "total_steps"=>4, "completed_steps"=>1, ...,
   #   #     "ready_steps"=>0, "execution_status"=>"processing", "recommended_action"=>"wait_for_completion",
-  #   #     "completion_percentage"=>25.0}
+  #   #     "completion_percentage"=>25.0, "skipped_steps"=>0, "waiting_steps"=>1, "dynamic_steps"=>100}
+  #   (dynamic_steps: the items of map steps, which the other counts leave out: a map step
+  #   stands for them)
   #   TaskerCore::SqlFunctions.step_readiness_status(uuid)
   #   # => [{"step_uuid"=>..., "name"=>"linear_step_1", "state"=>"complete", "dependencies_satisfied"=>true,
-  #   #      "retry_eligible"=>false, "next_retry_at"=>nil, "ready_for_execution"=>false, ...}, ...]
+  #   #      "retry_eligible"=>false, "next_retry_at"=>nil, "ready_for_execution"=>false, "step_type"=>"task",
+  #      "map_step"=>nil, "item_index"=>nil, "wake_at"=>nil}, ...]  (items: map_step and item_index)
   module SqlFunctions
     INTEGERS = %w[total_steps pending_steps enqueued_steps in_progress_steps completed_steps failed_steps
                   waiting_for_retry_steps cancelled_steps ready_steps attempts max_attempts remaining_parents

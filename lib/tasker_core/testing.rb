@@ -22,8 +22,10 @@ module TaskerCore
   #
   # run_task starts, once and lazily, an embedded orchestrator (an already running one in the
   # process is reused) and a QueueWorker per namespace asked, sends the request and returns
-  # when the task is finished. Scheduled retries and delayed steps of the tasks it waits for
-  # are made due at once (advance_time!), so a 60 s backoff costs no time.
+  # when the task is finished. Scheduled retries, delayed steps, durable sleeps and signal
+  # timeouts of the tasks it waits for are made due at once (advance_time!), so a 60 s
+  # backoff or a day's sleep costs no time. A step waiting for a signal waits for
+  # TaskerCore.signal, as in production.
   #
   # Modes, as Sidekiq::Testing's (one Hooks.around_enqueue wrapper, global to the process):
   #   disable! real queues (the default): TaskerCore.enqueue sends; something must run the task
@@ -113,8 +115,8 @@ module TaskerCore
         tasks
       end
 
-      # Makes every scheduled retry and delayed step of the given tasks (all tasks when none
-      # is given) due now; returns how many step messages it moved.
+      # Makes every scheduled retry, delayed step, sleep and signal timeout of the given tasks
+      # (all tasks when none is given) due now; returns how many messages it moved.
       def advance_time!(*task_uuids)
         uuids = task_uuids.flatten
         bad = uuids.reject { |uuid| uuid.is_a?(String) && uuid.match?(Types::Primitives::UUID_FORMAT) }

@@ -8,9 +8,12 @@ require "spec_helper"
 module AdminHelpers
   ISO_MS = /\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\z/
   TASK_FIELDS = %w[uuid namespace name version state priority idempotency_key steps_total steps_done steps_failed
-                   steps_active created_at updated_at completed_at run_at].freeze
-  STEP_FIELDS = %w[name uuid handler state attempts max_attempts claims type results last_error depth parents created_at
-                   updated_at completed_at next_attempt_at wake_at duration_ms].freeze
+                   steps_active created_at updated_at completed_at run_at parent_task_uuid parent_step].freeze
+  STEP_FIELDS = %w[name uuid handler state attempts max_attempts claims results last_error depth parents created_at
+                   updated_at completed_at next_attempt_at duration_ms step_type settings wake_at map child_task
+                   signal_sent_at waiting_for skipped note].freeze
+  DETAIL_FIELDS = (TASK_FIELDS + %w[context duration_ms steps edges steps_skipped steps_waiting map_items
+                                    transitions]).freeze
   TRANSITION_FIELDS = %w[scope step from_state to_state attempt reason metadata created_at].freeze
   THROUGHPUT_COUNTS = %w[tasks_completed tasks_failed steps_completed steps_failed].freeze
   QUEUE_FIELDS = %w[name depth visible in_flight delayed oldest_age_s archived dead_letters].freeze

@@ -50,7 +50,10 @@ RSpec.describe "TaskerCore::Admin#tasks on 100k tasks" do
       { since: now - 3600 }, { before: now - 43_200 }, { since: now - 7200, before: now - 3600, state: "complete" },
       { idempotency_key: key }, { idempotency_key: key, state: "complete" },
       { uuid_prefix: uuid[0, 1] }, { uuid_prefix: uuid[0, 4] }, { uuid_prefix: uuid[0, 13] }, { uuid_prefix: uuid },
-      { uuid_prefix: uuid[0, 2], state: "error" }, { uuid_prefix: uuid[0, 3], namespace: "history_shipping" }
+      { uuid_prefix: uuid[0, 2], state: "error" }, { uuid_prefix: uuid[0, 3], namespace: "history_shipping" },
+      # (the steps side of a step state: spec/admin/dynamic_detail_spec.rb, which has steps)
+      { step_state: "waiting" }, { step_state: "skipped" }, { step_state: "skipped", state: "error", cursor: deep },
+      { step_state: "waiting", template: "template_2" }
     ]
     filters.each do |filter|
       types = tasks_scans(plan_of(filter))

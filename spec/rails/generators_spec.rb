@@ -62,7 +62,7 @@ RSpec.describe "Rails generators" do
       expect(File.stat(app.path("bin/tasker")).mode & 0o111).not_to eq(0)
       expect(app.run!("bin/tasker", "worker", "--help")).to include("usage: tasker worker", "--concurrency")
       expect(app.run!("bin/tasker", "--version")).to eq("tasker #{TaskerCore::VERSION}\n")
-      expect(JSON.parse(app.run!("bin/tasker", "status", "--json")).keys).to eq(%w[processes queues tasks])
+      expect(JSON.parse(app.run!("bin/tasker", "status", "--json")).keys).to eq(%w[processes queues tasks steps])
       out, status = app.run("bin/tasker", "bogus")
       expect(status.exitstatus).to eq(2)
       expect(out).to include(%(unknown command "bogus"))

@@ -7,8 +7,8 @@ module TaskerSpec
   module Runtime
     TEMPLATE_PATHS = [File.join(Database::ROOT, "examples", "templates"),
                       File.join(Database::ROOT, "spec", "fixtures", "templates")].freeze
-    NAMESPACES = %w[linear_workflow diamond_workflow tree_workflow mixed_dag_workflow fulfillment spec_workflows hostile_workflows
-                    dynamic_workflows].freeze
+    NAMESPACES = %w[linear_workflow diamond_workflow tree_workflow mixed_dag_workflow fulfillment approval_workflow spec_workflows
+                    hostile_workflows dynamic_workflows].freeze
 
     module_function
 

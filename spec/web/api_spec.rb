@@ -126,7 +126,7 @@ RSpec.describe TaskerCore::Web::Api do
     task = TaskerCore.wait(uuid)
     expect(task["steps"]["approval"]).to include("state" => "complete", "results" => { "by" => "ops" })
     status, _, detail = call_api("GET", "/api/tasks/#{uuid}", "/api/tasks/{uuid}", token: token)
-    expect([status, detail["steps"].map { |s| s["type"] }]).to eq([200, %w[task wait_for_signal task]])
+    expect([status, detail["steps"].map { |s| s["step_type"] }]).to eq([200, %w[task wait_for_signal task]])
     expect(http("GET", port, "/api/tasks/#{uuid}/signals/approval", token: token).first).to eq(405)
 
     # An empty body is a null payload, sent without a content type.

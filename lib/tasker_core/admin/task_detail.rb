@@ -5,6 +5,8 @@ require "pg"
 require_relative "../client"
 require_relative "../errors"
 require_relative "../types/primitives"
+require_relative "map_items"
+require_relative "step_notes"
 require_relative "task_fields"
 
 module TaskerCore
@@ -14,6 +16,11 @@ module TaskerCore
     # snapshot (the steps agree with the task's counters). Stored JSON (context, results,
     # errors, metadata) travels as text inside the aggregates and is parsed value by value
     # (Client::StoredJson): one value too deep for Ruby's parser leaves the rest readable.
+    # The steps are the template's: a map step stands for its items (as in the counters),
+    # with its progress (tasker_map_progress), its first ITEMS_SHOWN items and first
+    # FAILED_SHOWN failed ones; Admin#map_items pages through the rest. Items' transitions
+    # are left out too, so a 10,000-item map costs what a plain step does. Each step names
+    # the child task it awaits (by parent_step_id's index) and what it waits for (StepNotes).
     module TaskDetail
       SQL = <<~SQL.freeze
         SELECT #{TaskFields::COLUMNS}, t.context::text AS context,
@@ -25,8 +32,6 @@ module TaskerCore
                          'results', s.results::text, 'last_error', s.last_error::text,
                          'created_at', s.created_at::text, 'updated_at', s.updated_at::text,
                          'completed_at', s.completed_at::text, 'next_attempt_at', s.next_attempt_at::text,
-                         'type', s.step_type, 'map_step_id', s.map_step_id, 'index', s.item_index,
-                         'wake_at', s.wake_at::text,
                          -- from the first claim to the end (completed, or failed, cancelled, resolved: the
                          -- last change), retries and their backoff included; nil while it runs or waits
                          'duration_ms', (SELECT round(extract(epoch FROM
@@ -34,9 +39,33 @@ module TaskerCore
                                                            'resolved_manually') THEN s.updated_at END)
                                                   - min(tr.created_at)) * 1000)
                                            FROM tasker_step_transitions tr
-                                          WHERE tr.step_id = s.id AND tr.to_state = 'in_progress'))
+                                          WHERE tr.step_id = s.id AND tr.to_state = 'in_progress'),
+                         'step_type', s.step_type, 'settings', s.settings::text, 'wake_at', s.wake_at::text,
+                         'map', (SELECT json_build_object(
+                                          'items_total', p.items_total, 'items_finished', p.items_finished,
+                                          'items_failed', p.items_failed,
+                                          'items', (SELECT json_agg(x.j ORDER BY x.item_index)
+                                                      FROM (SELECT i.item_index, #{MapItems::JSON_OBJECT} AS j
+                                                              FROM tasker_workflow_steps i WHERE i.map_step_id = s.id
+                                                             ORDER BY i.item_index LIMIT $3::int) x),
+                                          'failed_items', CASE WHEN p.items_failed > 0 THEN
+                                                 (SELECT json_agg(x.j ORDER BY x.item_index)
+                                                    FROM (SELECT i.item_index, #{MapItems::JSON_OBJECT} AS j
+                                                            FROM tasker_workflow_steps i
+                                                           WHERE i.map_step_id = s.id AND i.state = 'error'
+                                                           ORDER BY i.item_index LIMIT $4::int) x) END)
+                                    FROM tasker_map_progress p WHERE p.step_id = s.id),
+                         'child_task', (SELECT json_build_object('uuid', c.uuid, 'state', c.state, 'namespace', cn.name,
+                                                                 'name', cnt.name, 'version', cnt.version,
+                                                                 'steps_done', c.steps_done, 'steps_total', c.steps_total)
+                                          FROM tasker_tasks c JOIN tasker_named_tasks cnt ON cnt.id = c.named_task_id
+                                          JOIN tasker_namespaces cn ON cn.id = cnt.namespace_id
+                                         WHERE c.parent_step_id = s.id ORDER BY c.id DESC LIMIT 1),
+                         'signal_sent_at', CASE WHEN s.step_type = 'wait_for_signal' THEN
+                                 (SELECT g.created_at::text FROM tasker_signals g
+                                   WHERE g.task_id = t.id AND g.name = s.settings ->> 'signal') END)
                          ORDER BY s.id)
-                  FROM tasker_workflow_steps s WHERE s.task_id = t.id) AS steps,
+                  FROM tasker_workflow_steps s WHERE s.task_id = t.id AND s.map_step_id IS NULL) AS steps,
                (SELECT json_agg(json_build_array(e.from_step_id, e.to_step_id) ORDER BY e.from_step_id, e.to_step_id)
                   FROM tasker_workflow_steps s JOIN tasker_step_edges e ON e.to_step_id = s.id
                  WHERE s.task_id = t.id) AS edges,
@@ -52,18 +81,20 @@ module TaskerCore
                         SELECT 'step', tr.id, s.name, tr.from_state, tr.to_state, tr.attempt, tr.reason, tr.metadata,
                                tr.created_at
                           FROM tasker_workflow_steps s JOIN tasker_step_transitions tr ON tr.step_id = s.id
-                         WHERE s.task_id = t.id) x) AS transitions
+                         WHERE s.task_id = t.id AND s.map_step_id IS NULL) x) AS transitions
           FROM tasker_tasks t #{TaskFields::JOINS}
          WHERE t.uuid = $1::uuid
       SQL
-      STEP_TIMES = %w[created_at updated_at completed_at next_attempt_at wake_at].freeze
+      STEP_TIMES = %w[created_at updated_at completed_at next_attempt_at].freeze
+      ITEMS_SHOWN = 20
+      FAILED_SHOWN = 10
       FINAL_STATES = PG::TextEncoder::Array.new.encode(Client::FINAL_STATES)
 
       module_function
 
       # nil when no task has this uuid.
       def call(conn, uuid)
-        row = conn.exec_params(SQL, [check_uuid(uuid), FINAL_STATES]).first
+        row = conn.exec_params(SQL, [check_uuid(uuid), FINAL_STATES, ITEMS_SHOWN, FAILED_SHOWN]).first
         row && detail(row)
       end
 
@@ -77,36 +108,68 @@ module TaskerCore
         task = TaskFields.hash(row)
         Client::StoredJson.put(task, "context", row["context"], "tasker_tasks.context of task #{task['uuid']}")
         task["duration_ms"] = row["duration_ms"] && Integer(row["duration_ms"])
-        steps = JSON.parse(row["steps"] || "[]")
-        edges = JSON.parse(row["edges"] || "[]")
-        names = steps.to_h { |step| [step["id"], step["name"]] }
-        task["steps"] = steps_of(steps, edges, names)
-        task["edges"] = edges.map { |from, to| [names[from], names[to]] }
-        task["transitions"] = JSON.parse(row["transitions"] || "[]").map { |tr| transition(tr, task["uuid"]) }
+        transitions = JSON.parse(row["transitions"] || "[]").map { |tr| transition(tr, task["uuid"]) }
+        graph(task, JSON.parse(row["steps"] || "[]"), JSON.parse(row["edges"] || "[]"), skips(transitions))
+        counts(task)
+        task["transitions"] = transitions
         task
       end
 
-      # Ordered by depth, then name (an item of a map step, which has no edges of its own,
-      # at its map step's depth, right after it, in index order).
+      # "steps" (annotated: StepNotes) and "edges", by name.
+      def graph(task, steps, edges, skips)
+        names = steps.to_h { |step| [step["id"], step["name"]] }
+        task["steps"] = steps_of(steps, edges, names).each { |step| StepNotes.annotate(step, skips[step["name"]]) }
+        task["edges"] = edges.map { |from, to| [names[from], names[to]] }
+      end
+
+      # The transition to skipped of each skipped step, by name.
+      def skips(transitions)
+        transitions.select { |tr| tr["scope"] == "step" && tr["to_state"] == "skipped" }.to_h { |tr| [tr["step"], tr] }
+      end
+
+      # Steps skipped and waiting, and the items of its map steps (not in steps_total).
+      def counts(task)
+        task["steps_skipped"] = task["steps"].count { |step| step["state"] == "skipped" }
+        task["steps_waiting"] = task["steps"].count { |step| step["state"] == "waiting" }
+        task["map_items"] = task["steps"].sum { |step| step.dig("map", "items_total") || 0 }
+      end
+
+      # Ordered by depth, then name.
       def steps_of(steps, edges, names)
         depth = depths(steps.map { |step| step["id"] }, edges)
         parents = Hash.new { |hash, id| hash[id] = [] }
         edges.each { |from, to| parents[to] << names[from] }
-        steps.map { |step| step_hash(step, depth[step["map_step_id"] || step["id"]], parents[step["id"]], names) }
-             .sort_by { |step| [step["depth"] || Float::INFINITY, step["map"] || step["name"], step["index"] || -1] }
+        steps.map { |step| step_hash(step, depth[step["id"]], parents[step["id"]]) }
+             .sort_by { |step| [step["depth"] || Float::INFINITY, step["name"]] }
       end
 
-      def step_hash(step, depth, parents, names = {})
+      def step_hash(step, depth, parents)
         kept_in = "tasker_workflow_steps of step #{step['uuid']}"
-        hash = step.slice("name", "uuid", "handler", "state", "attempts", "max_attempts", "claims", "type")
-        hash.merge!("map" => names[step["map_step_id"]], "index" => step["index"]) if step["map_step_id"]
+        hash = step.slice("name", "uuid", "handler", "state", "attempts", "max_attempts", "claims")
         Client::StoredJson.put(hash, "results", step["results"], "#{kept_in} (results)")
         Client::StoredJson.put(hash, "last_error", step["last_error"], "#{kept_in} (last_error)")
         hash["depth"] = depth
         hash["parents"] = parents
         STEP_TIMES.each { |key| hash[key] = Client.time(step[key]) }
         hash["duration_ms"] = step["duration_ms"]&.round
+        dynamic(hash, step, kept_in)
+      end
+
+      def dynamic(hash, step, kept_in)
+        hash["step_type"] = step["step_type"]
+        Client::StoredJson.put(hash, "settings", step["settings"], "#{kept_in} (settings)")
+        hash["wake_at"] = Client.time(step["wake_at"])
+        hash["map"] = step["map"] && map(step["map"])
+        hash["child_task"] = step["child_task"]
+        hash["signal_sent_at"] = Client.time(step["signal_sent_at"])
         hash
+      end
+
+      def map(map)
+        progress = MapItems.progress(map)
+        { **progress, "items_shown" => (map["items"] || []).size,
+                      "items" => (map["items"] || []).map { |item| MapItems.hash(item) },
+                      "failed_items" => (map["failed_items"] || []).map { |item| MapItems.hash(item) } }
       end
 
       # The longest path from a root to each step (0 for roots), in one pass over the steps

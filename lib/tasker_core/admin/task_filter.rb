@@ -19,12 +19,21 @@ module TaskerCore
       # name, name@version, namespace/name or namespace/name@version
       TEMPLATE_FORMAT = %r{\A(?:(?<namespace>[^/@]*)/)?(?<name>[^/@]*)(?:@(?<version>[^/@]*))?\z}
       UUID_PREFIX_FORMAT = /\A[0-9a-f-]+\z/
+      # Step states a task can be listed by: the tasks with a step (or an item) in it.
+      STEP_STATES = %w[skipped waiting].freeze
+      # Only a running task, or one in error whose map step still waits for items it holds
+      # back until a retry, has waiting steps (cancelling a task cancels them; complete means
+      # every step finished), so `waiting` alone scans the tasks in those two states.
+      WAITING_TASK_STATES = %w[in_progress error].freeze
 
-      attr_reader :states, :namespace, :template, :since, :before, :idempotency_key, :uuid_range, :limit, :cursor
+      attr_reader :states, :step_state, :namespace, :template, :since, :before, :idempotency_key, :uuid_range, :limit,
+                  :cursor
 
-      def initialize(state: nil, namespace: nil, template: nil, since: nil, before: nil, idempotency_key: nil,
-                     uuid_prefix: nil, limit: Page::DEFAULT_LIMIT, cursor: nil)
+      def initialize(state: nil, step_state: nil, namespace: nil, template: nil, since: nil, before: nil,
+                     idempotency_key: nil, uuid_prefix: nil, limit: Page::DEFAULT_LIMIT, cursor: nil)
         @states = state.nil? ? nil : check_states(state)
+        @step_state = step_state.nil? ? nil : check_step_state(step_state)
+        @states ||= WAITING_TASK_STATES if @step_state == "waiting"
         @namespace = namespace.nil? ? nil : check_namespace(namespace)
         @template = template.nil? ? nil : check_template(template)
         @since = since.nil? ? nil : check_time(since, "since")
@@ -71,6 +80,14 @@ module TaskerCore
                                     "got #{(unknown.empty? ? state : unknown.first).inspect[0, 80]}", field: "state")
         end
         states.uniq.freeze
+      end
+
+      def check_step_state(state)
+        state = state.to_s if state.is_a?(Symbol)
+        return state if STEP_STATES.include?(state)
+
+        raise ValidationError.new("step_state must be one of #{STEP_STATES.join(', ')}, got #{state.inspect[0, 80]}",
+                                  field: "step_state")
       end
 
       def check_namespace(namespace)

@@ -19,7 +19,9 @@ module TaskerCore
     #   IN the tasker_named_tasks rows that match;
     # - state(s): one scan of tasker_tasks_state_listing_idx per state, merged;
     # - none: tasker_tasks_listing_idx.
-    # since/before bound created_at; the cursor is the last row's (created_at, id).
+    # since/before bound created_at; the cursor is the last row's (created_at, id). A step
+    # state (skipped, waiting) is a condition on each task the scan meets: one probe of
+    # tasker_workflow_steps_task_state_idx (task_id, state) per task.
     module TaskListing
       ORDER = "ORDER BY t.created_at DESC, t.id DESC"
       ARRAY = PG::TextEncoder::Array.new
@@ -66,6 +68,12 @@ module TaskerCore
         if filter.cursor
           at, id = filter.cursor
           conditions << "(t.created_at, t.id) < (#{bind.call(at, 'timestamptz')}, #{bind.call(id, 'bigint')})"
+        end
+        if filter.step_state
+          # A scalar subquery, not EXISTS: the planner cannot turn it into a join that scans
+          # every step in that state (no index has state first); it stays one probe per task.
+          conditions << "(SELECT true FROM tasker_workflow_steps ws WHERE ws.task_id = t.id " \
+                        "AND ws.state = #{bind.call(filter.step_state, 'text')} LIMIT 1)"
         end
         conditions
       end

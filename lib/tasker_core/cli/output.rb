@@ -10,7 +10,7 @@ module TaskerCore
       STATE_COLOURS = {
         "complete" => 32, "resolved_manually" => 32, "error" => 31, "cancelled" => 35,
         "in_progress" => 36, "enqueued" => 36, "waiting_for_retry" => 33, "pending" => 90,
-        "waiting" => 33, "skipped" => 90
+        "waiting" => 34, "skipped" => 2
       }.freeze
 
       def initialize(io, json: false)

@@ -1,19 +1,25 @@
 # frozen_string_literal: true
 
+require_relative "../admin"
+require_relative "bad_argument"
 require_relative "time_window"
 
 module TaskerCore
   module CLI
     # The task filters of `tasker tasks` and of the bulk `retry`/`cancel`, as flags, turned
-    # into the keywords of Admin#tasks.
+    # into the keywords of Admin#tasks. A step state in --state (skipped, waiting) asks for
+    # the tasks with a step in it.
     class TaskFilter
+      STEP_STATES = Admin::TaskFilter::STEP_STATES
+
       def initialize
         @filters = {}
       end
 
       def declare(parser)
         parser.on("-s", "--state STATE", Array, "task state(s): pending, in_progress, complete, error, cancelled,",
-                  "resolved_manually (comma separated)") { |v| (@filters[:state] ||= []).concat(v) }
+                  "resolved_manually (comma separated); or skipped / waiting: the tasks with a step",
+                  "in that state") { |v| add_states(v) }
         parser.on("-n", "--namespace NAME", "tasks of this namespace") { |v| @filters[:namespace] = v }
         parser.on("-t", "--template NAME", "tasks of this template: name, name@version or namespace/name[@version]") do |v|
           @filters[:template] = v
@@ -22,6 +28,16 @@ module TaskerCore
         parser.on("--before DURATION", "created more than DURATION ago") { |v| @filters[:before] = v }
         parser.on("-k", "--key KEY", "the task with this idempotency key") { |v| @filters[:idempotency_key] = v }
         parser.on("-u", "--uuid PREFIX", "tasks whose uuid starts with PREFIX") { |v| @filters[:uuid_prefix] = v }
+      end
+
+      def add_states(states)
+        step, task = states.partition { |s| STEP_STATES.include?(s) }
+        (@filters[:state] ||= []).concat(task) unless task.empty?
+        return if step.empty?
+        raise BadArgument, "--state takes one step state (#{STEP_STATES.join(' or ')}), got #{step.join(', ')}" if
+          step.uniq.size > 1 || (@filters[:step_state] && @filters[:step_state] != step.first)
+
+        @filters[:step_state] = step.first
       end
 
       def any?

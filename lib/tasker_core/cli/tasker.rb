@@ -7,6 +7,7 @@ require_relative "commands/task"
 require_relative "commands/retry"
 require_relative "commands/cancel"
 require_relative "commands/resolve"
+require_relative "commands/signal"
 require_relative "commands/queues"
 require_relative "commands/dead_letters"
 require_relative "commands/templates"
@@ -22,8 +23,8 @@ module TaskerCore
       COMMANDS = {
         "status" => Commands::Status, "tasks" => Commands::Tasks, "task" => Commands::Task,
         "retry" => Commands::Retry, "cancel" => Commands::Cancel, "resolve" => Commands::Resolve,
-        "queues" => Commands::Queues, "dead-letters" => Commands::DeadLetters, "templates" => Commands::Templates,
-        "orchestrator" => Commands::Orchestrator, "worker" => Commands::Worker, "web" => Commands::Web
+        "signal" => Commands::Signal, "queues" => Commands::Queues, "dead-letters" => Commands::DeadLetters,
+        "templates" => Commands::Templates, "orchestrator" => Commands::Orchestrator, "worker" => Commands::Worker, "web" => Commands::Web
       }.freeze
 
       module_function

@@ -20,7 +20,8 @@ pub async fn vacuum_bloated(pool: &PgPool) -> Result<Vec<String>, DbError> {
     let candidates: Vec<String> = sqlx::query_scalar(
         "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables
           WHERE ((schemaname = 'pgmq' AND relname LIKE 'q\\_%')
-                 OR (schemaname = current_schema() AND relname IN ('tasker_tasks', 'tasker_workflow_steps', 'tasker_metric_deltas', 'tasker_processes')))
+                 OR (schemaname = current_schema() AND relname IN ('tasker_tasks', 'tasker_workflow_steps', 'tasker_metric_deltas', 'tasker_processes',
+                                                                         'tasker_map_progress')))
             AND n_dead_tup > $1 + $2 * n_live_tup
           ORDER BY n_dead_tup DESC",
     )

@@ -126,8 +126,17 @@ impl TaskTemplate {
         self.topological_order().map(|_| ()).map_err(invalid)
     }
 
-    /// A decision chooses among steps that depend on it.
+    /// A decision chooses among steps that depend on it; a signal is waited for by one step
+    /// (a task takes each signal once).
     fn check_branches(&self) -> Result<(), String> {
+        let mut signals = HashSet::new();
+        for step in &self.steps {
+            if let Some(signal) = &step.fields.signal {
+                if !signals.insert(signal) {
+                    return Err(format!("step {:?} waits for signal {signal:?}, which another step waits for already", step.name));
+                }
+            }
+        }
         for decision in self.steps.iter().filter(|s| !s.fields.branches.is_empty()) {
             let mut named = HashSet::new();
             for branch in &decision.fields.branches {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::transitions::{move_steps, record_created_steps, StepChange, StepMove};
 use super::{dispatch, OrchestrationError, TaskRef};
-use crate::domain::states::StepState;
+use crate::domain::states::{StepState, TaskState};
 use crate::domain::step_types::{FailurePolicy, DEFAULT_MAX_ITEMS};
 
 /// What starting a map step did.
@@ -207,11 +207,30 @@ pub async fn items_finished(tx: &mut PgConnection, task: &TaskRef, finished: &[I
         } else if row.try_get::<i32, _>("items_finished")? == row.try_get::<i32, _>("items_total")? {
             complete(tx, task, map_id, map.collect).await?;
             moved.completed.push(map_id);
-        } else if map.max_parallel.is_some() {
+        } else if map.max_parallel.is_some() && task.state == TaskState::InProgress {
+            // A task in error dispatches nothing; an operator retry resumes the map (resume).
             moved.dispatched += release_pending(tx, task, map_id, i64::from(n)).await?;
         }
     }
     Ok(moved)
+}
+
+/// A waiting map step of a task that runs again (an operator retry): dispatches its pending
+/// items within max_parallel (items released while the task was in error were held back).
+pub async fn resume(tx: &mut PgConnection, task: &TaskRef, map_id: i64) -> Result<usize, OrchestrationError> {
+    let row = sqlx::query(
+        "SELECT m.name, m.settings, p.items_total, p.items_finished,
+                (SELECT count(*) FROM tasker_workflow_steps i WHERE i.map_step_id = m.id AND i.state = 'pending')::int AS pending
+           FROM tasker_workflow_steps m JOIN tasker_map_progress p ON p.step_id = m.id WHERE m.id = $1",
+    )
+    .bind(map_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let map = MapSettings::from_row(&row)?;
+    let (total, finished, pending): (i32, i32, i32) = (row.try_get("items_total")?, row.try_get("items_finished")?, row.try_get("pending")?);
+    let running = i64::from(total - finished - pending);
+    let slots = map.max_parallel.map_or(i64::from(pending), |p| p - running);
+    release_pending(tx, task, map_id, slots).await
 }
 
 /// Dispatches up to `slots` pending items of a map step, lowest index first.

@@ -182,7 +182,7 @@ async fn ready_among(tx: &mut PgConnection, ids: &[i64]) -> Result<Vec<(i64, Str
 /// Steps of the template that wait (items of map steps are left to their map step).
 async fn waiting_steps(tx: &mut PgConnection, task_id: i64) -> Result<Vec<Uuid>, OrchestrationError> {
     Ok(sqlx::query_scalar(
-        "SELECT uuid FROM tasker_workflow_steps WHERE task_id = $1 AND state = 'waiting' AND map_step_id IS NULL AND step_type <> 'map'",
+        "SELECT uuid FROM tasker_workflow_steps WHERE task_id = $1 AND state = 'waiting' AND map_step_id IS NULL ORDER BY id",
     )
     .bind(task_id)
     .fetch_all(&mut *tx)

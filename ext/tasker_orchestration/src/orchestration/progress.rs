@@ -99,25 +99,18 @@ pub async fn start(
         dispatch::enqueue_ready(tx, task, &for_workers, actor).await?
     };
     for &(id, step_type) in steps {
-        match step_type {
+        let finished_at_once = match step_type {
             "map" => {
                 let expanded = maps::expand(tx, task, id).await?;
                 started.dispatched += expanded.dispatched;
-                if expanded.completed {
-                    started.finished.completed([id]);
-                }
+                expanded.completed
             }
-            "wait_for_signal" => {
-                if waits::wait_for_signal(tx, task, id).await? {
-                    started.finished.completed([id]);
-                }
-            }
-            "sleep" => {
-                if waits::sleep(tx, task, id, delay_s).await? {
-                    started.finished.completed([id]);
-                }
-            }
-            _ => {}
+            "wait_for_signal" => waits::wait_for_signal(tx, task, id).await?,
+            "sleep" => waits::sleep(tx, task, id, delay_s).await?,
+            _ => false,
+        };
+        if finished_at_once {
+            started.finished.completed([id]);
         }
     }
     Ok(started)

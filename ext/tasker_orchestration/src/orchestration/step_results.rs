@@ -34,7 +34,7 @@ pub enum ResultOutcome {
 }
 
 enum Decoded {
-    Result(StepResult),
+    Result(Box<StepResult>),
     Wake(Wake),
 }
 
@@ -60,7 +60,7 @@ fn decode(message: &QueueMessage, payload_limit: usize) -> Result<Decoded, DeadL
         Some(child) => ("await_task.context", &child.context, r.task_uuid),
         None => ("results", &r.results, r.task_uuid),
     })
-    .map(Decoded::Result)
+    .map(|r| Decoded::Result(Box::new(r)))
 }
 
 /// Applies `messages` in ONE transaction and returns an outcome per message, in order. Any

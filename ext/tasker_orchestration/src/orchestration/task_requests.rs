@@ -174,8 +174,9 @@ pub async fn create_task(
     let delay_s = request.run_at_time().map_or(0.0, |at| (at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0);
     let roots: Vec<(i64, &str)> = roots.iter().map(|(id, t)| (*id, *t)).collect();
     let started = progress::start(tx, &task, &roots, delay_s, None).await?;
-    if !started.finished.is_empty() {
-        // A root that finished at once (a sleep already due) releases its children now.
+    if roots.iter().any(|(_, step_type)| !matches!(*step_type, "task" | "decision")) {
+        // A root that waits may have finished at once (a sleep already due: its children are
+        // released now) or failed (a sleep until a time that cannot be read).
         let released = dispatch::release_children(tx, &started.finished.ids, &started.finished.skipped).await?;
         progress::advance(tx, &task, released, None, None).await?;
         finalize_if_done(tx, &task, None).await?;

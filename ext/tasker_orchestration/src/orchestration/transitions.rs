@@ -34,6 +34,11 @@ pub enum StepChange<'a> {
     Wait {
         wake_in_s: Option<f64>,
     },
+    /// The step starts waiting until `at` (a JSON string holding an RFC 3339 time), or now
+    /// when that has passed.
+    WaitUntil {
+        at: &'a Value,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +88,7 @@ pub async fn move_steps(
                   FROM tasker_workflow_steps i WHERE i.map_step_id = tasker_workflow_steps.id), completed_at = now()", None, None),
         StepChange::Wait { wake_in_s: None } => (", wake_at = NULL", None, None),
         StepChange::Wait { wake_in_s } => (", wake_at = now() + make_interval(secs => $7)", None, wake_in_s),
+        StepChange::WaitUntil { at } => (", wake_at = greatest(now(), ($6 #>> '{}')::timestamptz)", Some(at), None),
     };
     // The task's counters count the steps of its template: a map step's items count in
     // its own progress row instead (see maps).

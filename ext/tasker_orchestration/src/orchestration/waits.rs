@@ -13,7 +13,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::transitions::{move_steps, StepChange, StepMove};
-use super::{children, OrchestrationError, TaskRef};
+use super::{children, maps, OrchestrationError, TaskRef};
 use crate::domain::states::StepState;
 use crate::domain::step_types::OnTimeout;
 use crate::messaging::messages::Wake;
@@ -56,12 +56,17 @@ pub async fn sleep(tx: &mut PgConnection, task: &TaskRef, step_id: i64, delay_s:
     .fetch_one(&mut *tx)
     .await?;
     let (uuid, name): (Uuid, String) = (row.try_get("uuid")?, row.try_get("name")?);
+    // Until a time: wake_at is that very time (never earlier), the wake's delay the rest.
+    let mut until: Option<Value> = None;
     let wake_in_s = match (row.try_get::<Option<f64>, _>("duration_s")?, row.try_get::<Option<String>, _>("until")?) {
         (Some(duration), _) => duration + delay_s,
         (None, Some(path)) => {
             let at: Option<Json<Value>> = row.try_get("at")?;
             match at.as_ref().and_then(|a| a.0.as_str()).and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
-                Some(at) => (at.to_utc() - Utc::now()).num_milliseconds() as f64 / 1000.0,
+                Some(at) => {
+                    until = Some(json!(at.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
+                    (at.to_utc() - Utc::now()).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6
+                }
                 None => {
                     let got = at.map_or("nothing".to_owned(), |a| a.0.to_string().chars().take(80).collect());
                     let problem = format!("sleep step {name}: context path {path} must hold an ISO-8601 time like 2026-12-01T10:00:00Z, got {got}");
@@ -76,7 +81,11 @@ pub async fn sleep(tx: &mut PgConnection, task: &TaskRef, step_id: i64, delay_s:
     };
     let wake_in_s = wake_in_s.max(0.0);
     let note = json!({"sleep_s": wake_in_s});
-    let mv = StepMove { from: StepState::Pending, to: StepState::Waiting, change: StepChange::Wait { wake_in_s: Some(wake_in_s) }, reason: "sleeping", metadata: &note };
+    let change = match &until {
+        Some(at) => StepChange::WaitUntil { at },
+        None => StepChange::Wait { wake_in_s: Some(wake_in_s) },
+    };
+    let mv = StepMove { from: StepState::Pending, to: StepState::Waiting, change, reason: "sleeping", metadata: &note };
     move_steps(tx, task.id, &[step_id], mv).await?;
     if wake_in_s <= 0.0 {
         end_sleep(tx, task, step_id).await?;
@@ -124,6 +133,7 @@ pub async fn check(tx: &mut PgConnection, task: &TaskRef, step_uuid: Uuid) -> Re
         }
         // A handler's step awaiting its child task.
         "task" | "decision" | "map_item" => children::finish_awaiting(tx, task, step_id).await,
+        "map" => maps::resume(tx, task, step_id).await.map(|_| None),
         _ => Ok(None),
     }
 }
@@ -169,7 +179,7 @@ async fn end_sleep(tx: &mut PgConnection, task: &TaskRef, step_id: i64) -> Resul
         .bind(step_id)
         .fetch_one(&mut *tx)
         .await?;
-    let results = json!({"slept_until": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)});
+    let results = json!({"slept_until": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)});
     let mv = StepMove { from: StepState::Waiting, to: StepState::Complete, change: StepChange::Complete { results: &results }, reason: "woke", metadata: &json!({}) };
     move_steps(tx, task.id, &[step_id], mv).await?;
     Ok(())

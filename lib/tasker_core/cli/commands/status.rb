@@ -6,9 +6,10 @@ require_relative "../time_window"
 module TaskerCore
   module CLI
     module Commands
-      # tasker status: the processes, the queues and the tasks by state, on one screen.
+      # tasker status: the processes, the queues, the tasks by state and the steps of running
+      # tasks that no worker holds (waiting, by what for; skipped), on one screen.
       class Status < Command
-        SUMMARY = "processes, queues and tasks by state"
+        SUMMARY = "processes, queues, tasks by state, waiting and skipped steps"
         USAGE = "[options]"
 
         private
@@ -18,7 +19,8 @@ module TaskerCore
         end
 
         def run(_args)
-          report = { "processes" => admin.processes, "queues" => admin.queues, "tasks" => admin.counts_by_state }
+          report = { "processes" => admin.processes, "queues" => admin.queues, "tasks" => admin.counts_by_state,
+                     "steps" => admin.step_counts }
           return print_json(report) if output.json?
 
           print_processes(report["processes"])
@@ -26,7 +28,18 @@ module TaskerCore
           Queues.print_table(output, report["queues"])
           output.puts
           output.table(%w[STATE TASKS], report["tasks"].map { |state, count| [output.state(state), count] })
+          output.puts
+          print_steps(report["steps"])
           EXIT[:ok]
+        end
+
+        # Steps of the running tasks: waiting (for what) and skipped.
+        def print_steps(steps)
+          kinds = steps["waiting_by_kind"].select { |_, n| n.positive? }.map { |kind, n| "#{n} #{kind.tr('_', ' ')}" }
+          waiting = "#{steps['waiting']}#{" (#{kinds.join(', ')})" unless kinds.empty?}"
+          waiting += "  next wake #{steps['next_wake_at']}" if steps["next_wake_at"]
+          output.table(%w[STEPS_OF_RUNNING_TASKS COUNT],
+                       [[output.state("waiting"), waiting], [output.state("skipped"), steps["skipped"]]])
         end
 
         def print_processes(processes)

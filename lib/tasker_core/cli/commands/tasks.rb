@@ -9,14 +9,15 @@ module TaskerCore
     module Commands
       # tasker tasks: a page of tasks, newest first, filtered.
       class Tasks < Command
-        SUMMARY = "list tasks: --state --namespace --template --since --key --uuid, paged by --cursor"
+        SUMMARY = "list tasks: --state (skipped, waiting: by step) --namespace --template --since --key --uuid, paged by --cursor"
         USAGE = "[--state error] [--template name] [--since 1h] [--limit 50] [--cursor C] [options]"
 
         def self.row(output, task)
           steps = "#{task['steps_done']}/#{task['steps_total']}"
           steps += " (#{task['steps_failed']} failed)" if task["steps_failed"].to_i.positive?
-          [task["uuid"], "#{task['namespace']}/#{task['name']}@#{task['version']}", output.state(task["state"]), steps,
-           task["created_at"]]
+          template = "#{task['namespace']}/#{task['name']}@#{task['version']}"
+          template += output.dim(" (child of #{task['parent_task_uuid'][0, 8]})") if task["parent_task_uuid"]
+          [task["uuid"], template, output.state(task["state"]), steps, task["created_at"]]
         end
 
         private

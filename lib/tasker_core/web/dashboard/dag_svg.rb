@@ -9,6 +9,9 @@ module TaskerCore
       # from a root), the steps of a column stacked top to bottom, so a 40-wide fan-out is a
       # tall column of legible boxes and the picture grows instead of shrinking. Each box is
       # coloured by state (CSS class state-<state>) and links to #step-<index> when linked.
+      # A map step is one box with its progress ("37/100 items"), never a box per item;
+      # skipped steps are dashed (CSS), their box and waiting ones say why (Admin::StepNotes),
+      # and a dynamic step's type is a class of its own (type-map, type-decision, ...).
       #
       #   DagSvg.new(task["steps"]).to_s        # steps: "name", "state", "depth", "parents"
       class DagSvg
@@ -32,7 +35,7 @@ module TaskerCore
           end
           drawn = steps.map do |step|
             { "name" => step["name"], "state" => "template", "depth" => visit.call(step["name"], []),
-              "parents" => parents[step["name"]], "handler" => step["handler"] }
+              "parents" => parents[step["name"]], "handler" => step["handler"], "type" => step["type"] }
           end
           new(drawn.sort_by { |s| [s["depth"], s["name"]] }, linked: false)
         end
@@ -89,8 +92,8 @@ module TaskerCore
         def boxes
           @steps.each_with_index.map do |step, index|
             x, y = origin(step["name"])
-            box = %(<g class="step state-#{esc(step['state'])}" data-step="#{esc(step['name'])}">) +
-                  %(<title>#{esc(step['name'])} (#{esc(step['state'])})</title>) +
+            box = %(<g class="step state-#{esc(step['state'])}#{type_class(step)}" data-step="#{esc(step['name'])}">) +
+                  %(<title>#{esc(title(step))}</title>) +
                   %(<rect x="#{x}" y="#{y}" width="#{BOX_W}" height="#{BOX_H}" rx="6"/>) +
                   %(<text x="#{x + 8}" y="#{y + 16}" class="name">#{esc(label(step['name']))}</text>) +
                   %(<text x="#{x + 8}" y="#{y + 32}" class="meta">#{esc(meta(step))}</text></g>)
@@ -103,9 +106,34 @@ module TaskerCore
         end
 
         def meta(step)
-          return label(step["handler"], MAX_META) unless @linked
+          return label(step["handler"].to_s.empty? ? step["type"] : step["handler"], MAX_META) unless @linked
 
-          "#{step['state']}  #{step['attempts']}/#{step['max_attempts']}"
+          label("#{step['state']}  #{progress(step)}", MAX_META)
+        end
+
+        # What the second line says after the state: a map's items finished of all (and
+        # failed), a skip's decider, a wait's object, else the attempts.
+        def progress(step)
+          map = step["map"]
+          return "#{map['items_finished']}/#{map['items_total']}#{", #{map['items_failed']} failed" if map['items_failed'].to_i.positive?}" if map
+          return "by #{step.dig('skipped', 'decided_by')}" if step.dig("skipped", "decided_by")
+
+          wait = step["waiting_for"]
+          case wait && wait["kind"]
+          when "signal" then "signal #{wait['signal']}"
+          when "timer" then "until #{wait['until'].to_s[11, 8]}"
+          when "child_task" then "child task"
+          else "#{step['attempts']}/#{step['max_attempts']}"
+          end
+        end
+
+        def title(step)
+          ["#{step['name']} (#{step['state']})", step["note"]].compact.join(": ")
+        end
+
+        def type_class(step)
+          type = step["step_type"] || step["type"]
+          type.nil? || type == "task" ? "" : " type-#{esc(type)}"
         end
 
         def esc(value)

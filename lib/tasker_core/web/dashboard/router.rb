@@ -4,6 +4,7 @@ require_relative "assets"
 require_relative "overview_page"
 require_relative "tasks_page"
 require_relative "task_page"
+require_relative "map_items_page"
 require_relative "dead_letters_page"
 require_relative "templates_page"
 require_relative "bulk_retry_page"
@@ -22,6 +23,7 @@ module TaskerCore
           ["GET", %r{\A/assets/(?<file>[a-z_]+\.(?:css|js))\z}, Assets],
           ["GET", %r{\A/tasks/?\z}, TasksPage],
           ["GET", %r{\A/tasks/#{UUID}\z}, TaskPage],
+          ["GET", %r{\A/tasks/#{UUID}/steps/(?<step>[^/]+)/items\z}, MapItemsPage],
           ["GET", %r{\A/dead-letters/?\z}, DeadLettersPage],
           ["GET", %r{\A/templates/?\z}, TemplatesPage],
           ["GET", %r{\A/bulk-retry\z}, BulkRetryPage],

@@ -16,6 +16,7 @@ module TaskerCore
           limit = request.GET["limit"].to_s.match?(/\A\d{1,9}\z/) ? Integer(request.GET["limit"], 10) : LIMIT
           listing = admin.tasks(**filters.to_query, limit: limit, cursor: cursor.empty? ? nil : cursor)
           html("tasks", title: "Tasks", filters: filters, listing: listing, states: Admin::TASK_STATES,
+                        step_states: Admin::TaskFilter::STEP_STATES,
                         paging: limit == LIMIT ? {} : { "limit" => limit })
         end
       end

@@ -15,12 +15,14 @@ module TaskerCore
                .sort.each { |file| index(file) }
         end
 
-        # [{"name", "handler", "depends_on"}] in the core's order; without edges if not found.
+        # [{"name", "handler", "type", "depends_on"}] in the core's order; without edges if not
+        # found. type: the step's `type` (decision, map, wait_for_signal, sleep), nil for a task.
         def of(template)
           found = @by_key.fetch(template["key"], {})
           template["steps"].map do |name|
             step = found.fetch(name, {})
-            { "name" => name, "handler" => step["handler"], "depends_on" => Array(step["depends_on"]).map(&:to_s) }
+            { "name" => name, "handler" => step["handler"], "type" => step["type"]&.to_s,
+              "depends_on" => Array(step["depends_on"]).map(&:to_s) }
           end
         end
 

@@ -31,6 +31,12 @@ module TaskerCore
         end
 
         # The page: the view named `name` with `locals` as instance variables, in the layout.
+        # Transition metadata keys of dynamic workflows (migration 13), and how they read.
+        TRANSITION_NOTES = { "decided_by" => "decided by", "signal" => "signal", "timeout_s" => "timeout (s)",
+                             "on_timeout" => "then", "sleep_s" => "for (s)", "items" => "items",
+                             "item" => "item", "failed_item" => "failed item", "child_task_uuid" => "child task",
+                             "child_state" => "child state" }.freeze
+
         def page(name, title:, refresh: false, **locals)
           @title = title
           @refresh = refresh
@@ -100,6 +106,16 @@ module TaskerCore
 
         def task_path(uuid)
           path("/tasks/#{uuid}")
+        end
+
+        # What a dynamic workflow's transition records, in words: who decided a skip, which
+        # signal, how many items, which child task; nil for the others.
+        def transition_note(transition)
+          meta = transition["metadata"]
+          return nil unless meta.is_a?(Hash)
+
+          TRANSITION_NOTES.filter_map { |key, words| meta.key?(key) && !meta[key].nil? ? "#{words} #{meta[key]}" : nil }
+                          .join(", ").then { |text| text.empty? ? nil : text }
         end
       end
     end
