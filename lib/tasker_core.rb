@@ -36,6 +36,16 @@ module TaskerCore
       Hooks.run(:enqueue, request) { Client.enqueue(**request) }
     end
 
+    # Sends signal `name` (with a JSON payload) to a task from any process; the task's
+    # wait_for_signal step waiting for it completes with the payload as its result, now or
+    # when it starts waiting. Returns the signal's id. Raises TaskNotFound for an unknown
+    # task and SignalError for a finished task, a signal none of its steps waits for, or a
+    # second signal of the same name. connection: as enqueue's (inside the caller's
+    # transaction, the signal commits with it).
+    def signal(task_uuid, name, payload = nil, connection: nil)
+      Client.signal(task_uuid, name, payload, connection: connection)
+    end
+
     # Operator actions, each recorded as transitions naming `actor` (see TaskerCore::Operator;
     # nil: Operator.default_actor, "ruby:<user>@<host>").
     def cancel(uuid, actor: nil)

@@ -12,6 +12,7 @@ require_relative "messaging/queue_names"
 require_relative "types/primitives"
 require_relative "types/task_request"
 require_relative "client/idempotency_check"
+require_relative "client/signal_sender"
 require_relative "client/stored_json"
 
 module TaskerCore
@@ -28,14 +29,23 @@ module TaskerCore
 
     # Results and errors travel as text inside the aggregate, each parsed on its own
     # (StoredJson), so one value too deep for Ruby's parser leaves the others readable.
+    # Steps created at run time (items of a map step) are listed with their index and map
+    # step; an awaiting step names its newest child task; a child task names its parent.
     TASK_SQL = <<~SQL
       SELECT t.uuid, t.state, n.name AS namespace, nt.name, nt.version, t.context, t.created_at, t.completed_at,
              t.traceparent,
              COALESCE((SELECT json_object_agg(s.name, json_build_object(
                                 'state', s.state, 'results', s.results::text, 'attempts', s.attempts,
-                                'error', s.last_error::text)
+                                'error', s.last_error::text, 'type', s.step_type, 'index', s.item_index,
+                                'map', m.name, 'wake_at', s.wake_at::text,
+                                'child_task_uuid', (SELECT c.uuid FROM tasker_tasks c WHERE c.parent_step_id = s.id
+                                                     ORDER BY c.id DESC LIMIT 1))
                                 ORDER BY s.id)
-                         FROM tasker_workflow_steps s WHERE s.task_id = t.id), '{}'::json) AS steps
+                         FROM tasker_workflow_steps s LEFT JOIN tasker_workflow_steps m ON m.id = s.map_step_id
+                        WHERE s.task_id = t.id), '{}'::json) AS steps,
+             (SELECT json_build_object('task_uuid', pt.uuid, 'step', ps.name)
+                FROM tasker_tasks pt LEFT JOIN tasker_workflow_steps ps ON ps.id = t.parent_step_id
+               WHERE pt.id = t.parent_task_id) AS parent
         FROM tasker_tasks t
         JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
         JOIN tasker_namespaces n ON n.id = nt.namespace_id
@@ -159,6 +169,18 @@ module TaskerCore
                                 field: "context")
     end
 
+    # Sends signal `name` with `payload` to a task (see SignalSender); returns its id.
+    # connection: as enqueue's (inside the caller's transaction, which a refusal aborts).
+    def signal(task_uuid, name, payload = nil, connection: nil)
+      params = SignalSender.params(task_uuid, name, payload)
+      connection ||= connection_provider&.call
+      if connection.nil? || connection == :own
+        with_connection { |conn| SignalSender.run(conn, params) }
+      else
+        SignalSender.run(check_connection(connection), params)
+      end
+    end
+
     # The task and its steps as a Hash; for a request set aside without a task,
     # {"uuid", "state" => "rejected", "reason", "kind"}; nil when nothing is known of the
     # uuid (yet: the request may still be waiting in task_requests).
@@ -228,16 +250,27 @@ module TaskerCore
       StoredJson.put(task, "context", row["context"], "tasker_tasks.context of task #{row['uuid']}")
       task.merge!("created_at" => time(row["created_at"]), "completed_at" => time(row["completed_at"]),
                   "trace_context" => Instrumentation::Traceparent.context(row["traceparent"]))
-      task.merge("steps" => JSON.parse(row["steps"]).to_h { |name, step| [name, step_hash(name, step)] })
+      task["steps"] = JSON.parse(row["steps"]).to_h { |name, step| [name, step_hash(name, step)] }
+      task.merge("parent" => row["parent"] && JSON.parse(row["parent"]))
     end
 
-    # The step's results and error arrive as JSON texts (TASK_SQL).
+    # The step's results and error arrive as JSON texts (TASK_SQL). "index" and "map" (an
+    # item of a map step), "child_task_uuid" and "wake_at" only when set.
     def step_hash(name, step)
       kept_in = "tasker_workflow_steps of step #{name}"
       hash = { "state" => step["state"] }
       StoredJson.put(hash, "results", step["results"], "#{kept_in} (results)")
       hash["attempts"] = step["attempts"]
       StoredJson.put(hash, "error", step["error"], "#{kept_in} (last_error)")
+      hash["type"] = step["type"]
+      dynamic_fields(hash, step)
+    end
+
+    def dynamic_fields(hash, step)
+      hash.merge!("index" => step["index"], "map" => step["map"]) if step["map"]
+      hash["child_task_uuid"] = step["child_task_uuid"] if step["child_task_uuid"]
+      hash["wake_at"] = time(step["wake_at"]) if step["wake_at"]
+      hash
     end
 
     # Runs a statement on the client's pool (used by SqlFunctions); rows as string hashes.
@@ -274,6 +307,6 @@ module TaskerCore
 
     # dead_letter_hash and time are public: the read model (TaskerCore::Admin) answers in the same shapes.
     private_class_method :send_request, :check_on_conflict, :check_size, :rejection,
-                         :task_hash, :step_hash, :with_connection, :check_uuid, :int
+                         :task_hash, :step_hash, :dynamic_fields, :with_connection, :check_uuid, :int
   end
 end

@@ -25,6 +25,10 @@ module TaskerCore
   # A state change the state machine does not allow (e.g. retrying a complete task).
   class InvalidTransition < Error; end
 
+  # TaskerCore.signal refused: the task is finished, none of its steps waits for that
+  # signal, or it was already sent that signal (a signal is sent once).
+  class SignalError < Error; end
+
   # A panic or internal error inside the Rust core.
   class NativeError < Error; end
 

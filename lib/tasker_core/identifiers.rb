@@ -15,6 +15,8 @@ module TaskerCore
     MAX_NAME = 63
     MAX_HANDLER_CLASS = 200
     MAX_VERSION = 64
+    # Largest index of an item of a map step.
+    MAX_ITEM_INDEX = 999_999
 
     # `^[a-z][a-z0-9_]*$` of at most max characters (ASCII only).
     def self.snake_format(max)
@@ -25,6 +27,9 @@ module TaskerCore
     QUEUE_NAME_FORMAT = snake_format(MAX_QUEUE_NAME)
     NAMESPACE_FORMAT = snake_format(MAX_NAMESPACE)
     NAME_FORMAT = snake_format(MAX_NAME)
+    # A step's name: a name, or an item of a map step, `<name>[<index>]` (0..MAX_ITEM_INDEX,
+    # no leading zeros).
+    STEP_NAME_FORMAT = /\A(?<name>[a-z][a-z0-9_]{0,#{MAX_NAME - 1}})(?:\[(?<index>0|[1-9][0-9]{0,5})\])?\z/
     # A Ruby constant path: `Foo`, `Foo::Bar2` (at most MAX_HANDLER_CLASS characters).
     HANDLER_CLASS_FORMAT = /\A[A-Z][A-Za-z0-9_]*(::[A-Z][A-Za-z0-9_]*)*\z/
     # MAJOR.MINOR.PATCH with an optional -pre / +build suffix (at most MAX_VERSION characters).
@@ -38,6 +43,13 @@ module TaskerCore
 
     def name?(name)
       name.is_a?(String) && name.match?(NAME_FORMAT)
+    end
+
+    def step_name?(name)
+      match = name.is_a?(String) && STEP_NAME_FORMAT.match(name)
+      return false unless match
+
+      match[:index].nil? || Integer(match[:index], 10) <= MAX_ITEM_INDEX
     end
 
     def queue_name?(name)

@@ -136,4 +136,23 @@ RSpec.describe "TaskerCore::Admin#task (real tasks)" do
     close_isolated_admin
     conn&.close
   end
+
+  it "shows the steps of a dynamic workflow: types, skipped branches, items after their map step by index" do
+    decided = TaskerCore.wait(TaskerCore.enqueue(namespace: "dynamic_workflows", name: "decision", version: "1.0.0",
+                                                 context: { "choose" => ["a"] }))
+    task = admin.task(decided["uuid"])
+    expect(step(task, "route")).to include("type" => "decision", "state" => "complete")
+    expect(step(task, "b")).to include("type" => "task", "state" => "skipped")
+    expect(task["transitions"]).to include(include("scope" => "step", "step" => "b", "to_state" => "skipped",
+                                                   "metadata" => { "decided_by" => "route" }))
+
+    mapped = TaskerCore.wait(TaskerCore.enqueue(namespace: "dynamic_workflows", name: "map", version: "1.0.0",
+                                                context: { "items" => (1..11).to_a }))
+    task = admin.task(mapped["uuid"])
+    names = task["steps"].map { |s| s["name"] }
+    expect(names).to eq(%w[items price] + (0..10).map { |i| "price[#{i}]" } + ["total"])
+    expect(step(task, "price[10]")).to include("type" => "map_item", "map" => "price", "index" => 10, "depth" => 1,
+                                               "results" => include("item" => 11))
+    expect(step(task, "price")).not_to include("map")
+  end
 end

@@ -34,6 +34,23 @@ RSpec.describe TaskerCore::Identifiers do
     end
   end
 
+  # Item step names (`name[3]`) appear in no template, so no native call judges them: the
+  # rule is compared with the Rust function's own unit test, case by case, and its limit.
+  it "judges step names as the core's own tests do" do
+    expect(described_class::MAX_ITEM_INDEX).to eq(Integer(rust_const(rust, "MAX_ITEM_INDEX").delete("_")))
+    test = rust[/fn step_names_are_names_or_map_items\(\) \{(.*?)\n    \}/m, 1] or raise "is_step_name's test not found"
+    lists = test.scan(/for \w+ in \[(.*?)\] \{/m).map { |(list)| list.scan(/"((?:[^"\\]|\\.)*)"/).flatten }
+    expect(lists.size).to eq(2)
+    good, bad = lists
+    expect(good).to include("price_item[3]")
+    good.each { |name| expect(described_class.step_name?(name)).to be(true), "Ruby: step_name #{name.inspect}" }
+    bad.each { |name| expect(described_class.step_name?(name)).to be(false), "Ruby: step_name #{name.inspect}" }
+    # Every name is a step name, and the same limit applies to the name before the index.
+    expect(described_class.step_name?("a" * 63)).to be(true)
+    expect(described_class.step_name?("#{'a' * 64}[0]")).to be(false)
+    expect(rust[/fn is_step_name.*?else \{ return (\w+)\(s\) \}/m, 1]).to eq("is_name")
+  end
+
   cases = {
     namespace: {
       good: ["linear_workflow", "a", "a1_", "a" * 41],

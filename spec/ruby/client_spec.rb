@@ -69,16 +69,17 @@ RSpec.describe TaskerCore::Client do
 
       task = described_class.task(fixture.task_uuid.upcase)
       expect(task.keys).to eq(%w[uuid state namespace name version context created_at completed_at trace_context
-                                 steps])
+                                 steps parent])
       expect(task).to include("uuid" => fixture.task_uuid, "state" => "in_progress", "namespace" => fixture.namespace,
                               "name" => "spec_task", "version" => "1.0.0", "context" => { "n" => 2**64 },
                               "completed_at" => nil)
       expect(Time.iso8601(task["created_at"])).to be_within(60).of(Time.now)
       expect(task["steps"]).to eq(
-        "first" => { "state" => "complete", "results" => { "v" => 1 }, "attempts" => 1, "error" => nil },
+        "first" => { "state" => "complete", "results" => { "v" => 1 }, "attempts" => 1, "error" => nil, "type" => "task" },
         "second" => { "state" => "enqueued", "results" => nil, "attempts" => 2,
-                      "error" => { "class" => "RuntimeError", "message" => "x" } }
+                      "error" => { "class" => "RuntimeError", "message" => "x" }, "type" => "task" }
       )
+      expect(task["parent"]).to be_nil
     end
   end
 

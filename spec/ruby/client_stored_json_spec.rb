@@ -46,7 +46,8 @@ RSpec.describe "TaskerCore.dead_letters, .task and .wait with JSON too deep for 
     [TaskerCore.task(fixture.task_uuid), TaskerCore.wait(fixture.task_uuid, timeout: 1)].each do |task|
       expect(task).to include("uuid" => fixture.task_uuid, "state" => "complete", "context" => nil)
       expect(task["context_error"]).to match(/\Acontext is nested deeper than Ruby's JSON parser reads .*tasker_tasks\.context/)
-      expect(task["steps"]["plain"]).to eq("state" => "complete", "results" => { "v" => 2 }, "attempts" => 1, "error" => nil)
+      expect(task["steps"]["plain"]).to eq("state" => "complete", "results" => { "v" => 2 }, "attempts" => 1, "error" => nil,
+                                           "type" => "task")
       expect(task["steps"]["deep"]).to include("state" => "complete", "results" => nil, "error" => nil, "attempts" => 1)
       expect(task["steps"]["deep"]["results_error"]).to match(/nesting of 101 is too deep.*step deep \(results\)/)
       expect(task["steps"]["deep"]["error_error"]).to match(/nesting of 101 is too deep.*step deep \(last_error\)/)

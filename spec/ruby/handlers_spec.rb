@@ -83,7 +83,7 @@ RSpec.describe "handler views" do
     step = TaskerCore::Handlers::StepView.new(name: "s", uuid: "v", attempt: 2)
     expect([task.uuid, task.context, task.namespace, task.name, task.version]).to eq(["u", { "n" => 1 }, "ns", "t", "1.0.0"])
     expect([step.name, step.uuid, step.attempt]).to eq(["s", "v", 2])
-    expect(step.to_h).to eq("name" => "s", "uuid" => "v", "attempt" => 2)
+    expect(step.to_h).to eq("name" => "s", "uuid" => "v", "attempt" => 2, "type" => "task")
     expect(task).to be_frozen
     expect(step).to be_frozen
   end

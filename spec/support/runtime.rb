@@ -8,7 +8,7 @@ module TaskerSpec
     TEMPLATE_PATHS = [File.join(Database::ROOT, "examples", "templates"),
                       File.join(Database::ROOT, "spec", "fixtures", "templates")].freeze
     NAMESPACES = %w[linear_workflow diamond_workflow tree_workflow mixed_dag_workflow fulfillment approval_workflow spec_workflows
-                    hostile_workflows].freeze
+                    hostile_workflows dynamic_workflows].freeze
 
     module_function
 
@@ -22,6 +22,7 @@ module TaskerSpec
 
         require File.join(Database::ROOT, "spec", "fixtures", "handlers")
         require File.join(Database::ROOT, "spec", "fixtures", "hostile_handlers")
+        require File.join(Database::ROOT, "spec", "fixtures", "dynamic_handlers")
         Dir[File.join(Database::ROOT, "examples", "handlers", "*.rb")].sort.each { |file| require file }
         TaskerCore.config.template_paths = TEMPLATE_PATHS
         TaskerCore::Orchestrator.start

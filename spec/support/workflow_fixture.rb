@@ -11,6 +11,7 @@ module TaskerSpec
   #     { name: "a", handler: "SpecHandlers::A", state: "complete", results: 1 },
   #     { name: "b", handler: "SpecHandlers::B", state: "enqueued", attempts: 1, parents: ["a"] }
   #   ])
+  # A step may give its step_type and settings (e.g. a wait_for_signal step's {"signal" => "go"}).
   module WorkflowFixture
     Created = Struct.new(:namespace, :task_uuid, :task_id, :task_name, :version, :steps, keyword_init: true) do
       # A StepMessage hash for one of the steps.
@@ -60,13 +61,14 @@ module TaskerSpec
       uuid = SecureRandom.uuid
       attempts = step.fetch(:attempts, step[:state] == "pending" ? 0 : 1)
       results = step.key?(:results) ? JSON.generate(step[:results]) : nil
+      settings = step.key?(:settings) ? JSON.generate(step[:settings]) : nil
       params = [uuid, task_id, named_step_id, step[:name], step[:handler], step.fetch(:state, "pending"), attempts,
-                Array(step[:parents]).size, results]
+                Array(step[:parents]).size, results, step.fetch(:step_type, "task"), settings]
       id = insert(conn, <<~SQL, params)
         INSERT INTO tasker_workflow_steps
           (uuid, task_id, named_step_id, name, handler, state, attempts, max_attempts, backoff_base_ms, backoff_max_ms,
-           remaining_parents, results)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, 3, 100, 1000, $8, $9::jsonb) RETURNING id
+           remaining_parents, results, step_type, settings)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, 3, 100, 1000, $8, $9::jsonb, $10, $11::jsonb) RETURNING id
       SQL
       { id: id, uuid: uuid, handler: step[:handler], attempts: attempts }
     end

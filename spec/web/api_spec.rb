@@ -105,6 +105,38 @@ RSpec.describe TaskerCore::Web::Api do
     expect([status, body.dig("error", "code")]).to eq([409, "invalid_transition"])
   end
 
+  it "sends a signal to a task (201), refuses a second one (409), and answers bad signals with the one error shape" do
+    signal = lambda do |uuid, name, body = nil, **opts|
+      call_api("POST", "/api/tasks/#{uuid}/signals/#{name}", "/api/tasks/{uuid}/signals/{name}", body: body, **opts)
+    end
+    uuid = submit({ "namespace" => "dynamic_workflows", "name" => "approval", "version" => "1.0.0" })[2]["task_uuid"]
+    wait_for { TaskerCore.task(uuid) }
+    expect(signal.call(uuid, "approval", { "by" => "ops" }).first).to eq(401)
+    expect(signal.call(uuid, "approval", "{nope", token: token).then { |s, _, b| [s, b.dig("error", "code")] }).to eq([400, "bad_json"])
+    status, _, body = signal.call(uuid, "Bad-Name", { "by" => "ops" }, token: token)
+    expect([status, body.dig("error", "code"), body.dig("error", "field")]).to eq([422, "invalid", "name"])
+    status, _, body = signal.call(uuid, "shipment", nil, token: token)
+    expect([status, body.dig("error", "code")]).to eq([409, "signal_refused"])
+    expect(body.dig("error", "message")).to match(/waits for approval/)
+    expect(signal.call(SecureRandom.uuid, "approval", { "by" => "ops" }, token: token).first).to eq(404)
+    status, _, body = signal.call(uuid, "approval", { "by" => "ops" }, token: token)
+    expect([status, body["task_uuid"], body["signal"], body["id"].class]).to eq([201, uuid, "approval", Integer])
+    status, _, body = signal.call(uuid, "approval", [1], token: token)
+    expect([status, body.dig("error", "code")]).to eq([409, "signal_refused"])
+    task = TaskerCore.wait(uuid)
+    expect(task["steps"]["approval"]).to include("state" => "complete", "results" => { "by" => "ops" })
+    status, _, detail = call_api("GET", "/api/tasks/#{uuid}", "/api/tasks/{uuid}", token: token)
+    expect([status, detail["steps"].map { |s| s["type"] }]).to eq([200, %w[task wait_for_signal task]])
+    expect(http("GET", port, "/api/tasks/#{uuid}/signals/approval", token: token).first).to eq(405)
+
+    # An empty body is a null payload, sent without a content type.
+    other = submit({ "namespace" => "dynamic_workflows", "name" => "approval", "version" => "1.0.0" })[2]["task_uuid"]
+    wait_for { TaskerCore.task(other) }
+    status, _, body = call_api("POST", "/api/tasks/#{other}/signals/approval", "/api/tasks/{uuid}/signals/{name}", token: token)
+    expect([status, body["signal"]]).to eq([201, "approval"])
+    expect(TaskerCore.wait(other)["steps"]["approval"]).to include("state" => "complete", "results" => nil)
+  end
+
   it "serves a valid request sent at the same time as hostile ones" do
     hostile = ["{\"namespace\": ", "\xFF\xFE", JSON.generate(linear.merge("context" => "not an object")),
                JSON.generate(linear.merge("name" => "no_such_template_here"))]

@@ -7,14 +7,17 @@ module TaskerCore
     # The parents' results come with the claim. Any other ancestor is looked up once
     # (tasker_step_ancestor_results, through `fetch_ancestors`) when first asked for, then
     # cached; `to_h` and `each` cover all finished ancestors, `parents` only the parents.
+    # A parent that a decision skipped has no results (it is absent here); skipped? names it.
     class Sequence
       include Enumerable
 
-      attr_reader :parents
+      attr_reader :parents, :skipped
 
       # fetch_ancestors: a callable returning { step_name => results } for all finished ancestors.
-      def initialize(parent_results, fetch_ancestors: nil)
+      # skipped: names of the parents that were skipped.
+      def initialize(parent_results, fetch_ancestors: nil, skipped: [])
         @parents = parent_results.dup.freeze
+        @skipped = skipped.map { |name| name.to_s.dup.freeze }.freeze
         @fetch_ancestors = fetch_ancestors
         @ancestors = nil
         @mutex = Mutex.new
@@ -32,6 +35,12 @@ module TaskerCore
         @parents.key?(name) || ancestors.key?(name)
       end
       alias include? key?
+
+      # True when the parent step `name` was skipped (a branch its decision did not choose,
+      # or a step reachable only through such branches).
+      def skipped?(name)
+        @skipped.include?(name.to_s)
+      end
 
       def fetch(name, *default)
         return self[name] if key?(name)
@@ -52,7 +61,8 @@ module TaskerCore
       end
 
       def inspect
-        "#<#{self.class.name} parents=#{@parents.keys.inspect}#{@ancestors ? " ancestors=#{@ancestors.keys.inspect}" : ''}>"
+        skipped = @skipped.empty? ? "" : " skipped=#{@skipped.inspect}"
+        "#<#{self.class.name} parents=#{@parents.keys.inspect}#{skipped}#{@ancestors ? " ancestors=#{@ancestors.keys.inspect}" : ''}>"
       end
 
       private

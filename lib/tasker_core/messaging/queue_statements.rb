@@ -37,7 +37,7 @@ module TaskerCore
         PgmqClient.prioritized_read_sql(queue, select: <<~SQL)
           SELECT u.msg_id, u.read_ct, u.enqueued_at, u.vt,
                  CASE WHEN c.verdict = 'claimed' THEN u.message END AS message,
-                 c.verdict, c.reason, c.step_state, c.task_context, c.parent_results, c.traceparent,
+                 c.verdict, c.reason, c.step_state, c.task_context, c.parent_results, c.traceparent, c.step_details,
                  tasker_message_task_uuid(u.message) AS task_uuid
             FROM updated u CROSS JOIN LATERAL tasker_claim_message(u.message, $3, $4, $5, u.msg_id) c
         SQL

@@ -31,6 +31,9 @@ module TaskerCore
       # The identifier rules are Identifiers' (the core's, mirrored).
       Namespace = Strict::String.constrained(format: Identifiers::NAMESPACE_FORMAT)
       Name = Strict::String.constrained(format: Identifiers::NAME_FORMAT)
+      # A step's name, an item of a map step's (`name[3]`) included.
+      StepName = Strict::String.constrained(format: Identifiers::STEP_NAME_FORMAT)
+      STEP_NAME_RULE = "must match ^[a-z][a-z0-9_]{0,62}$, or be an item's name like name[3]"
       Semver = Strict::String.constrained(format: Identifiers::VERSION_FORMAT, max_size: Identifiers::MAX_VERSION)
       HandlerName = Strict::String.constrained(format: Identifiers::HANDLER_CLASS_FORMAT,
                                                max_size: Identifiers::MAX_HANDLER_CLASS)

@@ -11,7 +11,7 @@ module TaskerCore
 
       attribute :task_uuid, Primitives::Uuid, rule: "must be a UUID string"
       attribute :step_uuid, Primitives::Uuid, rule: "must be a UUID string"
-      attribute :step_name, Primitives::Name, rule: "must match ^[a-z][a-z0-9_]{0,62}$"
+      attribute :step_name, Primitives::StepName, rule: Primitives::STEP_NAME_RULE
       attribute :handler, Primitives::HandlerName, rule: "must be a Ruby constant path like LinearWorkflow::StepOne"
       attribute :attempt, Primitives::Attempt, rule: "must be an Integer >= 1"
       attribute :namespace, Primitives::Namespace, rule: "must match ^[a-z][a-z0-9_]{0,40}$"

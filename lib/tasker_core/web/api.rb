@@ -16,12 +16,14 @@ module TaskerCore
     #   GET  /api/tasks/:uuid         the read model's task detail (Admin#task)
     #   POST /api/tasks/:uuid/retry   Operator#retry, actor "api:<token name>"
     #   POST /api/tasks/:uuid/cancel  Operator#cancel, likewise
+    #   POST /api/tasks/:uuid/signals/:name  TaskerCore.signal, the body (any JSON, or none) as
+    #                                 payload (201 {"task_uuid", "signal", "id"}; 409 refused)
     # Bearer tokens (Api::Tokens); errors as Api::Error's one JSON shape.
     class Api
       # Above the core's largest context: the envelope (the other fields, JSON escaping).
       ENVELOPE_BYTES = 64 * 1024
       TASKS = "/api/tasks"
-      TASK = %r{\A/api/tasks/([^/]+)(?:/(retry|cancel))?\z}
+      TASK = %r{\A/api/tasks/([^/]+)(?:/(retry|cancel)|/signals/([^/]+))?\z}
       UUID = /\A\h{8}-\h{4}-\h{4}-\h{4}-\h{12}\z/
 
       class << self
@@ -82,6 +84,8 @@ module TaskerCore
         return unless match
         return [:not_found] unless match[1].match?(UUID)
 
+        return [:signal, match[1].downcase, match[3]] if match[3]
+
         [match[2] ? :action : :task, match[1].downcase, match[2]]
       end
 
@@ -96,6 +100,7 @@ module TaskerCore
         when :submit then Submission.call(Body.read(env, @body_limit))
         when :task then [200, task(uuid)]
         when :action then [200, act(action, uuid, "api:#{name}")]
+        when :signal then [201, signal(uuid, action, Body.read_value(env, @body_limit))]
         else raise Error.new(404, "not_found", "no such resource")
         end
       end
@@ -108,6 +113,13 @@ module TaskerCore
       def act(action, uuid, actor)
         operator = Operator.current(config: @config)
         action == "retry" ? operator.retry(uuid, actor: actor) : operator.cancel(uuid, actor: actor)
+      end
+
+      def signal(uuid, name, payload)
+        id = TaskerCore.signal(uuid, name, payload, connection: :own)
+        { "task_uuid" => uuid, "signal" => name, "id" => id }
+      rescue SignalError => e
+        raise Error.new(409, "signal_refused", e.message)
       end
 
       def admin

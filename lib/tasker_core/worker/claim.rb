@@ -9,9 +9,11 @@ module TaskerCore
     # (its identity disagrees with the step's row) or "ignored" (unknown step, another
     # attempt, finished step, task not running); `reason` says why for all but "claimed".
     # A claimed step's claim also carries its task's context, its parents' results and the
-    # traceparent its task was enqueued with (nil for an untraced task).
+    # traceparent its task was enqueued with (nil for an untraced task). step_details is nil
+    # for a plain step none of whose parents was skipped, else {"type", "skipped" => [parent
+    # names], and "index", "item", "map" for an item of a map step, "branches" for a decision}.
     Claim = Struct.new(:verdict, :reason, :step_state, :task_context, :parent_results, :task_uuid, :traceparent,
-                       keyword_init: true) do
+                       :step_details, keyword_init: true) do
       def claimed?
         verdict == "claimed"
       end

@@ -36,7 +36,8 @@ module TaskerCore
         Messaging::Prepared.exec(conn, @statement, @sql, params).map do |row|
           claim = Claim.new(verdict: row["verdict"], reason: row["reason"], step_state: row["step_state"],
                             task_context: json(row["task_context"]), parent_results: json(row["parent_results"]),
-                            task_uuid: row["task_uuid"], traceparent: traceparent(row["traceparent"]))
+                            task_uuid: row["task_uuid"], traceparent: traceparent(row["traceparent"]),
+                            step_details: json(row["step_details"]))
           [Messaging::PgmqClient.message_from(row), claim]
         end
       rescue PG::Error => e

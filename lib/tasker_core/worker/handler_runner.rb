@@ -2,11 +2,13 @@
 
 require "json"
 require "time"
+require_relative "../decision"
 require_relative "../errors"
 require_relative "../logging"
 require_relative "../types/json_value"
 require_relative "../types/step_error"
 require_relative "../types/step_result"
+require_relative "../handlers/step_view"
 require_relative "../handlers/registry"
 require_relative "../hooks"
 require_relative "../instrumentation/handler_context"
@@ -38,7 +40,7 @@ module TaskerCore
 
       private
 
-      # [:success, results] or [:failure, StepError]
+      # [:success, results], [:failure, StepError] or [:await_task, Types::ChildTask]
       def invoke(step, claim)
         handler = begin
           @registry.resolve(step.handler)
@@ -49,8 +51,7 @@ module TaskerCore
         rescue TemplateError => e
           return failure(e, retryable: false)
         end
-        value = handler.call(task_view(step, claim), sequence(step, claim), step_view(step))
-        serialize(value)
+        call_handler(handler, step, claim)
       rescue PermanentError => e
         failure(e, retryable: false)
       rescue RetryableError => e
@@ -65,6 +66,52 @@ module TaskerCore
         # Anything else outside StandardError (a bare Exception, SystemExit from `exit`,
         # NoMemoryError) is a failure of this step, not of the worker: report it, never retry.
         failure(e, retryable: false)
+      end
+
+      # step.await_task throws its child task out of the handler: [:await_task, child]. A
+      # handler returning normally is told apart by a flag, whatever it returns.
+      def call_handler(handler, step, claim)
+        view = step_view(step, claim)
+        returned = false
+        value = catch(Handlers::StepView::AWAIT_TASK) do
+          out = handler.call(task_view(step, claim), sequence(step, claim), view)
+          returned = true
+          out
+        end
+        return [:await_task, value] unless returned
+
+        serialize(outcome_of(view, claim, value))
+      end
+
+      # A decision step's Decision as its results; anything else is the handler's value. Both
+      # mistakes (no Decision from a decision step, a Decision from another) are code to fix,
+      # so they fail the step permanently.
+      def outcome_of(view, claim, value)
+        declared = claim.step_details&.fetch("branches", nil) || []
+        if view.type == "decision"
+          return decision_results(view, declared, value) if value.is_a?(Decision)
+
+          raise PermanentError, "decision step #{view.name} must return TaskerCore::Decision.run(...) or " \
+                                "TaskerCore::Decision.none (declared branches: #{declared.join(', ')}), " \
+                                "got #{preview(value)}"
+        end
+        return value unless value.is_a?(Decision)
+
+        raise PermanentError, "step #{view.name} returned #{value.inspect}, but it is not a decision step " \
+                              "(type #{view.type}); declare it with type: decision and branches:"
+      end
+
+      def decision_results(view, declared, decision)
+        unknown = decision.branches - declared
+        return decision.to_results if unknown.empty?
+
+        raise PermanentError, "decision step #{view.name} chose #{unknown.join(', ')}, not among its declared " \
+                              "branches (#{declared.join(', ')})"
+      end
+
+      def preview(value)
+        text = value.inspect
+        text.length > 80 ? "#{text[0, 77]}..." : text
       end
 
       def missing_handler(step)
@@ -101,21 +148,26 @@ module TaskerCore
       end
 
       def build(step, (status, payload), started_at)
-        if status == :success
+        case status
+        when :success
           Types::StepResult.success(step, results: payload, worker_id: @worker_id, started_at: started_at)
+        when :await_task
+          Types::StepResult.await_task(step, child: payload, worker_id: @worker_id, started_at: started_at)
         else
           Types::StepResult.failure(step, error: payload, worker_id: @worker_id, started_at: started_at)
         end
       end
 
       # An oversized result would be refused by the orchestrator; fail the step clearly instead.
-      # The limit is on the payload (the results); the envelope has its own allowance.
+      # The limit is on the payload (the results, or a child task's context); the envelope has
+      # its own allowance.
       def within_size_limit(step, result, started_at)
-        size = JSON.generate(result.to_h["results"]).bytesize
+        what, payload = result.await_task? ? ["child task context", result.await_task.context] : ["step result", result.results]
+        size = JSON.generate(payload).bytesize
         return result if size <= @max_message_bytes
 
         error = PermanentError.new(
-          "step result is #{size} bytes, more than orchestrator.max_message_bytes (#{@max_message_bytes}); " \
+          "#{what} is #{size} bytes, more than orchestrator.max_message_bytes (#{@max_message_bytes}); " \
           "store large data elsewhere and return a reference"
         )
         Types::StepResult.failure(step, error: Types::StepError.from_exception(error, retryable: false),
@@ -132,11 +184,18 @@ module TaskerCore
       def sequence(step, claim)
         by_name = ->(results) { Types::JsonValue.normalize(results, max_depth: Types::Limits::MAX_MESSAGE_DEPTH) }
         Handlers::Sequence.new(by_name.call(claim.parent_results || {}),
-                               fetch_ancestors: -> { by_name.call(@fetch_ancestors.call(step.step_uuid)) })
+                               fetch_ancestors: -> { by_name.call(@fetch_ancestors.call(step.step_uuid)) },
+                               skipped: claim.step_details&.fetch("skipped", nil) || [])
       end
 
-      def step_view(step)
-        Handlers::StepView.new(name: step.step_name, uuid: step.step_uuid, attempt: step.attempt)
+      # A plain step's claim has no step_details: the view is the step's identity alone.
+      def step_view(step, claim)
+        details = claim.step_details
+        return Handlers::StepView.new(name: step.step_name, uuid: step.step_uuid, attempt: step.attempt) unless details
+
+        Handlers::StepView.new(name: step.step_name, uuid: step.step_uuid, attempt: step.attempt,
+                               type: details.fetch("type", "task"), index: details["index"], map: details["map"],
+                               item: Types::JsonValue.normalize(details["item"], "item"))
       end
     end
   end

@@ -33,7 +33,7 @@ module TaskerCore
         end
 
         def replaced?
-          !result.success? && result.error.error_class == UNSTORABLE
+          result.failure? && result.error.error_class == UNSTORABLE
         end
 
         # The step fails for good with a reason that itself can be stored, so the task
@@ -41,7 +41,7 @@ module TaskerCore
         def replace_with_failure(why)
           error = Types::StepError.new(error_class: UNSTORABLE, message: "handler output cannot be stored: #{why}",
                                        retryable: false)
-          self.result = result.with(status: "failure", results: nil, error: error)
+          self.result = result.with(status: "failure", results: nil, error: error, await_task: nil)
           self.json = JSON.generate(result.to_h)
         end
       end

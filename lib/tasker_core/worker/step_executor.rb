@@ -15,7 +15,8 @@ module TaskerCore
     # handler of a claimed step, then post the result, which deletes the message in the same
     # statement (guarded by read_ct; see ResultPoster). Any other message is set aside with
     # the database's reason: nothing is deleted without a trace.
-    # Returns :success, :failure, :skipped (not claimable), :invalid or :redelivered.
+    # Returns :success (an await_task result too), :failure, :skipped (not claimable), :invalid
+    # or :redelivered.
     class StepExecutor
       ANCESTORS_SQL = "SELECT tasker_step_ancestor_results($1::uuid) AS results"
       # Dead-letter kind of each verdict that runs nothing.
@@ -121,7 +122,7 @@ module TaskerCore
         return redelivered(message, step) unless posted
 
         log_result(message, step, result)
-        result.success? ? :success : :failure
+        result.failure? ? :failure : :success
       end
 
       # The message was redelivered while the handler ran: its current holder reports.
@@ -137,6 +138,9 @@ module TaskerCore
                    msg_id: message.msg_id, task_uuid: step.task_uuid }
         if result.success?
           @log.info(msg: "step succeeded", **fields)
+        elsif result.await_task?
+          child = result.await_task
+          @log.info(msg: "step awaits a child task", child: "#{child.namespace}/#{child.name}@#{child.version}", **fields)
         else
           error = result.error
           @log.warn(msg: "step failed", error_class: error.error_class, error: error.message,

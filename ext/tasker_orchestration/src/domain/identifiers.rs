@@ -22,6 +22,25 @@ pub fn is_name(s: &str) -> bool {
     is_snake_identifier(s, MAX_NAME)
 }
 
+/// Largest index of an item of a map step (its name is `<map step>[<index>]`).
+// No caller in the core yet: Ruby's Identifiers.step_name? mirrors it (the drift spec reads it).
+#[allow(dead_code)]
+pub const MAX_ITEM_INDEX: u32 = 999_999;
+
+/// A step's name: a name, or an item of a map step, `<name>[<index>]` with a decimal index
+/// from 0 to MAX_ITEM_INDEX written without leading zeros.
+#[allow(dead_code)]
+pub fn is_step_name(s: &str) -> bool {
+    let Some(open) = s.find('[') else { return is_name(s) };
+    let Some(index) = s[open + 1..].strip_suffix(']') else { return false };
+    is_name(&s[..open])
+        && !index.is_empty()
+        && index.len() <= 6
+        && index.bytes().all(|b| b.is_ascii_digit())
+        && (index == "0" || !index.starts_with('0'))
+        && index.parse::<u32>().is_ok_and(|i| i <= MAX_ITEM_INDEX)
+}
+
 pub fn is_queue_name(s: &str) -> bool {
     is_snake_identifier(s, MAX_QUEUE_NAME)
 }
@@ -61,6 +80,16 @@ mod tests {
         assert!(is_queue_name(&format!("{}{}", "a".repeat(41), QUEUE_SUFFIX)));
         for bad in ["", "Linear", "1abc", "a-b", "x'; drop table tasks; --", "a b", "é"] {
             assert!(!is_namespace(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn step_names_are_names_or_map_items() {
+        for good in ["a", "price_item", "price_item[0]", "price_item[3]", "a[999999]"] {
+            assert!(is_step_name(good), "{good:?}");
+        }
+        for bad in ["", "A", "a[]", "a[-1]", "a[01]", "a[1000000]", "a[1]x", "a[1][2]", "[1]", "a [1]", "a[1", "a]", "a[+1]", "a[１]"] {
+            assert!(!is_step_name(bad), "{bad:?}");
         }
     }
 
