@@ -6,7 +6,7 @@ require_relative "admin_helper"
 module SpecWorkflows
   class ChooseExpress < TaskerCore::StepHandler::Base
     def call(_task, _sequence, _step)
-      { "branches" => ["express"] }
+      TaskerCore::Decision.run(:express)
     end
   end
 end

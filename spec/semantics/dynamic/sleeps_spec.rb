@@ -20,7 +20,6 @@ RSpec.describe "durable sleeps" do
     at = (Time.now + 1).utc.iso8601(3)
     task = run_task("dynamic_workflows", "nap_until", { "ship" => { "at" => at } })
     expect(task["state"]).to eq("complete")
-    # Within 0.5 s: see the pending example below for the strict rule.
     expect(Time.iso8601(task["steps"]["after_nap"]["results"]["got"]["nap"]["slept_until"])).to be_within(0.5).of(Time.iso8601(at))
   end
 
@@ -31,27 +30,13 @@ RSpec.describe "durable sleeps" do
     expect(task["steps"]["nap"]["error"]["message"]).to match(/context path ship.at must hold an ISO-8601 time/)
   end
 
-  # ORCHESTRATOR ISSUE (for the lead): a ROOT sleep step whose `until:` cannot be read moves
-  # pending -> error (reason sleep_refused, a clear message) when the task starts, but the
-  # task stays in_progress for ever (steps_failed 1, steps_active 0, no task transition
-  # after pending -> in_progress): the refusal at task start (waits.rs sleep, called from
-  # task creation) does not finalize the task. The same refusal after a parent completes
-  # fails the task as it should (the example above).
   it "fails the task when the time at the context path cannot be read (a root sleep)" do
-    pending "orchestrator: a sleep refused at task start leaves the task in_progress (waits.rs sleep_refused)"
     task = run_task("dynamic_workflows", "nap_until", { "ship" => { "at" => "tomorrow" } }, timeout: 5)
     expect(task["state"]).to eq("error")
     expect(task["steps"]["nap"]["error"]["message"]).to match(/context path ship.at must hold an ISO-8601 time/)
   end
 
-  # ORCHESTRATOR ISSUE (for the lead): an `until:` sleep's wake_at (and so its result's
-  # slept_until, and the wake message's visibility) comes out a few ms BEFORE the context's
-  # time: waits.rs computes wake_in_s = at - Utc::now() in Rust, then the row's wake_at is
-  # the transaction's now() (older than Utc::now()) + wake_in_s, truncated to whole ms.
-  # Deterministic (always early by the transaction's age). Fix: take wake_at = the context
-  # time itself, and the delay from clock_timestamp(), in SQL.
   it "sleeps until no earlier than the time at the context path (slept_until >= until)" do
-    pending "orchestrator: wake_at of an until: sleep is a few ms before the context's time (waits.rs, see comment)"
     at = (Time.now + 0.5).utc.iso8601(3)
     task = run_task("dynamic_workflows", "nap_until", { "ship" => { "at" => at } })
     expect(Time.iso8601(task["steps"]["nap"]["results"]["slept_until"])).to be >= Time.iso8601(at)
