@@ -136,4 +136,24 @@ RSpec.describe "TaskerCore::Admin#task (real tasks)" do
     close_isolated_admin
     conn&.close
   end
+
+  it "shows the steps of a dynamic workflow: types, skipped branches, items after their map step by index" do
+    decided = TaskerCore.wait(TaskerCore.enqueue(namespace: "dynamic_workflows", name: "decision", version: "1.0.0",
+                                                 context: { "choose" => ["a"] }))
+    task = admin.task(decided["uuid"])
+    expect(step(task, "route")).to include("step_type" => "decision", "state" => "complete")
+    expect(step(task, "b")).to include("step_type" => "task", "state" => "skipped")
+    expect(task["transitions"]).to include(include("scope" => "step", "step" => "b", "to_state" => "skipped",
+                                                   "metadata" => { "decided_by" => "route" }))
+
+    mapped = TaskerCore.wait(TaskerCore.enqueue(namespace: "dynamic_workflows", name: "map", version: "1.0.0",
+                                                context: { "items" => (1..11).to_a }))
+    task = admin.task(mapped["uuid"])
+    expect(task["steps"].map { |s| s["name"] }).to eq(%w[items price total]) # the map step stands for its items
+    expect(task["map_items"]).to eq(11)
+    expect(step(task, "price")["map"]).to include("items_total" => 11, "items_finished" => 11, "items_failed" => 0)
+    items = admin.map_items(mapped["uuid"], "price")
+    expect(items["items"].map { |i| i["index"] }).to eq((0..10).to_a)
+    expect(items["items"].last).to include("name" => "price[10]", "state" => "complete", "item" => 11)
+  end
 end

@@ -15,13 +15,18 @@ RSpec.describe "many processes, SIGKILLs and a PostgreSQL restart (chaos/run.rb)
     [report, status, out + err]
   end
 
-  def expect_clean(report, tasks)
+  # Every run holds order approvals (chaos/approvals.rb: 20 by default): a decision, a
+  # 100-item map with max_parallel 10, a signal for half of them, a sleep and a child task.
+  def expect_clean(report, tasks, approvals: 20)
     expect(report).to include("tasks_enqueued" => tasks.to_s, "tasks_completed" => tasks.to_s, "tasks_lost" => "0",
                               "wrong_results" => "0", "results_accepted_twice" => "0", "steps_enqueued_twice" => "0",
-                              "counter_drift" => "0")
+                              "counter_drift" => "0", "items_created_twice" => "0", "maps_missing_items" => "0",
+                              "children_started_twice" => "0", "signals_lost" => "0", "signals_owed" => "0",
+                              "approvals" => approvals.to_s, "child_tasks" => approvals.to_s,
+                              "map_items" => (approvals * 100).to_s, "signals_sent" => (approvals / 2).to_s)
   end
 
-  it "runs 200 diamond and tree tasks on 3 orchestrators and 3 workers with exact results, nothing twice" do
+  it "runs 200 diamond, tree and order-approval tasks on 3 orchestrators and 3 workers with exact results, nothing twice" do
     report, status, output = chaos("--tasks", "200", "--kills", "0")
     expect(status).to be_success, output
     expect_clean(report, 200)

@@ -86,4 +86,20 @@ RSpec.describe "the tasker command line over a dynamic workflow (fixture rows)" 
     text, = tasker("status")
     expect(text).to match(/waiting\s+\d+ \(\d+ signal, \d+ timer, \d+ items, \d+ child task\)  next wake /)
   end
+
+  # Last: the signal completes the fixture's waiting step (the orchestrator applies its wake).
+  it "sends a signal with tasker signal, refusing a second one and naming an unknown task" do
+    out, err, code = tasker("signal", @rows["parent"], "approve", "--payload", '{"approved_by":"ada"}')
+    expect([code, err]).to eq([0, ""])
+    expect(out).to eq("sent signal approve to #{@rows['parent']}\n")
+    _, err, code = tasker("signal", @rows["parent"], "approve")
+    expect(code).to eq(1)
+    expect(err).to include("was already sent signal approve")
+    _, err, code = tasker("signal", "0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f", "approve")
+    expect(code).to eq(3)
+    expect(err).to include("0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f")
+    _, err, code = tasker("signal", @rows["parent"], "approve", "--payload", "{nope")
+    expect(code).to eq(1)
+    expect(err).to include("--payload is not JSON")
+  end
 end
