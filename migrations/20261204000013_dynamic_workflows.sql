@@ -111,7 +111,7 @@ $$;
 -- sees only results that exist), and step_details (NULL for a plain step none of whose
 -- parents was skipped) tells the worker the rest: {"type", "skipped": [parent names],
 -- "index", "item", "map" (an item's map step), "branches" (a decision's)}. An item of a map
--- step sees its map step's parents.
+-- step sees its map step's parents but the one it maps over.
 DROP FUNCTION tasker_claim_message(JSONB, TEXT, TEXT, INT, BIGINT);
 DROP FUNCTION tasker_claim_step(UUID, INT, TEXT, BIGINT);
 CREATE FUNCTION tasker_claim_step(p_step_uuid UUID, p_attempt INT, p_worker TEXT, p_msg_id BIGINT DEFAULT NULL)
@@ -156,12 +156,17 @@ BEGIN
                                      updated_at = now()
      WHERE id = s.id;
 
+    -- An item has its element (`item`): the whole result it was taken from would cost every
+    -- item the size of the map, so the map step's `over` parent is left out (the handler can
+    -- still ask for it as an ancestor).
     SELECT COALESCE(jsonb_object_agg(p.name, p.results) FILTER (WHERE p.state <> 'skipped'), '{}'::jsonb),
            array_agg(p.name ORDER BY p.name) FILTER (WHERE p.state = 'skipped')
       INTO results, skipped
       FROM tasker_workflow_steps p
      WHERE p.id = ANY (ARRAY(SELECT e.from_step_id FROM tasker_step_edges e
-                              WHERE e.to_step_id = COALESCE(s.map_step_id, s.id)));
+                              WHERE e.to_step_id = COALESCE(s.map_step_id, s.id)))
+       AND (s.map_step_id IS NULL
+            OR p.name IS DISTINCT FROM (SELECT m.settings ->> 'over' FROM tasker_workflow_steps m WHERE m.id = s.map_step_id));
     IF s.step_type <> 'task' OR skipped IS NOT NULL THEN
         details := jsonb_build_object('type', s.step_type, 'skipped', to_jsonb(COALESCE(skipped, '{}'::TEXT[])));
         IF s.map_step_id IS NOT NULL THEN
