@@ -34,10 +34,6 @@ impl Finished {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
     pub fn merge(&mut self, other: Finished) {
         self.ids.extend(other.ids);
         self.skipped.extend(other.skipped);
