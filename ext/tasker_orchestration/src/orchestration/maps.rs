@@ -13,7 +13,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::transitions::{move_steps, record_created_steps, StepChange, StepMove};
-use super::{dispatch, OrchestrationError, TaskRef};
+use super::{dispatch, map_retries, OrchestrationError, TaskRef};
 use crate::domain::states::{StepState, TaskState};
 use crate::domain::step_types::{FailurePolicy, DEFAULT_MAX_ITEMS};
 
@@ -24,6 +24,8 @@ pub struct Expanded {
     /// An empty array: the map step completed at once with `[]`.
     pub completed: bool,
 }
+
+pub use super::map_retries::resume;
 
 /// An item of a map step that finished: completed, or failed for good.
 #[derive(Debug, Clone)]
@@ -40,15 +42,15 @@ pub struct MapsMoved {
     pub completed: Vec<i64>,
 }
 
-struct MapSettings {
-    name: String,
+pub(super) struct MapSettings {
+    pub(super) name: String,
     max_items: i64,
-    max_parallel: Option<i64>,
-    collect: bool,
+    pub(super) max_parallel: Option<i64>,
+    pub(super) collect: bool,
 }
 
 impl MapSettings {
-    fn from_row(row: &sqlx::postgres::PgRow) -> Result<Self, OrchestrationError> {
+    pub(super) fn from_row(row: &sqlx::postgres::PgRow) -> Result<Self, OrchestrationError> {
         let settings: Value = row.try_get::<Option<sqlx::types::Json<Value>>, _>("settings")?.map(|j| j.0).unwrap_or_default();
         Ok(Self {
             name: row.try_get("name")?,
@@ -75,7 +77,7 @@ pub async fn expand(tx: &mut PgConnection, task: &TaskRef, map_id: i64) -> Resul
     .await?;
     let map = MapSettings::from_row(&row)?;
     if row.try_get::<bool, _>("expanded")? {
-        return rearm(tx, task, map_id, &map).await;
+        return map_retries::rearm(tx, task, map_id, &map).await;
     }
     let over: String = row.try_get("over")?;
     let length: Option<i32> = row.try_get("length")?;
@@ -153,7 +155,7 @@ async fn refuse(tx: &mut PgConnection, task: &TaskRef, map_id: i64, problem: &st
 
 /// Completes a waiting map step with its items' results in index order (`collect`: each
 /// item's outcome).
-async fn complete(tx: &mut PgConnection, task: &TaskRef, map_id: i64, collect: bool) -> Result<(), OrchestrationError> {
+pub(super) async fn complete(tx: &mut PgConnection, task: &TaskRef, map_id: i64, collect: bool) -> Result<(), OrchestrationError> {
     let note = json!({});
     let mv = StepMove { from: StepState::Waiting, to: StepState::Complete, change: StepChange::MapResults { collect }, reason: "items_finished", metadata: &note };
     move_steps(tx, task.id, &[map_id], mv).await?;
@@ -215,26 +217,8 @@ pub async fn items_finished(tx: &mut PgConnection, task: &TaskRef, finished: &[I
     Ok(moved)
 }
 
-/// A waiting map step of a task that runs again (an operator retry): dispatches its pending
-/// items within max_parallel (items released while the task was in error were held back).
-pub async fn resume(tx: &mut PgConnection, task: &TaskRef, map_id: i64) -> Result<usize, OrchestrationError> {
-    let row = sqlx::query(
-        "SELECT m.name, m.settings, p.items_total, p.items_finished,
-                (SELECT count(*) FROM tasker_workflow_steps i WHERE i.map_step_id = m.id AND i.state = 'pending')::int AS pending
-           FROM tasker_workflow_steps m JOIN tasker_map_progress p ON p.step_id = m.id WHERE m.id = $1",
-    )
-    .bind(map_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let map = MapSettings::from_row(&row)?;
-    let (total, finished, pending): (i32, i32, i32) = (row.try_get("items_total")?, row.try_get("items_finished")?, row.try_get("pending")?);
-    let running = i64::from(total - finished - pending);
-    let slots = map.max_parallel.map_or(i64::from(pending), |p| p - running);
-    release_pending(tx, task, map_id, slots).await
-}
-
 /// Dispatches up to `slots` pending items of a map step, lowest index first.
-async fn release_pending(tx: &mut PgConnection, task: &TaskRef, map_id: i64, slots: i64) -> Result<usize, OrchestrationError> {
+pub(super) async fn release_pending(tx: &mut PgConnection, task: &TaskRef, map_id: i64, slots: i64) -> Result<usize, OrchestrationError> {
     if slots <= 0 {
         return Ok(0);
     }
@@ -267,44 +251,4 @@ async fn fail_fast(tx: &mut PgConnection, task: &TaskRef, map_id: i64, name: &st
         move_steps(tx, task.id, &ids, mv).await?;
     }
     Ok(())
-}
-
-/// An operator retry of a task whose map step failed: its failed and cancelled items go
-/// back to pending (a fresh retry budget), completed items keep their results, and the map
-/// step waits again, dispatching within max_parallel.
-async fn rearm(tx: &mut PgConnection, task: &TaskRef, map_id: i64, map: &MapSettings) -> Result<Expanded, OrchestrationError> {
-    let note = json!({"map": map.name, "reason": "operator retry"});
-    for from in [StepState::Error, StepState::Cancelled] {
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "UPDATE tasker_workflow_steps SET attempts_offset = attempts WHERE map_step_id = $1 AND state = $2 RETURNING id",
-        )
-        .bind(map_id)
-        .bind(from.as_str())
-        .fetch_all(&mut *tx)
-        .await?;
-        let mv = StepMove { from, to: StepState::Pending, change: StepChange::None, reason: "retried_by_operator", metadata: &note };
-        move_steps(tx, task.id, &ids, mv).await?;
-    }
-    let row = sqlx::query(
-        "UPDATE tasker_map_progress p
-            SET items_finished = c.done, items_failed = 0, updated_at = now()
-           FROM (SELECT count(*) FILTER (WHERE state IN ('complete', 'resolved_manually'))::int AS done,
-                        count(*) FILTER (WHERE state = 'pending')::int AS pending
-                   FROM tasker_workflow_steps WHERE map_step_id = $1) c
-          WHERE p.step_id = $1
-         RETURNING p.items_total, c.done, c.pending",
-    )
-    .bind(map_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let (total, done, pending): (i32, i32, i32) = (row.try_get("items_total")?, row.try_get("done")?, row.try_get("pending")?);
-    let mv = StepMove { from: StepState::Pending, to: StepState::Waiting, change: StepChange::Wait { wake_in_s: None }, reason: "mapped", metadata: &note };
-    move_steps(tx, task.id, &[map_id], mv).await?;
-    if done == total {
-        complete(tx, task, map_id, map.collect).await?;
-        return Ok(Expanded { dispatched: 0, completed: true });
-    }
-    let running = i64::from(total - done - pending);
-    let slots = map.max_parallel.map_or(i64::from(pending), |p| p - running);
-    Ok(Expanded { dispatched: release_pending(tx, task, map_id, slots).await?, completed: false })
 }

@@ -9,6 +9,7 @@ pub mod dead_letters;
 pub mod decisions;
 pub mod dispatch;
 pub mod finalization;
+pub mod map_retries;
 pub mod maps;
 pub mod operator_actions;
 pub mod progress;
