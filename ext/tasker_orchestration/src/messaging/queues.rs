@@ -108,6 +108,15 @@ pub async fn send<'e>(db: impl PgExecutor<'e>, queue: &QueueName, message: &Valu
     Ok(id)
 }
 
+/// How long until the queue's next delayed message becomes visible, if one is waiting (an
+/// index lookup on pgmq's vt index): a loop that found nothing sleeps no longer than that,
+/// so a timer sent with a visibility delay is read when it is due.
+pub async fn next_visible_in<'e>(db: impl PgExecutor<'e>, queue: &QueueName) -> Result<Option<std::time::Duration>, MessagingError> {
+    let sql = format!("SELECT extract(epoch FROM min(vt) - clock_timestamp())::float8 FROM {} WHERE vt > clock_timestamp()", queue.table());
+    let seconds: Option<f64> = sqlx::query_scalar(&sql).fetch_one(db).await?;
+    Ok(seconds.map(|s| std::time::Duration::from_secs_f64(s.max(0.0))))
+}
+
 /// Whether the queue exists (pgmq's catalog).
 pub async fn exists<'e>(db: impl PgExecutor<'e>, queue: &QueueName) -> Result<bool, MessagingError> {
     Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = $1)").bind(queue.as_str()).fetch_one(db).await?)

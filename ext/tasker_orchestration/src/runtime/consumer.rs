@@ -88,6 +88,14 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
         // read that hangs, and what was read is handled before the loop looks again.
         let read = queues::read(&ctx.pool, &queue, ctx.config.visibility_timeout_s, ctx.config.batch_size, ctx.config.max_read_bytes()).await;
         let pause = match read {
+            // step_results carries timers (wakes sent with a visibility delay): sleep until
+            // the next one is due when that comes before the idle poll.
+            Ok(batch) if batch.is_empty() && matches!(kind, ConsumerKind::StepResults) => {
+                match queues::next_visible_in(&ctx.pool, &queue).await {
+                    Ok(Some(due)) => due.min(idle),
+                    _ => idle,
+                }
+            }
             Ok(batch) if batch.is_empty() => idle,
             Ok(batch) => {
                 backoff = Duration::from_millis(100);
