@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
+use super::next_due::NextDue;
 use super::stats::Stats;
 use crate::config::OrchestratorConfig;
 use crate::messaging::queues::{self, QueueMessage, QueueName};
@@ -81,6 +82,7 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
     let idle_ms = if ctx.config.listen { ctx.config.fallback_poll_ms } else { ctx.config.poll_interval_ms };
     let idle = Duration::from_millis(idle_ms.max(1));
     let mut backoff = Duration::from_millis(100);
+    let mut next_due = NextDue::new();
     while !ctx.cancel.is_cancelled() {
         // Not raced with cancellation: a read is one statement that marks what it returns
         // read (invisible for the visibility timeout), so dropping it after its commit would
@@ -90,15 +92,11 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
         let pause = match read {
             // step_results carries timers (wakes sent with a visibility delay): sleep until
             // the next one is due when that comes before the idle poll.
-            Ok(batch) if batch.is_empty() && matches!(kind, ConsumerKind::StepResults) => {
-                match queues::next_visible_in(&ctx.pool, &queue).await {
-                    Ok(Some(due)) => due.min(idle),
-                    _ => idle,
-                }
-            }
+            Ok(batch) if batch.is_empty() && matches!(kind, ConsumerKind::StepResults) => next_due.pause(&ctx.pool, &queue, idle).await,
             Ok(batch) if batch.is_empty() => idle,
             Ok(batch) => {
                 backoff = Duration::from_millis(100);
+                next_due.invalidate();
                 handle_batch(kind, &ctx, &queue, batch).await;
                 Duration::ZERO
             }
@@ -113,7 +111,7 @@ async fn run(kind: ConsumerKind, ctx: LoopContext) {
         if !pause.is_zero() {
             tokio::select! {
                 _ = ctx.cancel.cancelled() => break,
-                _ = ctx.wakeup.notified() => {}
+                _ = ctx.wakeup.notified() => next_due.invalidate(),
                 _ = tokio::time::sleep(pause) => {}
             }
         }

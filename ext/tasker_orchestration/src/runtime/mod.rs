@@ -5,6 +5,7 @@
 pub mod boundary;
 mod consumer;
 mod maintenance;
+mod next_due;
 mod operator;
 mod stats;
 mod wakeups;
