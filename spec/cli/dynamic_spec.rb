@@ -1,7 +1,6 @@
 # frozen_string_literal: true
 
-require "spec_helper"
-require "open3"
+require_relative "cli_helper"
 require_relative "../admin/dynamic_fixture"
 
 # exe/tasker over a dynamic workflow: FIXTURE DATA (spec/admin/dynamic_fixture.rb: a map
@@ -16,19 +15,10 @@ RSpec.describe "the tasker command line over a dynamic workflow (fixture rows)" 
     end
   end
 
-  def tasker(*args)
-    env = { "DATABASE_URL" => TaskerSpec::Database.url, "TASKER_ENV" => "test", "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil,
-            "NO_COLOR" => "1" }
-    out, err, status = Open3.capture3(env, RbConfig.ruby, "-I", File.join(TaskerSpec::Database::ROOT, "lib"),
-                                      File.join(TaskerSpec::Database::ROOT, "exe", "tasker"), *args,
-                                      chdir: TaskerSpec::Database::ROOT, stdin_data: "")
-    [out, err, status.exitstatus]
-  end
+  include CliHelpers
 
-  def json(*args)
-    out, err, code = tasker(*args, "--json")
-    expect(code).to eq(0), err
-    JSON.parse(out)
+  def tasker(*args, env: {})
+    super(*args, env: { "NO_COLOR" => "1" }.merge(env))
   end
 
   it "draws the tree with the map's progress, its first failures and a count, skips and waits saying why" do

@@ -1,7 +1,6 @@
 # frozen_string_literal: true
 
-require "spec_helper"
-require "open3"
+require_relative "cli_helper"
 require "pty"
 
 # exe/tasker run as a subprocess, as an operator runs it, against the suite's database where
@@ -12,19 +11,7 @@ RSpec.describe "the tasker command line" do
   before(:all) { TaskerSpec::Runtime.ensure_started }
   after { SpecWorkflows::Switch.broken = true }
 
-  def tasker(*args)
-    env = { "DATABASE_URL" => TaskerSpec::Database.url, "TASKER_ENV" => "test", "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil }
-    out, err, status = Open3.capture3(env, RbConfig.ruby, "-I", File.join(TaskerSpec::Database::ROOT, "lib"),
-                                      File.join(TaskerSpec::Database::ROOT, "exe", "tasker"), *args,
-                                      chdir: TaskerSpec::Database::ROOT, stdin_data: "")
-    [out, err, status.exitstatus]
-  end
-
-  def json(*args)
-    out, err, code = tasker(*args, "--json")
-    expect(code).to eq(0), err
-    JSON.parse(out)
-  end
+  include CliHelpers
 
   def switchable
     uuid = TaskerCore.enqueue(namespace: "spec_workflows", name: "switchable", version: "1.0.0", context: {})
