@@ -23,9 +23,7 @@ pub async fn resume(tx: &mut PgConnection, task: &TaskRef, map_id: i64) -> Resul
     .await?;
     let map = MapSettings::from_row(&row)?;
     let (total, finished, pending): (i32, i32, i32) = (row.try_get("items_total")?, row.try_get("items_finished")?, row.try_get("pending")?);
-    let running = i64::from(total - finished - pending);
-    let slots = map.max_parallel.map_or(i64::from(pending), |p| p - running);
-    release_pending(tx, task, map_id, slots).await
+    release_pending(tx, task, map_id, free_slots(&map, total, finished, pending)).await
 }
 
 /// An operator retry of a task whose map step failed: its failed and cancelled items go
@@ -63,7 +61,12 @@ pub(super) async fn rearm(tx: &mut PgConnection, task: &TaskRef, map_id: i64, ma
         complete(tx, task, map_id, map.collect).await?;
         return Ok(Expanded { dispatched: 0, completed: true });
     }
-    let running = i64::from(total - done - pending);
-    let slots = map.max_parallel.map_or(i64::from(pending), |p| p - running);
-    Ok(Expanded { dispatched: release_pending(tx, task, map_id, slots).await?, completed: false })
+    Ok(Expanded { dispatched: release_pending(tx, task, map_id, free_slots(map, total, done, pending)).await?, completed: false })
+}
+
+/// Items a map step may dispatch now: every pending one, or under max_parallel what the
+/// items still running (neither finished nor pending) leave free.
+fn free_slots(map: &MapSettings, total: i32, finished: i32, pending: i32) -> i64 {
+    let running = i64::from(total - finished - pending);
+    map.max_parallel.map_or(i64::from(pending), |p| p - running)
 }
