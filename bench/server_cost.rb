@@ -1,0 +1,86 @@
+# frozen_string_literal: true
+
+require "pg"
+
+module Bench
+  # What a stretch of work cost the database server: CPU seconds of every PostgreSQL
+  # process, and the transactions and top-level statements of one database. Shared by our
+  # workloads and the peers', so that both are measured the same way.
+  #
+  # CPU: the live postgres processes' user + system time, plus the postmaster's reaped
+  # children's (a backend that exits mid-run takes its time with it otherwise). It is
+  # server-wide: nothing else should run on the server meanwhile.
+  # Transactions come from pg_stat_database, statements from pg_stat_statements where it
+  # is preloaded (nil otherwise). Backends flush their statistics at most once a second
+  # while busy and within ~10 s when idle, so `finish` waits for them.
+  module ServerCost
+    TICK = 100.0 # USER_HZ on Linux
+    FLUSH_WAIT = 11
+    PROBE = "/* bench:server_cost */"
+
+    module_function
+
+    # Runs the block and returns [block's value, {"pg_cpu_s", "transactions", "statements"}].
+    def measure(url)
+      conn = PG.connect(url)
+      statements = statements_available?(conn)
+      before = snapshot(conn, statements)
+      value = yield
+      cpu_after = cpu_seconds
+      sleep FLUSH_WAIT
+      after = snapshot(conn, statements)
+      [value, { "pg_cpu_s" => cpu_after - before["cpu"],
+                "transactions" => after["transactions"] - before["transactions"],
+                "statements" => statements ? after["statements"] - before["statements"] : nil }]
+    ensure
+      conn&.close
+    end
+
+    # Divides a measure's counts by `steps`: {"pg_cpu_ms_per_step", ...}.
+    def per_step(cost, steps)
+      { "pg_cpu_ms_per_step" => cost["pg_cpu_s"] * 1000.0 / steps,
+        "transactions_per_step" => cost["transactions"].to_f / steps,
+        "statements_per_step" => cost["statements"] && cost["statements"].to_f / steps }
+    end
+
+    def snapshot(conn, statements)
+      conn.exec("#{PROBE} SELECT pg_stat_clear_snapshot()")
+      transactions = conn.exec(<<~SQL).getvalue(0, 0).to_i
+        #{PROBE} SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()
+      SQL
+      counted = statements && conn.exec(<<~SQL).getvalue(0, 0).to_i
+        #{PROBE} SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
+         WHERE toplevel AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND query NOT LIKE '%bench:server_cost%'
+      SQL
+      { "cpu" => cpu_seconds, "transactions" => transactions, "statements" => counted }
+    end
+
+    def statements_available?(conn)
+      conn.exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+      conn.exec("#{PROBE} SELECT 1 FROM pg_stat_statements LIMIT 1")
+      true
+    rescue PG::Error
+      false # not in shared_preload_libraries
+    end
+
+    def cpu_seconds
+      pids = Dir.glob("/proc/[0-9]*/comm").filter_map { |f| f.split("/")[2].to_i if read(f)&.strip == "postgres" }
+      pids.sum do |pid|
+        fields = read("/proc/#{pid}/stat")&.split(") ")&.last&.split
+        next 0.0 unless fields
+
+        own = fields[11, 2].sum(&:to_i)
+        # The postmaster (its parent is not postgres) holds its reaped backends' time.
+        reaped = pids.include?(fields[1].to_i) ? 0 : fields[13, 2].sum(&:to_i)
+        (own + reaped) / TICK
+      end
+    end
+
+    def read(path)
+      File.read(path)
+    rescue SystemCallError
+      nil
+    end
+  end
+end
