@@ -30,16 +30,19 @@ module TaskerCore
 
       module_function
 
-      # Reads a batch with the prioritized read and judges each message with
-      # tasker_claim_message; only claimed bodies are returned. $1 vt, $2 how many,
-      # $3 queue, $4 worker id, $5 most bytes of a step message.
+      # Reads a batch with the prioritized read and judges and claims it with ONE call of
+      # tasker_claim_messages (set-based: a verdict per message); only claimed bodies are
+      # returned. $1 vt, $2 how many, $3 queue, $4 worker id, $5 most bytes of a step message.
       def read_and_claim(queue)
         PgmqClient.prioritized_read_sql(queue, select: <<~SQL)
           SELECT u.msg_id, u.read_ct, u.enqueued_at, u.vt,
                  CASE WHEN c.verdict = 'claimed' THEN u.message END AS message,
                  c.verdict, c.reason, c.step_state, c.task_context, c.parent_results, c.traceparent, c.step_details,
                  tasker_message_task_uuid(u.message) AS task_uuid
-            FROM updated u CROSS JOIN LATERAL tasker_claim_message(u.message, $3, $4, $5, u.msg_id) c
+            FROM updated u
+            JOIN tasker_claim_messages((SELECT array_agg(b.msg_id ORDER BY b.msg_id) FROM updated b),
+                                       (SELECT array_agg(b.message ORDER BY b.msg_id) FROM updated b), $3, $4, $5) c
+              ON c.msg_id = u.msg_id
         SQL
       end
 

@@ -43,6 +43,12 @@ impl StepType {
     }
 }
 
+/// Whether a step whose `step_type` column holds `column` starts by a message to a worker
+/// (a map step's items do; a map step itself starts by creating them).
+pub fn starts_on_worker(column: &str) -> bool {
+    matches!(column, "task" | "decision" | "map_item")
+}
+
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum FailurePolicy {

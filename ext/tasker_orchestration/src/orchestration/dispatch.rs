@@ -3,10 +3,13 @@
 //! together. Retries go out the same way with a visibility delay (no sweeper scan).
 //! Readiness is O(out-degree): finishing steps touches only their children's counters.
 
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Row};
 
-use super::transitions::{move_steps, MovedStep, StepChange, StepMove};
+use super::transitions::{move_steps, move_steps_of_tasks, MovedStep, StepChange, StepMove};
 use super::{OrchestrationError, TaskRef};
 use crate::domain::actor::{self, Actor};
 use crate::domain::states::StepState;
@@ -22,6 +25,34 @@ pub async fn enqueue_ready(
     actor: Option<&Actor>,
 ) -> Result<usize, OrchestrationError> {
     dispatch_ready(tx, task, step_ids, 0.0, actor).await
+}
+
+/// `enqueue_ready` for the ready steps of many tasks (all locked by the caller, all running)
+/// at once: one statement moves them all, one send per namespace queue. The hot path: a
+/// batch of results releases children across many tasks. Returns the steps sent per task.
+pub async fn enqueue_ready_across(
+    tx: &mut PgConnection,
+    tasks: &HashMap<i64, TaskRef>,
+    step_ids: &[i64],
+) -> Result<HashMap<i64, usize>, OrchestrationError> {
+    let metadata = json!({});
+    let mv = StepMove { from: StepState::Pending, to: StepState::Enqueued, change: StepChange::Dispatch, reason: "ready", metadata: &metadata };
+    let moved = move_steps_of_tasks(tx, step_ids, mv).await?;
+    let mut sent: HashMap<i64, usize> = HashMap::new();
+    let mut by_queue: BTreeMap<String, (QueueName, Vec<Value>)> = BTreeMap::new();
+    for step in &moved {
+        let task = &tasks[&step.task_id];
+        let (_, messages) = match by_queue.entry(task.namespace.clone()) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert((QueueName::for_namespace(&task.namespace)?, Vec::new())),
+        };
+        messages.push(step_message(task, step));
+        *sent.entry(task.id).or_default() += 1;
+    }
+    for (queue, messages) in by_queue.values() {
+        queues::send_batch(&mut *tx, queue, messages).await?;
+    }
+    Ok(sent)
 }
 
 /// Like `enqueue_ready`, with the messages invisible for `delay_s` seconds (delayed tasks).

@@ -1,5 +1,7 @@
 //! Decides whether a running task is finished, under the task's row lock.
 
+use std::collections::HashMap;
+
 use serde_json::json;
 use sqlx::{PgConnection, Row};
 
@@ -24,34 +26,57 @@ pub async fn finalize_if_done(
     task: &TaskRef,
     actor: Option<&Actor>,
 ) -> Result<Option<TaskState>, OrchestrationError> {
-    if task.state != TaskState::InProgress {
-        return Ok(None);
-    }
-    let counts = count_steps(tx, task.id).await?;
-    let outcome = if counts.done == counts.total {
-        Some((TaskState::Complete, "all_steps_complete"))
-    } else if counts.active == 0 && counts.failed > 0 {
-        Some((TaskState::Error, "step_failed"))
-    } else {
-        None
-    };
-    let Some((to, reason)) = outcome else { return Ok(None) };
-    let metadata = actor::noted(actor, json!({"steps": counts.total, "done": counts.done, "failed": counts.failed}));
-    move_task(tx, task.id, Some(TaskState::InProgress), to, reason, &metadata).await?;
-    children::notify_parent(tx, task).await?;
-    Ok(Some(to))
+    let mut finished = finalize_many(tx, &[task], actor).await?;
+    Ok(finished.remove(&task.id))
 }
 
-async fn count_steps(tx: &mut PgConnection, task_id: i64) -> Result<StepCounts, OrchestrationError> {
-    // O(1): the counters are kept by every step transition (transitions::move_steps).
-    let row = sqlx::query("SELECT steps_total, steps_done, steps_active, steps_failed FROM tasker_tasks WHERE id = $1")
-        .bind(task_id)
-        .fetch_one(&mut *tx)
+/// `finalize_if_done` for many tasks (all locked by the caller): their counters are read in
+/// one statement; only the tasks that finish are moved. Returns their new states.
+pub async fn finalize_many(
+    tx: &mut PgConnection,
+    tasks: &[&TaskRef],
+    actor: Option<&Actor>,
+) -> Result<HashMap<i64, TaskState>, OrchestrationError> {
+    let running: Vec<i64> = tasks.iter().filter(|t| t.state == TaskState::InProgress).map(|t| t.id).collect();
+    let mut finished = HashMap::new();
+    if running.is_empty() {
+        return Ok(finished);
+    }
+    let counts = count_steps(tx, &running).await?;
+    for task in tasks {
+        let Some(counts) = counts.get(&task.id) else { continue };
+        let outcome = if counts.done == counts.total {
+            (TaskState::Complete, "all_steps_complete")
+        } else if counts.active == 0 && counts.failed > 0 {
+            (TaskState::Error, "step_failed")
+        } else {
+            continue;
+        };
+        let (to, reason) = outcome;
+        let metadata = actor::noted(actor, json!({"steps": counts.total, "done": counts.done, "failed": counts.failed}));
+        move_task(tx, task.id, Some(TaskState::InProgress), to, reason, &metadata).await?;
+        children::notify_parent(tx, task).await?;
+        finished.insert(task.id, to);
+    }
+    Ok(finished)
+}
+
+async fn count_steps(tx: &mut PgConnection, task_ids: &[i64]) -> Result<HashMap<i64, StepCounts>, OrchestrationError> {
+    // O(1) per task: the counters are kept by every step transition (transitions::move_steps).
+    let rows = sqlx::query("SELECT id, steps_total, steps_done, steps_active, steps_failed FROM tasker_tasks WHERE id = ANY($1)")
+        .bind(task_ids)
+        .fetch_all(&mut *tx)
         .await?;
-    Ok(StepCounts {
-        total: row.try_get("steps_total")?,
-        done: row.try_get("steps_done")?,
-        active: row.try_get("steps_active")?,
-        failed: row.try_get("steps_failed")?,
-    })
+    rows.iter()
+        .map(|row| {
+            let counts = StepCounts {
+                total: row.try_get("steps_total")?,
+                done: row.try_get("steps_done")?,
+                active: row.try_get("steps_active")?,
+                failed: row.try_get("steps_failed")?,
+            };
+            Ok((row.try_get("id")?, counts))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
 }

@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 use super::dispatch::{self, Released};
 use super::{decisions, maps, waits, OrchestrationError, TaskRef};
 use crate::domain::actor::Actor;
+use crate::domain::step_types::starts_on_worker;
 use crate::domain::states::TaskState;
 
 /// Steps that finished in this transaction, to release their children.
@@ -88,7 +89,7 @@ pub async fn start(
     actor: Option<&Actor>,
 ) -> Result<Started, OrchestrationError> {
     let mut started = Started::default();
-    let for_workers: Vec<i64> = steps.iter().filter(|(_, t)| matches!(*t, "task" | "decision" | "map_item")).map(|(id, _)| *id).collect();
+    let for_workers: Vec<i64> = steps.iter().filter(|(_, t)| starts_on_worker(t)).map(|(id, _)| *id).collect();
     started.dispatched += if delay_s > 0.0 {
         dispatch::enqueue_ready_after(tx, task, &for_workers, delay_s).await?
     } else {

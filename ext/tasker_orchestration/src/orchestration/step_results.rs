@@ -16,10 +16,11 @@ use uuid::Uuid;
 use super::acceptance::{self, Accepted, Locked, Verdict};
 use super::dead_letters::{self, DeadLetter};
 use super::dispatch::{self, Released};
-use super::finalization::finalize_if_done;
+use super::finalization::finalize_many;
 use super::maps::{self, ItemFinished};
-use super::{decisions, progress, transitions, OrchestrationError};
+use super::{decisions, progress, transitions, OrchestrationError, TaskRef};
 use crate::domain::states::{StepState, TaskState};
+use crate::domain::step_types::starts_on_worker;
 use crate::messaging::messages::{StepResult, Wake};
 use crate::messaging::queues::{self, QueueMessage, QueueName};
 
@@ -111,9 +112,11 @@ pub async fn handle_batch(
         outcomes.push(outcome);
     }
     let dispatched = apply_accepted(&mut tx, &mut locked, accepted).await?;
+    let touched_tasks: Vec<&TaskRef> = touched.keys().map(|id| &locked.tasks[id]).collect();
+    let finished = finalize_many(&mut tx, &touched_tasks, None).await?;
     for (task_id, last) in touched {
         let task = locked.tasks.get_mut(&task_id).expect("a touched task is locked");
-        let task_state = finalize_if_done(&mut tx, task, None).await?;
+        let task_state = finished.get(&task_id).copied();
         if let Some(state) = task_state {
             task.state = state;
             info!(component = "orchestration.results", task_uuid = %task.uuid, state = state.as_str(), "task finished");
@@ -158,9 +161,19 @@ async fn apply_accepted(tx: &mut PgConnection, locked: &mut Locked, accepted: Ac
     // O(out-degree): only the children of the finished steps are touched.
     let ids: Vec<i64> = finished.iter().map(|f| f.1).collect();
     let skipped: Vec<bool> = finished.iter().map(|f| f.2).collect();
+    // The common case, children that run a handler in running tasks, starts across all tasks
+    // at once; the rest (skips, maps, waits) start task by task.
     let mut released: BTreeMap<i64, Vec<Released>> = BTreeMap::new();
+    let mut for_workers = Vec::new();
     for child in dispatch::release_children(tx, &ids, &skipped).await? {
-        released.entry(child.task_id).or_default().push(child);
+        if child.live_parents > 0 && locked.tasks[&child.task_id].state == TaskState::InProgress && starts_on_worker(&child.step_type) {
+            for_workers.push(child.id);
+        } else {
+            released.entry(child.task_id).or_default().push(child);
+        }
+    }
+    for (task_id, sent) in dispatch::enqueue_ready_across(tx, &locked.tasks, &for_workers).await? {
+        *dispatched.entry(task_id).or_default() += sent;
     }
     for (task_id, children) in released {
         let task = &locked.tasks[&task_id];

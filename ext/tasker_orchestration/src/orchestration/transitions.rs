@@ -44,6 +44,7 @@ pub enum StepChange<'a> {
 #[derive(Debug, Clone)]
 pub struct MovedStep {
     pub id: i64,
+    pub task_id: i64,
     pub uuid: Uuid,
     pub name: String,
     pub handler: String,
@@ -64,6 +65,21 @@ pub struct StepMove<'a> {
 pub async fn move_steps(
     tx: &mut PgConnection,
     task_id: i64,
+    step_ids: &[i64],
+    mv: StepMove<'_>,
+) -> Result<Vec<MovedStep>, OrchestrationError> {
+    move_steps_of(tx, Some(task_id), step_ids, mv).await
+}
+
+/// `move_steps` for steps of any tasks (all locked by the caller): each task's counters
+/// are updated once, however many of its steps move.
+pub async fn move_steps_of_tasks(tx: &mut PgConnection, step_ids: &[i64], mv: StepMove<'_>) -> Result<Vec<MovedStep>, OrchestrationError> {
+    move_steps_of(tx, None, step_ids, mv).await
+}
+
+async fn move_steps_of(
+    tx: &mut PgConnection,
+    task_id: Option<i64>,
     step_ids: &[i64],
     mv: StepMove<'_>,
 ) -> Result<Vec<MovedStep>, OrchestrationError> {
@@ -92,18 +108,20 @@ pub async fn move_steps(
     };
     // The task's counters count the steps of its template: a map step's items count in
     // its own progress row instead (see maps).
-    let counters = counter_update(mv.from, mv.to, "(SELECT count(*) FROM moved WHERE map_step_id IS NULL)");
+    let counters = counter_update(mv.from, mv.to, "m.n");
     let sql = format!(
         "WITH moved AS (
             UPDATE tasker_workflow_steps SET state = $3, updated_at = now(){set_clause}
-             WHERE id = ANY($1) AND state = $2 AND task_id = $8
-            RETURNING id, uuid, name, handler, attempts, map_step_id),
+             WHERE id = ANY($1) AND state = $2 AND ($8::bigint IS NULL OR task_id = $8)
+            RETURNING id, task_id, uuid, name, handler, attempts, map_step_id),
          recorded AS (
             INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
-            SELECT id, $2, $3, attempts, $4, $5 FROM moved),
+            SELECT id, $2, $3, attempts, $4, $5 FROM moved ORDER BY id),
          counted AS (
-            UPDATE tasker_tasks SET updated_at = now(){counters} WHERE id = $8)
-         SELECT id, uuid, name, handler, attempts FROM moved"
+            UPDATE tasker_tasks t SET updated_at = now(){counters}
+              FROM (SELECT task_id, count(*) FILTER (WHERE map_step_id IS NULL) AS n FROM moved GROUP BY task_id) m
+             WHERE t.id = m.task_id)
+         SELECT id, task_id, uuid, name, handler, attempts FROM moved ORDER BY id"
     );
     let rows = sqlx::query(&sql)
         .bind(step_ids)
@@ -120,6 +138,7 @@ pub async fn move_steps(
         .map(|r| {
             Ok(MovedStep {
                 id: r.try_get("id")?,
+                task_id: r.try_get("task_id")?,
                 uuid: r.try_get("uuid")?,
                 name: r.try_get("name")?,
                 handler: r.try_get("handler")?,
