@@ -1,14 +1,21 @@
 //! `TaskerCore::Native._prioritized_read_sql_private(queue, select)`: the core's prioritized
-//! read, the one definition Ruby's workers mirror (spec/native checks that they agree).
+//! read, and `_session_settings_private`: the settings of its sessions (JSON), the
+//! definitions Ruby's workers mirror (spec/native checks that they agree).
 
 use magnus::{function, Error, RModule, Ruby};
-use tasker_orchestration::{prioritized_read_sql, QueueName};
+use tasker_orchestration::{prioritized_read_sql, QueueName, SESSION_SETTINGS};
 
 use crate::errors::ruby_error;
 
 pub fn define(native: RModule) -> Result<(), Error> {
     native.define_module_function("_prioritized_read_sql_private", function!(prioritized_read, 2))?;
+    native.define_module_function("_session_settings_private", function!(session_settings, 0))?;
     Ok(())
+}
+
+fn session_settings() -> String {
+    let settings: serde_json::Map<String, serde_json::Value> = SESSION_SETTINGS.iter().map(|(k, v)| ((*k).to_owned(), (*v).into())).collect();
+    serde_json::Value::Object(settings).to_string()
 }
 
 fn prioritized_read(ruby: &Ruby, queue: String, select: String) -> Result<String, Error> {

@@ -33,6 +33,7 @@ macro_rules! internal_layers {
 internal_layers!(db, domain, logging, messaging, orchestration, runtime);
 
 pub use config::{ConfigError, CoreConfig, OrchestratorConfig};
+pub use db::SESSION_SETTINGS;
 pub use domain::template::TaskTemplate;
 pub use error_kind::ErrorKind;
 pub use logging::{close_pipe as close_log_pipe, open_pipe as open_log_pipe};

@@ -31,13 +31,20 @@ pub enum DbError {
     Queue(#[from] crate::messaging::MessagingError),
 }
 
+/// Settings of every session tasker_core opens (Ruby's workers set the same:
+/// `Messaging::SessionSettings`, checked by spec/native). `plan_cache_mode`: the hot
+/// statements are prepared once per connection and are lookups by key whatever their
+/// parameters, so their generic plan is the plan; left to itself PostgreSQL plans the
+/// CTE-heavy ones anew on every execution (custom plans), which was ~30% of its CPU.
+pub const SESSION_SETTINGS: &[(&str, &str)] = &[("plan_cache_mode", "force_generic_plan")];
+
 /// Opens a pool. The URL is parsed here, not at compile time: the extension builds with no
 /// database around.
 /// A refused connection is retried until `timeout`.
 pub async fn connect(url: &str, max_connections: u32, timeout: Duration) -> Result<PgPool, DbError> {
     let connect_error = |e: sqlx::Error| DbError::Connect { url: mask_credentials(url), message: mask_credentials(&e.to_string()) };
     let options: PgConnectOptions = url.parse().map_err(connect_error)?;
-    let options = options.application_name("tasker_core");
+    let options = options.application_name("tasker_core").options(SESSION_SETTINGS.iter().copied());
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(timeout)

@@ -1,0 +1,15 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  module Messaging
+    # Settings of the sessions a worker opens for its own work, the same as the core's
+    # (db::SESSION_SETTINGS, where the reason is given; spec/native/session_settings_spec.rb
+    # fails when the two differ): the hot statements are prepared once per connection and
+    # planned once (generic plans), not anew on every execution.
+    module SessionSettings
+      SETTINGS = { "plan_cache_mode" => "force_generic_plan" }.freeze
+      # libpq's `options` connection parameter: `-c name=value` for each setting.
+      OPTIONS = SETTINGS.map { |name, value| "-c #{name}=#{value}" }.join(" ").freeze
+    end
+  end
+end
