@@ -28,9 +28,15 @@ module Bench
       end
     end
 
-    # Runs the peer; returns [rows for the results ("peer_graphile_*", "vs_graphile_*"), the side-by-side table].
+    # Runs the peer; returns [rows for the results ("peer_graphile_*", "vs_graphile_*"), the
+    # side-by-side table]. A peer that fails is reported in the rows: ours are kept.
     def run(url:, scale:, results:)
-      theirs = Peers::GraphileWorker.run(url: url, scale: scale)
+      theirs = begin
+        Peers::GraphileWorker.run(url: url, scale: scale)
+      rescue StandardError => e
+        warn "bench: graphile-worker failed: #{e.class}: #{e.message}"
+        return [{ "peer_graphile_error" => "#{e.class}: #{e.message}" }, nil]
+      end
       ours = RATIOS.keys.to_h { |key| [key, results[key]] }
       rows = theirs.transform_keys { |key| "peer_graphile_#{key}" }
       rows.merge!(ratios(ours, theirs))
