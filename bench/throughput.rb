@@ -15,16 +15,18 @@ module Bench
     POLL_INTERVAL = 0.05
     # The worker's own CPU per no-op step the performance issue asks for.
     WORKER_CPU_MS_PER_STEP_TARGET = 0.25
-    # Busy backends flush their statistics at most once a second: waiting this long first
-    # keeps the previous section's last transactions out of this one's count.
-    SETTLE_S = 1.5
+    # pg_stat_statements' entries evicted or reset (server-wide, by anyone) since its start.
+    STATEMENTS_INFO = "SELECT dealloc, stats_reset FROM pg_stat_statements_info"
 
     module_function
 
     # The full cost, for the throughput section: ServerCost.measure around the work (it then
-    # waits for the backends' statistics to flush). Returns [uuids, figures].
+    # waits for the backends' statistics to flush). It waits as long before, too: statistics
+    # flushed late (under contention backends retry after 10 s) would count the previous
+    # section's transactions as this one's. Returns [uuids, figures].
     def with_server_cost(conn, url, fleet, count, timeout: 600)
-      sleep SETTLE_S
+      sleep ServerCost::FLUSH_WAIT
+      info_before = ServerCost.statements_available?(conn) && statements_info(conn)
       (uuids, seconds, polls, cpu), cost = ServerCost.measure(url) do
         before = Measure.cpu_seconds(fleet)
         uuids, seconds, polls = diamonds(conn, count, timeout: timeout)
@@ -32,7 +34,12 @@ module Bench
       end
       steps = uuids.size * STEPS_PER_TASK
       # The waiting loop's polls are one statement and one transaction each: not the engine's.
-      engine = cost.merge("transactions" => cost["transactions"] - polls, "statements" => cost["statements"]&.-(polls))
+      statements = cost["statements"]&.-(polls)
+      if statements && info_before != statements_info(conn)
+        warn "bench: pg_stat_statements was reset or evicted entries meanwhile (server-wide): no statements figure"
+        statements = nil
+      end
+      engine = cost.merge("transactions" => cost["transactions"] - polls, "statements" => statements)
       figures = { "steps_per_s" => steps / seconds, **ServerCost.per_step(engine, steps),
                   "worker_cpu_ms_per_step" => cpu["workers"] * 1000.0 / steps,
                   "orchestrator_cpu_ms_per_step" => cpu["orchestrator"] * 1000.0 / steps,
@@ -62,6 +69,10 @@ module Bench
       uuids = Array.new(count) { Workloads.enqueue("diamond") }
       polls = Measure.wait_all(conn, uuids, timeout: timeout, interval: POLL_INTERVAL)
       [uuids, Measure.now - started, polls]
+    end
+
+    def statements_info(conn)
+      conn.exec(STATEMENTS_INFO).values
     end
 
     def verify!(conn, uuids)
