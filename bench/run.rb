@@ -4,12 +4,16 @@
 # prints a table of figures and ratios against that baseline (and writes JSON).
 #
 #   bin/bench [--scale full|quick] [--idle-seconds 60] [--output bench/results/x.json]
-#             [--only latency,throughput,growth,creation,map,memory,idle,admin]
+#             [--only latency,throughput,growth,creation,map,memory,idle,admin,scaling] [--peers]
 #
 # full: the sizes of the performance issue (100-step chain, 1,000 diamonds, 10k vs 1k
 # chain and fan-out, a 1,000-step task, memory after 100k and 1M steps). quick: a tenth.
 # admin: the read model over 1M steps of generated history, in a database of its own
 # (<database>_admin; bench/admin_read_model.rb, also runnable alone), at either scale.
+# scaling: the diamonds on 1, 2 and 4 workers and 1 and 2 orchestrators (bench/scaling.rb);
+# in the default set at full scale only. --peers: graphile-worker on the same server after
+# ours, side by side (bench/peer_comparison.rb); without --only it runs latency,
+# throughput and idle (30 s unless --idle-seconds says otherwise).
 require "etc"
 require "fileutils"
 require "json"
@@ -18,20 +22,34 @@ require "tmpdir"
 require "tasker_core"
 require_relative "baseline"
 require_relative "measure"
+require_relative "peer_comparison"
+require_relative "scaling"
+require_relative "throughput"
 require_relative "workloads"
 require_relative "admin_read_model"
 require_relative "../chaos/fleet"
 
-SECTIONS = %w[latency throughput growth creation map memory idle admin].freeze
-options = { scale: "quick", idle_seconds: 60, database_url: "postgres://postgres@localhost/tasker_bench", only: SECTIONS }
+SECTIONS = %w[latency throughput growth creation map memory idle admin scaling].freeze
+# Scaling starts fleets of every shape: a minute or more, worth it at full scale.
+FULL_ONLY = %w[scaling].freeze
+IDLE_SECONDS = 60
+options = { scale: "quick", database_url: "postgres://postgres@localhost/tasker_bench", peers: false }
 OptionParser.new do |o|
   o.on("--scale SCALE", %w[full quick]) { |v| options[:scale] = v }
   o.on("--idle-seconds N", Integer) { |v| options[:idle_seconds] = v }
   o.on("--output PATH") { |v| options[:output] = v }
   o.on("--only LIST", Array, "measure only these (the baseline always runs)") { |v| options[:only] = v & SECTIONS }
+  o.on("--peers", "then graphile-worker on the same server, side by side") { options[:peers] = true }
   o.on("--database-url URL", "a database whose name contains 'bench' (dropped and recreated)") { |v| options[:database_url] = v }
 end.parse!
 full = options[:scale] == "full"
+Bench::PeerComparison.load! if options[:peers]
+options[:only] ||= if options[:peers]
+                     Bench::PeerComparison::SECTIONS
+                   else
+                     full ? SECTIONS : SECTIONS - FULL_ONLY
+                   end
+options[:idle_seconds] ||= options[:peers] ? Bench::PeerComparison::IDLE_SECONDS : IDLE_SECONDS
 sizes = if full
           { chain: 100, diamonds: 1000, small: 1000, large: 10_000, creation: 1000, memory: [100_000, 1_000_000] }
         else
@@ -75,11 +93,13 @@ end
 
 # The engine's sections need the fleet; the read model's does not.
 engine = !(options[:only] - ["admin"]).empty?
+new_fleet = lambda do
+  Chaos::Fleet.new(env: { "RUBYLIB" => File.join(root, "lib"), "DATABASE_URL" => url.to_s }, config_path: config_path,
+                   namespaces: [Bench::Workloads::NAMESPACE], log_dir: work, env_name: "bench",
+                   worker_requires: [File.join(root, "bench", "handlers.rb")])
+end
 if engine
-  fleet = Chaos::Fleet.new(env: { "RUBYLIB" => File.join(root, "lib"), "DATABASE_URL" => url.to_s }, config_path: config_path,
-                           namespaces: [Bench::Workloads::NAMESPACE], log_dir: work, env_name: "bench",
-                           worker_requires: [File.join(root, "bench", "handlers.rb")])
-  fleet.start(orchestrators: 1, workers: 2)
+  fleet = new_fleet.call.start(orchestrators: 1, workers: 2)
   conn = PG.connect(url.to_s)
   sleep 0.05 until conn.exec("SELECT to_regclass('pgmq.q_bench_queue') AS q").getvalue(0, 0)
   sleep 1 # workers connected
@@ -104,15 +124,13 @@ if options[:only].include?("latency")
   %w[50 95 99].each { |p| row.call("hop_latency_p#{p}_ms", Bench::Measure.percentile(hops, p.to_i)) }
 end
 
-# 3. Throughput: concurrent diamonds on 2 worker processes.
+# 3. Throughput: concurrent diamonds on 2 worker processes, and what a step cost the
+#    server and each process (cpu_share_*: CPU seconds per role over the run's wall time).
 if options[:only].include?("throughput")
-  cpu_before = Bench::Measure.cpu_seconds(fleet)
-  uuids, seconds = run.call("diamond", sizes[:diamonds])
-  row.call("diamond_steps_per_s", uuids.size * 4 / seconds)
-  # Where the time went: CPU seconds per role over the run, against its wall time.
-  Bench::Measure.cpu_seconds(fleet).each do |role, total|
-    row.call("diamond_cpu_share_#{role}", (total - cpu_before[role]) / seconds)
-  end
+  uuids, figures = Bench::Throughput.with_server_cost(conn, url.to_s, fleet, sizes[:diamonds])
+  Bench::Throughput.verify!(conn, uuids)
+  figures.each { |key, value| row.call("diamond_#{key}", value) }
+  row.call("diamond_worker_cpu_over_target", figures["worker_cpu_ms_per_step"] / Bench::Throughput::WORKER_CPU_MS_PER_STEP_TARGET)
 end
 
 # 4. Growth: large against small, chain and fan-out/fan-in.
@@ -180,8 +198,15 @@ if options[:only].include?("idle")
   row.call("idle_statements_per_s", load["statements"]) if load["statements"]
 end
 
+fleet&.shutdown
+
+# 8. Scaling: fleets of other shapes, one after the other (ours is stopped).
+if options[:only].include?("scaling")
+  scaling = Bench::Scaling.new(conn: conn, new_fleet: new_fleet, count: sizes[:diamonds])
+  scaling.run.each { |key, value| row.call(key, value) }
+end
+
 if engine
-  fleet.shutdown
   Bench::Measure.verify_history!(conn)
   row.call("results_verified", true)
   conn.close
@@ -207,9 +232,21 @@ low, high = sizes[:memory]
   row.call("#{role}_rss_growth", results["#{role}_rss_mib_after_#{high}_steps"] / results["#{role}_rss_mib_after_#{low}_steps"])
 end
 
+# 9. The peer, on the same server once ours is done.
+if options[:peers]
+  peer_rows, side_by_side = Bench::PeerComparison.run(url: url.to_s, scale: options[:scale], results: results)
+  peer_rows.each { |key, value| row.call(key, value) }
+end
+
 width = results.keys.map(&:length).max
 puts "tasker_core benchmark (scale #{options[:scale]}, #{Etc.nprocessors} cores, PostgreSQL #{PG.library_version})"
 results.each { |key, value| puts "  #{key.ljust(width)}  #{value}" }
+if (worker_ms = results["diamond_worker_cpu_ms_per_step"])
+  target = Bench::Throughput::WORKER_CPU_MS_PER_STEP_TARGET
+  puts "worker CPU per no-op step: #{worker_ms} ms (target <= #{target} ms: #{worker_ms <= target ? 'met' : 'NOT met'})"
+end
+puts scaling.table if scaling
+puts side_by_side if side_by_side
 output = options[:output] || File.join(root, "bench", "results", "#{Time.now.utc.strftime('%Y%m%dT%H%M%SZ')}_#{options[:scale]}.json")
 FileUtils.mkdir_p(File.dirname(output))
 File.write(output, JSON.pretty_generate(results.merge("scale" => options[:scale], "at" => Time.now.utc.iso8601)))
