@@ -1,6 +1,7 @@
 -- Set-based hot path (issue 14): a worker's batch of step messages is judged and claimed by
--- ONE call that runs a handful of set-based statements, instead of a PL/pgSQL call per
--- message running five; the step metrics are recorded once per statement, not per row.
+-- ONE call that runs one set-based statement, instead of a PL/pgSQL call per message
+-- running five. (The step metrics trigger stays per row: a statement-level trigger fires for
+-- every insert of transitions, and most of them, claims and dispatches, have no metric.)
 
 -- Judges and claims a batch of step messages (msg_ids and bodies, in the same order): one
 -- row per message with its verdict, as tasker_claim_message documents. Every message is
@@ -170,30 +171,36 @@ LANGUAGE sql AS $$
      WHERE NOT EXISTS (SELECT 1 FROM tasker_workflow_steps WHERE uuid = p_step_uuid)
 $$;
 
--- Step metrics, once per statement over the rows it inserted (same deltas as migration 12).
-CREATE OR REPLACE FUNCTION tasker_metric_step_deltas() RETURNS TRIGGER
+-- Queue tables are never truncated by vacuum: truncating takes an ACCESS EXCLUSIVE lock,
+-- which on a busy queue a vacuum waits for (up to 5 s, retrying) and, once it has it,
+-- stalls every reader and writer. The pages are reused instead. As migration 3's, with
+-- vacuum_truncate off; applied to the queues that exist.
+CREATE OR REPLACE FUNCTION tasker_prepare_queue(p_queue TEXT)
+RETURNS VOID
 LANGUAGE plpgsql AS $$
+DECLARE
+    q TEXT := 'q_' || p_queue;
 BEGIN
-    INSERT INTO tasker_metric_deltas (kind, namespace, handler, outcome, seconds)
-    SELECT 'step', n.name, s.handler,
-           CASE nr.to_state WHEN 'complete' THEN 'completed' WHEN 'error' THEN 'failed' ELSE 'retried' END,
-           CASE WHEN nr.from_state = 'in_progress' THEN
-             (SELECT extract(epoch FROM nr.created_at - p.created_at)::float8
-                FROM tasker_step_transitions p
-               WHERE p.step_id = nr.step_id AND p.to_state = 'in_progress' AND p.id < nr.id
-               ORDER BY p.id DESC LIMIT 1) END
-      FROM new_rows nr
-      JOIN tasker_workflow_steps s ON s.id = nr.step_id
-      JOIN tasker_tasks t ON t.id = s.task_id
-      JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
-      JOIN tasker_namespaces n ON n.id = nt.namespace_id
-     WHERE (nr.from_state = 'in_progress' AND nr.to_state IN ('complete', 'error')) OR nr.to_state = 'waiting_for_retry';
-    RETURN NULL;
+    IF p_queue !~ '^[a-z][a-z0-9_]{0,46}$' THEN
+        RAISE EXCEPTION 'invalid queue name %', p_queue USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON pgmq.%I (tasker_virtual_time(enqueued_at, message), msg_id)',
+                   q || '_tasker_vt_idx', q);
+    EXECUTE format('CREATE OR REPLACE TRIGGER tasker_notify AFTER INSERT ON pgmq.%I
+                    FOR EACH STATEMENT EXECUTE FUNCTION tasker_notify_queue(%L)', q, p_queue);
+    -- Vacuum after 1% of the rows changed (not 20%), without cost-based throttling.
+    EXECUTE format('ALTER TABLE pgmq.%I SET (autovacuum_vacuum_scale_factor = 0.01,
+                    autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0,
+                    autovacuum_analyze_scale_factor = 0.02, vacuum_truncate = false)', q);
 END;
 $$;
 
-DROP TRIGGER tasker_step_metric_deltas ON tasker_step_transitions;
-DROP FUNCTION tasker_metric_step_delta();
-CREATE TRIGGER tasker_step_metric_deltas AFTER INSERT ON tasker_step_transitions
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tasker_metric_step_deltas();
+DO $$
+DECLARE
+    queue TEXT;
+BEGIN
+    FOR queue IN SELECT queue_name FROM pgmq.meta WHERE to_regclass(format('pgmq.%I', 'q_' || queue_name)) IS NOT NULL LOOP
+        PERFORM tasker_prepare_queue(queue);
+    END LOOP;
+END;
+$$;

@@ -14,7 +14,8 @@ pub fn define(native: RModule) -> Result<(), Error> {
 }
 
 fn session_settings() -> String {
-    let settings: serde_json::Map<String, serde_json::Value> = SESSION_SETTINGS.iter().map(|(k, v)| ((*k).to_owned(), (*v).into())).collect();
+    let settings: serde_json::Map<String, serde_json::Value> =
+        SESSION_SETTINGS.iter().map(|(k, v)| ((*k).to_owned(), (*v).into())).collect();
     serde_json::Value::Object(settings).to_string()
 }
 

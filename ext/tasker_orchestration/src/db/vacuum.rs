@@ -40,8 +40,9 @@ pub async fn vacuum_bloated(pool: &PgPool) -> Result<Vec<String>, DbError> {
     }
     let mut result = Ok(());
     for table in &candidates {
-        // The name comes from the catalog, quoted by format('%I').
-        result = sqlx::query(&format!("VACUUM (ANALYZE) {table}")).persistent(false).execute(&mut *conn).await.map(drop);
+        // The name comes from the catalog, quoted by format('%I'). No truncation: it would
+        // wait for, then hold, an ACCESS EXCLUSIVE lock on a table every process is using.
+        result = sqlx::query(&format!("VACUUM (ANALYZE, TRUNCATE false) {table}")).persistent(false).execute(&mut *conn).await.map(drop);
         if result.is_err() {
             break;
         }
