@@ -15,7 +15,8 @@ module TaskerCore
   #   TaskerCore::Processes.list   # => [{"kind"=>"worker", "pid"=>..., "alive"=>true, ...}]
   module Processes
     KINDS = %w[orchestrator worker].freeze
-    DEFAULT_INTERVAL_S = 5.0
+    # Each beat is a transaction per process: idle cost, so not more often than this.
+    DEFAULT_INTERVAL_S = 10.0
     # A process is alive while its last beat is within this many of its own intervals.
     ALIVE_INTERVALS = 3
     # Rows silent this long (seconds) are deleted by the beats of the other processes.

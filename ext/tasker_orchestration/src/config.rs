@@ -80,8 +80,9 @@ orchestrator_settings! {
     /// Wake on LISTEN/NOTIFY; false behind a transaction-mode pooler (no LISTEN there),
     /// loops then poll every `poll_interval_ms`.
     listen: bool = true;
-    /// With `listen`, an idle loop still reads this often: notifications can be lost.
-    fallback_poll_ms: u64 = 5000, min 1;
+    /// With `listen`, an idle loop still reads this often: notifications can be lost (and
+    /// every loop is woken after the listener reconnects, so this is a last resort).
+    fallback_poll_ms: u64 = 30000, min 1;
     /// Archived messages and dead letters older than this are deleted (0: kept forever).
     archive_retention_hours: u64 = 168, min 0;
     /// How often old archives are pruned.

@@ -80,11 +80,11 @@ module TaskerCore
           "doc": "Wake on LISTEN/NOTIFY; false behind a transaction-mode pooler (no LISTEN there), loops then poll every `poll_interval_ms`."
         },
         "fallback_poll_ms": {
-          "default": 5000,
+          "default": 30000,
           "type": "integer",
           "minimum": 1,
           "maximum": 18446744073709551615,
-          "doc": "With `listen`, an idle loop still reads this often: notifications can be lost."
+          "doc": "With `listen`, an idle loop still reads this often: notifications can be lost (and every loop is woken after the listener reconnects, so this is a last resort)."
         },
         "archive_retention_hours": {
           "default": 168,

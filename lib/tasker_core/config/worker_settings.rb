@@ -21,8 +21,9 @@ module TaskerCore
       listen: { default: true, type: "boolean", minimum: nil, maximum: nil,
                 doc: "Wake on LISTEN/NOTIFY; false behind a transaction-mode pooler, readers then poll " \
                      "every `poll_interval_ms`." },
-      fallback_poll_ms: { default: 5000, type: "integer", minimum: 1, maximum: nil,
-                          doc: "With `listen`, an idle reader still reads this often: notifications can be lost." }
+      fallback_poll_ms: { default: 30_000, type: "integer", minimum: 1, maximum: nil,
+                          doc: "With `listen`, an idle reader still reads this often: notifications can be lost " \
+                               "(every reader is woken after the listener reconnects, so this is a last resort)." }
     }.freeze
   end
 end
