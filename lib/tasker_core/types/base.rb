@@ -19,7 +19,8 @@ module TaskerCore
     # Every attribute is checked on construction; a bad one raises ValidationError naming
     # the field. Instances are frozen, and so is everything they hold.
     class Base
-      Attribute = Struct.new(:name, :type, :key, :rule, :json, keyword_init: true)
+      # fast: a Primitives fast check (nil: the type always decides); ivar: where it is kept.
+      Attribute = Struct.new(:name, :type, :key, :rule, :json, :fast, :ivar, keyword_init: true)
 
       class << self
         # The "kind" discriminator written first in to_h (nil for nested values).
@@ -30,14 +31,20 @@ module TaskerCore
 
         # key: the name on the wire when it differs from the Ruby name.
         # json: true normalizes the value as JSON (string keys, frozen copy) first.
-        def attribute(name, type, rule:, key: name.to_s, json: false)
-          own_attributes[name] = Attribute.new(name: name, type: type, key: key.freeze, rule: rule, json: json).freeze
+        # fast: a plain-Ruby check standing in for the type when it can (Primitives::FAST_CHECKS).
+        def attribute(name, type, rule:, key: name.to_s, json: false, fast: Primitives.fast_check(type))
+          own_attributes[name] = Attribute.new(name: name, type: type, key: key.freeze, rule: rule, json: json,
+                                               fast: fast, ivar: :"@#{name}").freeze
+          @attributes = nil
           attr_reader name
         end
 
+        # Computed once per class: every message built reads it.
         def attributes
-          inherited = superclass.respond_to?(:attributes) ? superclass.attributes : {}
-          inherited.merge(own_attributes)
+          @attributes ||= begin
+            inherited = superclass.respond_to?(:attributes) ? superclass.attributes : {}
+            inherited.merge(own_attributes).freeze
+          end
         end
 
         # Builds from a parsed JSON object (string or symbol keys). Keys this version does
@@ -73,15 +80,15 @@ module TaskerCore
 
       def initialize(**attrs)
         attributes = self.class.attributes
-        unknown = attrs.keys - attributes.keys
-        unless unknown.empty?
+        unless attrs.each_key.all? { |name| attributes.key?(name) }
+          unknown = attrs.keys - attributes.keys
           raise ValidationError.new("#{self.class.type_name} has no attribute(s) #{unknown.join(', ')}",
                                     field: unknown.first.to_s)
         end
 
         attributes.each_value do |attr|
           value = attrs.fetch(attr.name, Dry::Types::Undefined)
-          instance_variable_set(:"@#{attr.name}", coerce(attr, value))
+          instance_variable_set(attr.ivar, coerce(attr, value))
         end
         validate!
         freeze
@@ -91,7 +98,7 @@ module TaskerCore
       def to_h
         out = self.class.kind ? { "kind" => self.class.kind } : {}
         self.class.attributes.each_value do |attr|
-          value = public_send(attr.name)
+          value = instance_variable_get(attr.ivar)
           out[attr.key] = value.is_a?(Base) ? value.to_h : value
         end
         out
@@ -141,7 +148,8 @@ module TaskerCore
 
       def check(attr, value)
         value = JsonValue.normalize(value, attr.key) if attr.json
-        checked = attr.type[value]
+        checked = attr.fast ? attr.fast.call(value) : Primitives::SLOW
+        checked = attr.type[value] if checked.equal?(Primitives::SLOW)
         checked.is_a?(String) && !checked.frozen? ? checked.dup.freeze : checked
       rescue JsonValue::Invalid => e
         raise ValidationError.new("#{self.class.type_name}.#{e.message}", field: attr.key)

@@ -3,6 +3,7 @@
 require "pg"
 require_relative "../logging"
 require_relative "../messaging/pgmq_client"
+require_relative "../messaging/prepared"
 require_relative "../messaging/queue_statements"
 
 module TaskerCore
@@ -25,6 +26,7 @@ module TaskerCore
         @stats = stats
         @queue = executor.queue
         @next_visible_sql = Messaging::QueueStatements.next_visible_in(@queue)
+        @next_visible_statement = "tasker_next_visible_#{@queue}"
         @vt = settings.fetch(:visibility_timeout_s)
         @batch_size = settings.fetch(:batch_size)
         @interval = settings.fetch(:poll_interval_ms) / 1000.0
@@ -57,7 +59,7 @@ module TaskerCore
       def poll_once
         case read_and_dispatch
         when :busy then @slots.wait_for_free(@interval) # every handler thread is taken
-        when :idle then @wakeup ? @wakeup.wait(idle_timeout) : @stop_event.wait(@idle)
+        when :idle then @wakeup ? wait_for_wakeup : @stop_event.wait(@idle)
         end
       rescue StandardError => e
         @failures += 1
@@ -66,27 +68,37 @@ module TaskerCore
         @stop_event.wait(delay)
       end
 
+      # A notify that came while reading ends the wait at once: no need to ask when the next
+      # message becomes visible.
+      def wait_for_wakeup
+        @wakeup.wait(@wakeup.pending? ? 0 : idle_timeout)
+      end
+
       # NOTIFY fires when a message is sent, not when a delayed one (a retry, a scheduled
       # task) becomes visible: sleep no longer than until the next message's vt.
       def idle_timeout
         seconds = @db.with do |conn|
-          conn.exec(@next_visible_sql).getvalue(0, 0)
+          Messaging::Prepared.exec(conn, @next_visible_statement, @next_visible_sql, []).getvalue(0, 0)
         end
         seconds.nil? ? @idle : seconds.to_f.clamp(0.001, @idle)
       end
 
-      # :dispatched (read again at once), :idle (the queue is empty) or :busy (no free thread).
+      # :dispatched (read again at once), :idle (the queue had no more visible messages) or
+      # :busy (no free thread). With a listener, a read that returned fewer messages than it
+      # asked for emptied the queue: reading again at once would return nothing, and a message
+      # sent since wakes the poller anyway (a Wakeup keeps a notify that comes before the wait).
       def read_and_dispatch
         held = @slots.take(@batch_size)
         return :busy if held.zero?
 
+        wanted = held
         claimed = @db.with { |conn| @reader.read(conn, vt: @vt, qty: held) }
         @failures = 0
         claimed.each do |message, claim|
           dispatch(message, claim)
           held -= 1
         end
-        claimed.empty? ? :idle : :dispatched
+        claimed.empty? || (@wakeup && claimed.size < wanted) ? :idle : :dispatched
       ensure
         # Unused slots go back before any sleep, so other pollers and stats see them.
         @slots.release(held) if held&.positive?

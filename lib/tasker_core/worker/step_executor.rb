@@ -134,6 +134,8 @@ module TaskerCore
       end
 
       def log_result(message, step, result)
+        return unless result.failure? ? @log.warn? : @log.info? # the fields are built for nothing otherwise
+
         fields = { step_uuid: step.step_uuid, step_name: step.step_name, attempt: step.attempt,
                    msg_id: message.msg_id, task_uuid: step.task_uuid }
         if result.success?
