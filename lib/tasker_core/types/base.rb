@@ -52,12 +52,10 @@ module TaskerCore
         def from_json_hash(hash)
           raise ValidationError.new("#{type_name} must be built from a Hash, got #{hash.class}", field: nil) unless hash.is_a?(Hash)
 
-          hash = hash.transform_keys(&:to_s)
+          hash = hash.transform_keys(&:to_s) unless hash.each_key.all?(String) # parsed JSON has String keys
           check_kind(hash)
-          attrs = attributes.each_value.with_object({}) do |attr, out|
-            out[attr.name] = hash[attr.key] if hash.key?(attr.key)
-          end
-          new(**attrs)
+          # As new(**attributes found in hash) would, without building that Hash.
+          allocate.tap { |message| message.send(:assign) { |attr| hash.fetch(attr.key, Dry::Types::Undefined) } }
         end
 
         def type_name
@@ -86,12 +84,7 @@ module TaskerCore
                                     field: unknown.first.to_s)
         end
 
-        attributes.each_value do |attr|
-          value = attrs.fetch(attr.name, Dry::Types::Undefined)
-          instance_variable_set(attr.ivar, coerce(attr, value))
-        end
-        validate!
-        freeze
+        assign { |attr| attrs.fetch(attr.name, Dry::Types::Undefined) }
       end
 
       # String keys exactly as on the wire, "kind" first.
@@ -128,6 +121,15 @@ module TaskerCore
       end
 
       private
+
+      # Sets every attribute from `yield(attribute)` (Dry::Types::Undefined when absent), checked.
+      def assign
+        self.class.attributes.each_value do |attr|
+          instance_variable_set(attr.ivar, coerce(attr, yield(attr)))
+        end
+        validate!
+        freeze
+      end
 
       # Cross-field rules; subclasses override and call invalid!.
       def validate!; end

@@ -16,7 +16,8 @@ module TaskerCore
     class NamespacePoller
       MAX_BACKOFF_S = 5.0
 
-      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil)
+      # quick: the QuickHandlers the executor times, or nil (every step runs on the pool).
+      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil, quick: nil)
         @executor = executor # Worker::StepExecutor
         @reader = reader     # Worker::ClaimingReader
         @pool = pool         # Concurrent::ThreadPoolExecutor running the jobs
@@ -24,6 +25,7 @@ module TaskerCore
         @db = db
         @stop_event = stop_event
         @stats = stats
+        @quick = quick
         @queue = executor.queue
         @next_visible_sql = Messaging::QueueStatements.next_visible_in(@queue)
         @next_visible_statement = "tasker_next_visible_#{@queue}"
@@ -87,6 +89,8 @@ module TaskerCore
       # :busy (no free thread). With a listener, a read that returned fewer messages than it
       # asked for emptied the queue: reading again at once would return nothing, and a message
       # sent since wakes the poller anyway (a Wakeup keeps a notify that comes before the wait).
+      # Then nothing waits to be read, and the poller runs the last message itself when its
+      # handler is quick (QuickHandlers): no thread hand-off between the claim and the handler.
       def read_and_dispatch
         held = @slots.take(@batch_size)
         return :busy if held.zero?
@@ -94,11 +98,18 @@ module TaskerCore
         wanted = held
         claimed = @db.with { |conn| @reader.read(conn, vt: @vt, qty: held) }
         @failures = 0
+        drained = claimed.empty? || (@wakeup && claimed.size < wanted)
+        own = claimed.pop if drained && !claimed.empty? && @quick&.quick?(handler_of(claimed.last.first))
         claimed.each do |message, claim|
           dispatch(message, claim)
           held -= 1
         end
-        claimed.empty? || (@wakeup && claimed.size < wanted) ? :idle : :dispatched
+        if own
+          spare, held = held - 1, 1 # one slot stays with the job run here; the others go back first
+          @slots.release(spare)
+          run_here(*own)
+        end
+        drained ? :idle : :dispatched
       ensure
         # Unused slots go back before any sleep, so other pollers and stats see them.
         @slots.release(held) if held&.positive?
@@ -111,6 +122,17 @@ module TaskerCore
         ensure
           @slots.release
         end
+      end
+
+      # A job on the poller's own thread (its slot is returned by the caller).
+      def run_here(message, claim)
+        @stats.running_job { run_job(message, claim) }
+      end
+
+      # The handler a message names (nil for a message the claim refused: it has no body).
+      def handler_of(message)
+        body = message.message
+        body.is_a?(Hash) ? body["handler"] : nil
       end
 
       def run_job(message, claim)
