@@ -62,9 +62,10 @@ module TaskerCore
 
       # Posts `result` for `message` of `queue`. Returns true when posted, false when the
       # message was redelivered since it was read (its current holder reports instead).
-      # Raises DatabaseError when the statement failed (nothing was posted).
-      def post(queue, message, result)
-        entry = Entry.new(queue, message, result, JSON.generate(result.to_h), nil)
+      # Raises DatabaseError when the statement failed (nothing was posted). json: the
+      # result's JSON when the caller has it already.
+      def post(queue, message, result, json: nil)
+        entry = Entry.new(queue, message, result, json || JSON.generate(result.to_h), nil)
         @mutex.synchronize { @pending << entry }
         until entry.done?
           batch = take_batch_or_wait(entry)

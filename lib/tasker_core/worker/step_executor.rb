@@ -47,10 +47,10 @@ module TaskerCore
         step = parse(message, claim) or return :invalid
         return poisoned(message, step) if message.read_ct > @max_reads
 
-        result = while_held(message) do
-          @quick ? @quick.timing(step.handler) { @runner.run(step, claim) } : @runner.run(step, claim)
+        result, json = while_held(message) do
+          @quick ? @quick.timing(step.handler) { @runner.run_with_json(step, claim) } : @runner.run_with_json(step, claim)
         end
-        commit(message, step, result)
+        commit(message, step, result, json)
       end
 
       private
@@ -107,11 +107,11 @@ module TaskerCore
         raise DatabaseError, "setting aside message #{message.msg_id} failed: #{Messaging::PgmqClient.describe(e)}"
       end
 
-      def commit(message, step, result)
+      def commit(message, step, result, json)
         attempts = 0
         begin
           attempts += 1
-          posted = @poster.post(@queue, message, result)
+          posted = @poster.post(@queue, message, result, json: json)
         rescue DatabaseError => e
           raise unless Messaging::PgmqClient.connection_error?(e) && attempts < COMMIT_ATTEMPTS
 
