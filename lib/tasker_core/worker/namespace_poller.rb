@@ -99,14 +99,14 @@ module TaskerCore
         claimed = @db.with { |conn| @reader.read(conn, vt: @vt, qty: held) }
         @failures = 0
         drained = claimed.empty? || (@wakeup && claimed.size < wanted)
-        own = claimed.pop if drained && !claimed.empty? && @quick&.quick?(handler_of(claimed.last.first))
+        own = claimed.pop if drained && run_here?(claimed.last)
         claimed.each do |message, claim|
           dispatch(message, claim)
           held -= 1
         end
         if own
-          spare, held = held - 1, 1 # one slot stays with the job run here; the others go back first
-          @slots.release(spare)
+          @slots.release(held - 1) # the others go back first; the job run here keeps one
+          held = 1
           run_here(*own)
         end
         drained ? :idle : :dispatched
@@ -122,6 +122,11 @@ module TaskerCore
         ensure
           @slots.release
         end
+      end
+
+      # [message, claim] (or nil when nothing was read) that is worth running on this thread.
+      def run_here?(pair)
+        !pair.nil? && !@quick.nil? && @quick.quick?(handler_of(pair.first))
       end
 
       # A job on the poller's own thread (its slot is returned by the caller).
