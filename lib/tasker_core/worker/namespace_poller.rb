@@ -17,7 +17,9 @@ module TaskerCore
       MAX_BACKOFF_S = 5.0
 
       # quick: the QuickHandlers the executor times, or nil (every step runs on the pool).
-      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil, quick: nil)
+      # carry_on: true when this is the worker's only namespace (see #carry_on).
+      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil, quick: nil,
+                     carry_on: false)
         @executor = executor # Worker::StepExecutor
         @reader = reader     # Worker::ClaimingReader
         @pool = pool         # Concurrent::ThreadPoolExecutor running the jobs
@@ -26,6 +28,8 @@ module TaskerCore
         @stop_event = stop_event
         @stats = stats
         @quick = quick
+        @carry_on = carry_on
+        @backlog = false # written by the poller and the pool threads: a hint, never a guarantee
         @queue = executor.queue
         @next_visible_sql = Messaging::QueueStatements.next_visible_in(@queue)
         @next_visible_statement = "tasker_next_visible_#{@queue}"
@@ -99,6 +103,7 @@ module TaskerCore
         claimed = @db.with { |conn| @reader.read(conn, vt: @vt, qty: held) }
         @failures = 0
         drained = claimed.empty? || (@wakeup && claimed.size < wanted)
+        @backlog = claimed.size == wanted
         own = claimed.pop if drained && run_here?(claimed.last)
         claimed.each do |message, claim|
           dispatch(message, claim)
@@ -119,9 +124,28 @@ module TaskerCore
       def dispatch(message, claim)
         @pool.post do
           @stats.running_job { run_job(message, claim) }
+          carry_on
         ensure
           @slots.release
         end
+      end
+
+      # While the queue has a backlog (the last read got all it asked for), a thread that
+      # finished a job reads the next message itself, with the slot it holds, and runs it:
+      # no wake-up of the poller, no hand-off back. Only when this poller's namespace is the
+      # worker's only one (otherwise a freed slot goes to whichever poller takes it first).
+      # A read that finds nothing, or fails, ends it: the poller reads (and reports) next.
+      def carry_on
+        return unless @carry_on
+
+        while @backlog && !@stop_event.set?
+          message, claim = @db.with { |conn| @reader.read(conn, vt: @vt, qty: 1) }.first
+          break @backlog = false if message.nil?
+
+          @stats.running_job { run_job(message, claim) }
+        end
+      rescue StandardError
+        @backlog = false
       end
 
       # [message, claim] (or nil when nothing was read) that is worth running on this thread.
