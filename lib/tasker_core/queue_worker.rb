@@ -156,7 +156,7 @@ module TaskerCore
       reader = Worker::ClaimingReader.new(queue: executor.queue, worker_id: @worker_id)
       Worker::NamespacePoller.new(executor: executor, reader: reader, pool: @pool, slots: @slots, db: @db,
                                   stop_event: @stop_event, stats: @stats, settings: @settings, wakeup: wakeup,
-                                  quick: quick, carry_on: @namespaces.size == 1)
+                                  quick: quick)
     end
 
     def shut_down(deadline)

@@ -17,9 +17,7 @@ module TaskerCore
       MAX_BACKOFF_S = 5.0
 
       # quick: the QuickHandlers the executor times, or nil (every step runs on the pool).
-      # carry_on: true when this is the worker's only namespace (see #carry_on).
-      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil, quick: nil,
-                     carry_on: false)
+      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil, quick: nil)
         @executor = executor # Worker::StepExecutor
         @reader = reader     # Worker::ClaimingReader
         @pool = pool         # Concurrent::ThreadPoolExecutor running the jobs
@@ -28,7 +26,6 @@ module TaskerCore
         @stop_event = stop_event
         @stats = stats
         @quick = quick
-        @carry_on = carry_on
         @backlog = false # written by the poller and the pool threads: a hint, never a guarantee
         @queue = executor.queue
         @next_visible_sql = Messaging::QueueStatements.next_visible_in(@queue)
@@ -64,7 +61,7 @@ module TaskerCore
 
       def poll_once
         case read_and_dispatch
-        when :busy then @slots.wait_for_free(@interval) # every handler thread is taken
+        when :busy then @slots.wait_for_free(@interval, waiter: @queue) # every handler thread is taken
         when :idle then @wakeup ? wait_for_wakeup : @stop_event.wait(@idle)
         end
       rescue StandardError => e
@@ -132,13 +129,11 @@ module TaskerCore
 
       # While the queue has a backlog (the last read got all it asked for), a thread that
       # finished a job reads the next message itself, with the slot it holds, and runs it:
-      # no wake-up of the poller, no hand-off back. Only when this poller's namespace is the
-      # worker's only one (otherwise a freed slot goes to whichever poller takes it first).
-      # A read that finds nothing, or fails, ends it: the poller reads (and reports) next.
+      # no wake-up of the poller, no hand-off back. Not while another namespace's poller
+      # waits for a slot: the slot goes back, to whichever poller takes it first. A read that
+      # finds nothing, or fails, ends it: the poller reads (and reports) next.
       def carry_on
-        return unless @carry_on
-
-        while @backlog && !@stop_event.set?
+        while @backlog && !@stop_event.set? && !@slots.others_waiting?(@queue)
           message, claim = @db.with { |conn| @reader.read(conn, vt: @vt, qty: 1) }.first
           break @backlog = false if message.nil?
 
