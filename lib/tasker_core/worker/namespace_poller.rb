@@ -139,8 +139,10 @@ module TaskerCore
 
           @stats.running_job { run_job(message, claim) }
         end
-      rescue StandardError
+      rescue StandardError => e
         @backlog = false
+        @log.warn(msg: "reading the next message after a job failed; the poller reads next", queue: @queue,
+                  error_class: e.class.name, error: e.message)
       end
 
       # [message, claim] (or nil when nothing was read) that is worth running on this thread.
