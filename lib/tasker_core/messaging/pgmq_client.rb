@@ -17,7 +17,8 @@ module TaskerCore
     # message bodies go through Ruby's JSON both ways, so integers of any size survive.
     # Database failures are raised as TaskerCore::DatabaseError with the PG::Error as cause.
     class PgmqClient
-      MESSAGE_COLUMNS = "msg_id, read_ct, enqueued_at, vt, message"
+      MESSAGE_FIELDS = %w[msg_id read_ct enqueued_at vt message].freeze
+      MESSAGE_COLUMNS = MESSAGE_FIELDS.join(", ").freeze
       METRICS_COLUMNS = "queue_name, queue_length, newest_msg_age_sec, oldest_msg_age_sec, " \
                         "total_messages, scrape_time, queue_visible_length"
       TIMESTAMP = PG::TextDecoder::TimestampWithTimeZone.new
@@ -51,13 +52,13 @@ module TaskerCore
 
       # A Message from a row with MESSAGE_COLUMNS.
       def self.message_from(row)
-        Message.new(
-          msg_id: Integer(row["msg_id"]),
-          read_ct: Integer(row["read_ct"]),
-          enqueued_at: TIMESTAMP.decode(row["enqueued_at"]),
-          vt: TIMESTAMP.decode(row["vt"]),
-          message: row["message"] && JSON.parse(row["message"])
-        )
+        message_of(row["msg_id"], row["read_ct"], row["enqueued_at"], row["vt"], row["message"])
+      end
+
+      # A Message from the text of those columns, in that order.
+      def self.message_of(msg_id, read_ct, enqueued_at, vt, body)
+        Message.new(msg_id: Integer(msg_id), read_ct: Integer(read_ct), enqueued_at: TIMESTAMP.decode(enqueued_at),
+                    vt: TIMESTAMP.decode(vt), message: body && JSON.parse(body))
       end
 
       def initialize(connection)

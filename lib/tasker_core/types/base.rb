@@ -19,7 +19,8 @@ module TaskerCore
     # Every attribute is checked on construction; a bad one raises ValidationError naming
     # the field. Instances are frozen, and so is everything they hold.
     class Base
-      Attribute = Struct.new(:name, :type, :key, :rule, :json, keyword_init: true)
+      # fast: a Primitives fast check (nil: the type always decides); ivar: where it is kept.
+      Attribute = Struct.new(:name, :type, :key, :rule, :json, :fast, :ivar, keyword_init: true)
 
       class << self
         # The "kind" discriminator written first in to_h (nil for nested values).
@@ -30,14 +31,20 @@ module TaskerCore
 
         # key: the name on the wire when it differs from the Ruby name.
         # json: true normalizes the value as JSON (string keys, frozen copy) first.
-        def attribute(name, type, rule:, key: name.to_s, json: false)
-          own_attributes[name] = Attribute.new(name: name, type: type, key: key.freeze, rule: rule, json: json).freeze
+        # fast: a plain-Ruby check standing in for the type when it can (Primitives::FAST_CHECKS).
+        def attribute(name, type, rule:, key: name.to_s, json: false, fast: Primitives.fast_check(type))
+          own_attributes[name] = Attribute.new(name: name, type: type, key: key.freeze, rule: rule, json: json,
+                                               fast: fast, ivar: :"@#{name}").freeze
+          @attributes = nil
           attr_reader name
         end
 
+        # Computed once per class: every message built reads it.
         def attributes
-          inherited = superclass.respond_to?(:attributes) ? superclass.attributes : {}
-          inherited.merge(own_attributes)
+          @attributes ||= begin
+            inherited = superclass.respond_to?(:attributes) ? superclass.attributes : {}
+            inherited.merge(own_attributes).freeze
+          end
         end
 
         # Builds from a parsed JSON object (string or symbol keys). Keys this version does
@@ -45,12 +52,10 @@ module TaskerCore
         def from_json_hash(hash)
           raise ValidationError.new("#{type_name} must be built from a Hash, got #{hash.class}", field: nil) unless hash.is_a?(Hash)
 
-          hash = hash.transform_keys(&:to_s)
+          hash = hash.transform_keys(&:to_s) unless hash.each_key.all?(String) # parsed JSON has String keys
           check_kind(hash)
-          attrs = attributes.each_value.with_object({}) do |attr, out|
-            out[attr.name] = hash[attr.key] if hash.key?(attr.key)
-          end
-          new(**attrs)
+          # As new(**attributes found in hash) would, without building that Hash.
+          allocate.tap { |message| message.send(:assign) { |attr| hash.fetch(attr.key, Dry::Types::Undefined) } }
         end
 
         def type_name
@@ -73,25 +78,20 @@ module TaskerCore
 
       def initialize(**attrs)
         attributes = self.class.attributes
-        unknown = attrs.keys - attributes.keys
-        unless unknown.empty?
+        unless attrs.each_key.all? { |name| attributes.key?(name) }
+          unknown = attrs.keys - attributes.keys
           raise ValidationError.new("#{self.class.type_name} has no attribute(s) #{unknown.join(', ')}",
                                     field: unknown.first.to_s)
         end
 
-        attributes.each_value do |attr|
-          value = attrs.fetch(attr.name, Dry::Types::Undefined)
-          instance_variable_set(:"@#{attr.name}", coerce(attr, value))
-        end
-        validate!
-        freeze
+        assign { |attr| attrs.fetch(attr.name, Dry::Types::Undefined) }
       end
 
       # String keys exactly as on the wire, "kind" first.
       def to_h
         out = self.class.kind ? { "kind" => self.class.kind } : {}
         self.class.attributes.each_value do |attr|
-          value = public_send(attr.name)
+          value = instance_variable_get(attr.ivar)
           out[attr.key] = value.is_a?(Base) ? value.to_h : value
         end
         out
@@ -122,6 +122,15 @@ module TaskerCore
 
       private
 
+      # Sets every attribute from `yield(attribute)` (Dry::Types::Undefined when absent), checked.
+      def assign
+        self.class.attributes.each_value do |attr|
+          instance_variable_set(attr.ivar, coerce(attr, yield(attr)))
+        end
+        validate!
+        freeze
+      end
+
       # Cross-field rules; subclasses override and call invalid!.
       def validate!; end
 
@@ -141,7 +150,8 @@ module TaskerCore
 
       def check(attr, value)
         value = JsonValue.normalize(value, attr.key) if attr.json
-        checked = attr.type[value]
+        checked = attr.fast ? attr.fast.call(value) : Primitives::SLOW
+        checked = attr.type[value] if checked.equal?(Primitives::SLOW)
         checked.is_a?(String) && !checked.frozen? ? checked.dup.freeze : checked
       rescue JsonValue::Invalid => e
         raise ValidationError.new("#{self.class.type_name}.#{e.message}", field: attr.key)

@@ -13,6 +13,7 @@ module TaskerCore
     class StepResult < Base
       kind "step_result"
       STATUSES = %w[success failure await_task].freeze
+      WORKER_ID_MAX = 255
 
       ErrorType = Primitives.Constructor(StepError) { |v| v.is_a?(Hash) ? StepError.from_json_hash(v) : v }
                             .optional
@@ -24,12 +25,14 @@ module TaskerCore
       attribute :step_name, Primitives::StepName, rule: Primitives::STEP_NAME_RULE
       attribute :attempt, Primitives::Attempt, rule: "must be an Integer >= 1"
       attribute :status, Primitives::Strict::String.enum(*STATUSES),
-                rule: "must be \"success\", \"failure\" or \"await_task\""
+                rule: "must be \"success\", \"failure\" or \"await_task\"", fast: Primitives::Fast.one_of(STATUSES)
       attribute :results, Primitives::Json, rule: "must be a JSON value", json: true
-      attribute :error, ErrorType, rule: "must be nil, a StepError or its Hash"
-      attribute :await_task, ChildTaskType, rule: "must be nil, a ChildTask or its Hash"
-      attribute :worker_id, Primitives::Strict::String.constrained(min_size: 1, max_size: 255),
-                rule: "must be a String of 1 to 255 characters"
+      attribute :error, ErrorType, rule: "must be nil, a StepError or its Hash", fast: Primitives::Fast.optional(StepError)
+      attribute :await_task, ChildTaskType, rule: "must be nil, a ChildTask or its Hash",
+                                            fast: Primitives::Fast.optional(ChildTask)
+      attribute :worker_id, Primitives::Strict::String.constrained(min_size: 1, max_size: WORKER_ID_MAX),
+                rule: "must be a String of 1 to #{WORKER_ID_MAX} characters",
+                fast: Primitives::Fast.string(min_size: 1, max_size: WORKER_ID_MAX)
       attribute :started_at, Primitives::Timestamp, rule: "must be #{Primitives::TIME_RULE}"
       attribute :finished_at, Primitives::Timestamp, rule: "must be #{Primitives::TIME_RULE}"
 

@@ -30,21 +30,35 @@ module TaskerCore
         @sql = Messaging::QueueStatements.read_and_claim(@queue)
       end
 
+      # The columns read, by name (the statement's own order is looked up in each result).
+      COLUMNS = (Messaging::PgmqClient::MESSAGE_FIELDS +
+                 %w[verdict reason step_state task_context parent_results task_uuid traceparent step_details]).freeze
+
       # Returns [[Messaging::Message, Claim], ...] in priority order.
       def read(conn, vt:, qty:)
         params = [vt, qty, @queue, @worker_id, MAX_STEP_MESSAGE_BYTES]
-        Messaging::Prepared.exec(conn, @statement, @sql, params).map do |row|
-          claim = Claim.new(verdict: row["verdict"], reason: row["reason"], step_state: row["step_state"],
-                            task_context: json(row["task_context"]), parent_results: json(row["parent_results"]),
-                            task_uuid: row["task_uuid"], traceparent: traceparent(row["traceparent"]),
-                            step_details: json(row["step_details"]))
-          [Messaging::PgmqClient.message_from(row), claim]
-        end
+        result = Messaging::Prepared.exec(conn, @statement, @sql, params)
+        return [] if result.ntuples.zero?
+
+        # Rows as Arrays, read by column index: no Hash built per row.
+        at = COLUMNS.to_h { |name| [name, result.fnumber(name)] }
+        result.values.map { |row| [message(row, at), claim(row, at)] }
       rescue PG::Error => e
         raise DatabaseError, "read-and-claim on queue #{@queue.inspect} failed: #{Messaging::PgmqClient.describe(e)}"
       end
 
       private
+
+      def message(row, at)
+        Messaging::PgmqClient.message_of(*Messaging::PgmqClient::MESSAGE_FIELDS.map { |name| row[at[name]] })
+      end
+
+      def claim(row, at)
+        Claim.new(verdict: row[at["verdict"]], reason: row[at["reason"]], step_state: row[at["step_state"]],
+                  task_context: json(row[at["task_context"]]), parent_results: json(row[at["parent_results"]]),
+                  task_uuid: row[at["task_uuid"]], traceparent: traceparent(row[at["traceparent"]]),
+                  step_details: json(row[at["step_details"]]))
+      end
 
       def json(text)
         text && JSON.parse(text)

@@ -19,6 +19,7 @@ module TaskerCore
     # Runs the handler of one claimed step and turns whatever happens into a StepResult.
     # No database writes here: the caller commits the result.
     class HandlerRunner
+      NO_NAMES = [].freeze
       def initialize(worker_id:, max_message_bytes:, fetch_ancestors:, registry: Handlers::Registry)
         @worker_id = worker_id
         @max_message_bytes = max_message_bytes
@@ -30,6 +31,11 @@ module TaskerCore
       # The handler runs inside every Hooks.around_handler wrapper (the Rails executor,
       # instrumentation).
       def run(step, claim)
+        run_with_json(step, claim).first
+      end
+
+      # [result, its JSON]: the JSON that measured its size is the one the worker posts.
+      def run_with_json(step, claim)
         started_at = Time.now
         outcome = Instrumentation::HandlerContext.running(worker_id: @worker_id, trace_context: claim.trace_context) do
           Hooks.run(:handler, step) { invoke(step, claim) }
@@ -161,17 +167,23 @@ module TaskerCore
       # An oversized result would be refused by the orchestrator; fail the step clearly instead.
       # The limit is on the payload (the results, or a child task's context); the envelope has
       # its own allowance.
+      # Returns [result, its JSON]. The payload is part of the whole result, so a whole that
+      # fits says the payload fits, without generating the payload's JSON on its own.
       def within_size_limit(step, result, started_at)
+        json = JSON.generate(result.to_h)
+        return [result, json] if json.bytesize <= @max_message_bytes
+
         what, payload = result.await_task? ? ["child task context", result.await_task.context] : ["step result", result.results]
         size = JSON.generate(payload).bytesize
-        return result if size <= @max_message_bytes
+        return [result, json] if size <= @max_message_bytes
 
         error = PermanentError.new(
           "#{what} is #{size} bytes, more than orchestrator.max_message_bytes (#{@max_message_bytes}); " \
           "store large data elsewhere and return a reference"
         )
-        Types::StepResult.failure(step, error: Types::StepError.from_exception(error, retryable: false),
-                                        worker_id: @worker_id, started_at: started_at)
+        failure = Types::StepResult.failure(step, error: Types::StepError.from_exception(error, retryable: false),
+                                                  worker_id: @worker_id, started_at: started_at)
+        [failure, JSON.generate(failure.to_h)]
       end
 
       def task_view(step, claim)
@@ -180,12 +192,15 @@ module TaskerCore
                                trace_context: claim.trace_context)
       end
 
-      # Results by step name: each payload sits one level inside.
       def sequence(step, claim)
-        by_name = ->(results) { Types::JsonValue.normalize(results, max_depth: Types::Limits::MAX_MESSAGE_DEPTH) }
-        Handlers::Sequence.new(by_name.call(claim.parent_results || {}),
-                               fetch_ancestors: -> { by_name.call(@fetch_ancestors.call(step.step_uuid)) },
-                               skipped: claim.step_details&.fetch("skipped", nil) || [])
+        Handlers::Sequence.new(results_by_name(claim.parent_results || {}),
+                               fetch_ancestors: -> { results_by_name(@fetch_ancestors.call(step.step_uuid)) },
+                               skipped: claim.step_details&.fetch("skipped", nil) || NO_NAMES)
+      end
+
+      # Results by step name: each payload sits one level inside.
+      def results_by_name(results)
+        Types::JsonValue.normalize(results, max_depth: Types::Limits::MAX_MESSAGE_DEPTH)
       end
 
       # A plain step's claim has no step_details: the view is the step's identity alone.

@@ -3,6 +3,7 @@
 require "pg"
 require_relative "../logging"
 require_relative "../messaging/pgmq_client"
+require_relative "../messaging/prepared"
 require_relative "../messaging/queue_statements"
 
 module TaskerCore
@@ -15,7 +16,8 @@ module TaskerCore
     class NamespacePoller
       MAX_BACKOFF_S = 5.0
 
-      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil)
+      # quick: the QuickHandlers the executor times, or nil (every step runs on the pool).
+      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil, quick: nil)
         @executor = executor # Worker::StepExecutor
         @reader = reader     # Worker::ClaimingReader
         @pool = pool         # Concurrent::ThreadPoolExecutor running the jobs
@@ -23,8 +25,11 @@ module TaskerCore
         @db = db
         @stop_event = stop_event
         @stats = stats
+        @quick = quick
+        @backlog = false # written by the poller and the pool threads: a hint, never a guarantee
         @queue = executor.queue
         @next_visible_sql = Messaging::QueueStatements.next_visible_in(@queue)
+        @next_visible_statement = "tasker_next_visible_#{@queue}"
         @vt = settings.fetch(:visibility_timeout_s)
         @batch_size = settings.fetch(:batch_size)
         @interval = settings.fetch(:poll_interval_ms) / 1000.0
@@ -56,8 +61,8 @@ module TaskerCore
 
       def poll_once
         case read_and_dispatch
-        when :busy then @slots.wait_for_free(@interval) # every handler thread is taken
-        when :idle then @wakeup ? @wakeup.wait(idle_timeout) : @stop_event.wait(@idle)
+        when :busy then @slots.wait_for_free(@interval, waiter: @queue) # every handler thread is taken
+        when :idle then @wakeup ? wait_for_wakeup : @stop_event.wait(@idle)
         end
       rescue StandardError => e
         @failures += 1
@@ -66,27 +71,47 @@ module TaskerCore
         @stop_event.wait(delay)
       end
 
+      # A notify that came while reading ends the wait at once: no need to ask when the next
+      # message becomes visible.
+      def wait_for_wakeup
+        @wakeup.wait(@wakeup.pending? ? 0 : idle_timeout)
+      end
+
       # NOTIFY fires when a message is sent, not when a delayed one (a retry, a scheduled
       # task) becomes visible: sleep no longer than until the next message's vt.
       def idle_timeout
         seconds = @db.with do |conn|
-          conn.exec(@next_visible_sql).getvalue(0, 0)
+          Messaging::Prepared.exec(conn, @next_visible_statement, @next_visible_sql, []).getvalue(0, 0)
         end
         seconds.nil? ? @idle : seconds.to_f.clamp(0.001, @idle)
       end
 
-      # :dispatched (read again at once), :idle (the queue is empty) or :busy (no free thread).
+      # :dispatched (read again at once), :idle (the queue had no more visible messages) or
+      # :busy (no free thread). With a listener, a read that returned fewer messages than it
+      # asked for emptied the queue: reading again at once would return nothing, and a message
+      # sent since wakes the poller anyway (a Wakeup keeps a notify that comes before the wait).
+      # Then nothing waits to be read, and the poller runs the last message itself when its
+      # handler is quick (QuickHandlers): no thread hand-off between the claim and the handler.
       def read_and_dispatch
         held = @slots.take(@batch_size)
         return :busy if held.zero?
 
+        wanted = held
         claimed = @db.with { |conn| @reader.read(conn, vt: @vt, qty: held) }
         @failures = 0
+        drained = claimed.empty? || (@wakeup && claimed.size < wanted)
+        @backlog = claimed.size == wanted
+        own = claimed.pop if drained && run_here?(claimed.last)
         claimed.each do |message, claim|
           dispatch(message, claim)
           held -= 1
         end
-        claimed.empty? ? :idle : :dispatched
+        if own
+          @slots.release(held - 1) # the others go back first; the job run here keeps one
+          held = 1
+          run_here(*own)
+        end
+        drained ? :idle : :dispatched
       ensure
         # Unused slots go back before any sleep, so other pollers and stats see them.
         @slots.release(held) if held&.positive?
@@ -96,9 +121,44 @@ module TaskerCore
       def dispatch(message, claim)
         @pool.post do
           @stats.running_job { run_job(message, claim) }
+          carry_on
         ensure
           @slots.release
         end
+      end
+
+      # While the queue has a backlog (the last read got all it asked for), a thread that
+      # finished a job reads the next message itself, with the slot it holds, and runs it:
+      # no wake-up of the poller, no hand-off back. Not while another namespace's poller
+      # waits for a slot: the slot goes back, to whichever poller takes it first. A read that
+      # finds nothing, or fails, ends it: the poller reads (and reports) next.
+      def carry_on
+        while @backlog && !@stop_event.set? && !@slots.others_waiting?(@queue)
+          message, claim = @db.with { |conn| @reader.read(conn, vt: @vt, qty: 1) }.first
+          break @backlog = false if message.nil?
+
+          @stats.running_job { run_job(message, claim) }
+        end
+      rescue StandardError => e
+        @backlog = false
+        @log.warn(msg: "reading the next message after a job failed; the poller reads next", queue: @queue,
+                  error_class: e.class.name, error: e.message)
+      end
+
+      # [message, claim] (or nil when nothing was read) that is worth running on this thread.
+      def run_here?(pair)
+        !pair.nil? && !@quick.nil? && @quick.quick?(handler_of(pair.first))
+      end
+
+      # A job on the poller's own thread (its slot is returned by the caller).
+      def run_here(message, claim)
+        @stats.running_job { run_job(message, claim) }
+      end
+
+      # The handler a message names (nil for a message the claim refused: it has no body).
+      def handler_of(message)
+        body = message.message
+        body.is_a?(Hash) ? body["handler"] : nil
       end
 
       def run_job(message, claim)

@@ -54,6 +54,7 @@ module TaskerCore
         @mutex = Mutex.new
         @posted = ConditionVariable.new
         @batches = 0
+        @statements = {}
       end
 
       # Statements run so far (each posts one batch).
@@ -61,9 +62,10 @@ module TaskerCore
 
       # Posts `result` for `message` of `queue`. Returns true when posted, false when the
       # message was redelivered since it was read (its current holder reports instead).
-      # Raises DatabaseError when the statement failed (nothing was posted).
-      def post(queue, message, result)
-        entry = Entry.new(queue, message, result, JSON.generate(result.to_h), nil)
+      # Raises DatabaseError when the statement failed (nothing was posted). json: the
+      # result's JSON when the caller has it already.
+      def post(queue, message, result, json: nil)
+        entry = Entry.new(queue, message, result, json || JSON.generate(result.to_h), nil)
         @mutex.synchronize { @pending << entry }
         until entry.done?
           batch = take_batch_or_wait(entry)
@@ -123,11 +125,16 @@ module TaskerCore
       def run_post(queue, entries)
         params = [ARRAY.encode(entries.map { |e| e.message.msg_id }),
                   ARRAY.encode(entries.map { |e| e.message.read_ct }), ARRAY.encode(entries.map(&:json))]
-        sql = Messaging::QueueStatements.post_results(queue)
+        name, sql = statement(queue)
         @batches += 1
         @db.with do |conn|
-          Messaging::Prepared.exec(conn, "tasker_post_results_#{queue}", sql, params).map { |row| Integer(row["msg_id"]) }
+          Messaging::Prepared.exec(conn, name, sql, params).map { |row| Integer(row["msg_id"]) }
         end
+      end
+
+      # [prepared statement name, SQL] of a queue, built once (only the posting thread reads it).
+      def statement(queue)
+        @statements[queue] ||= ["tasker_post_results_#{queue}", Messaging::QueueStatements.post_results(queue)].freeze
       end
 
       def post_unstorable(queue, entry, error)

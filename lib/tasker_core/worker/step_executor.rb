@@ -25,13 +25,14 @@ module TaskerCore
       COMMIT_ATTEMPTS = 3
 
       def initialize(namespace:, db:, poster:, worker_id:, max_message_bytes:, registry: Handlers::Registry,
-                     heartbeat: nil, max_reads: 5)
+                     heartbeat: nil, max_reads: 5, quick: nil)
         @queue = Messaging::QueueNames.namespace_queue(namespace)
         @db = db
         @poster = poster # Worker::ResultPoster
         @worker_id = worker_id
         @heartbeat = heartbeat
         @max_reads = max_reads
+        @quick = quick # Worker::QuickHandlers timing each handler's run, or nil
         @log = Logging.logger("worker.#{namespace}")
         @runner = HandlerRunner.new(worker_id: worker_id, max_message_bytes: max_message_bytes,
                                     fetch_ancestors: method(:fetch_ancestors), registry: registry)
@@ -46,10 +47,10 @@ module TaskerCore
         step = parse(message, claim) or return :invalid
         return poisoned(message, step) if message.read_ct > @max_reads
 
-        result = while_held(message) do
-          @runner.run(step, claim)
+        result, json = while_held(message) do
+          @quick ? @quick.timing(step.handler) { @runner.run_with_json(step, claim) } : @runner.run_with_json(step, claim)
         end
-        commit(message, step, result)
+        commit(message, step, result, json)
       end
 
       private
@@ -106,11 +107,11 @@ module TaskerCore
         raise DatabaseError, "setting aside message #{message.msg_id} failed: #{Messaging::PgmqClient.describe(e)}"
       end
 
-      def commit(message, step, result)
+      def commit(message, step, result, json)
         attempts = 0
         begin
           attempts += 1
-          posted = @poster.post(@queue, message, result)
+          posted = @poster.post(@queue, message, result, json: json)
         rescue DatabaseError => e
           raise unless Messaging::PgmqClient.connection_error?(e) && attempts < COMMIT_ATTEMPTS
 
@@ -134,6 +135,8 @@ module TaskerCore
       end
 
       def log_result(message, step, result)
+        return unless result.failure? ? @log.warn? : @log.info? # the fields are built for nothing otherwise
+
         fields = { step_uuid: step.step_uuid, step_name: step.step_name, attempt: step.attempt,
                    msg_id: message.msg_id, task_uuid: step.task_uuid }
         if result.success?

@@ -17,6 +17,11 @@ module TaskerCore
         end
       end
 
+      # True when a notify is waiting to be taken by the next wait.
+      def pending?
+        @mutex.synchronize { @pending }
+      end
+
       # Returns after a notify or `timeout` seconds, whichever comes first.
       def wait(timeout)
         @mutex.synchronize do
