@@ -111,7 +111,7 @@ module TaskerCore
       @worker_id = "#{Socket.gethostname}:#{Process.pid}"
       # One connection per handler thread (it also posts results) and poller, one for the heartbeat.
       @db = Messaging::ConnectionPool.new(@config.database_url, size: @concurrency + @namespaces.size + 1,
-                                                                application_name: "tasker_core_worker")
+                                                                application_name: "tasker_core_worker", session_settings: true)
       check_before_start
       @heartbeat = Worker::Heartbeat.new(db: @db, vt: @settings[:visibility_timeout_s]).start
       @poster = Worker::ResultPoster.new(db: @db)

@@ -12,7 +12,7 @@ RSpec.describe "the settings of tasker_core's sessions" do
 
   it "are in force on the connections of a worker's pool" do
     pool = TaskerCore::Messaging::ConnectionPool.new(TaskerCore.config.database_url, size: 1, application_name: "spec",
-                                                     session_settings: true)
+                                                                                     session_settings: true)
     shown = pool.with { |conn| conn.exec("SHOW plan_cache_mode").getvalue(0, 0) }
     expect(shown).to eq("force_generic_plan")
   ensure

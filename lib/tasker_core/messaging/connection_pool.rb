@@ -4,6 +4,7 @@ require "pg"
 require_relative "../errors"
 require_relative "../logging"
 require_relative "fork_guard"
+require_relative "session_settings"
 
 module TaskerCore
   module Messaging
@@ -15,13 +16,15 @@ module TaskerCore
     class ConnectionPool
       attr_reader :size, :database_url
 
-      def initialize(database_url, size:, checkout_timeout: 5.0, application_name: "tasker_core")
+      # session_settings: open the connections with SessionSettings (the worker's hot path).
+      def initialize(database_url, size:, checkout_timeout: 5.0, application_name: "tasker_core", session_settings: false)
         raise ArgumentError, "pool size must be >= 1, got #{size.inspect}" unless size.is_a?(Integer) && size >= 1
 
         @database_url = database_url
         @size = size
         @checkout_timeout = checkout_timeout
-        @application_name = application_name
+        @connect_options = { application_name: application_name }
+        @connect_options[:options] = SessionSettings.options_for(database_url) if session_settings
         @closed = false
         reset_state
         ForkGuard.register(self)
@@ -99,7 +102,7 @@ module TaskerCore
       end
 
       def connect_new(slot)
-        conn = ForkGuard.connect(@database_url, application_name: @application_name)
+        conn = ForkGuard.connect(@database_url, **@connect_options)
         @mutex.synchronize do
           @all.delete(slot)
           @all[conn] = true

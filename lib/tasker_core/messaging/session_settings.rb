@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "pg"
+
 module TaskerCore
   module Messaging
     # Settings of the sessions a worker opens for its own work, the same as the core's
@@ -10,6 +12,14 @@ module TaskerCore
       SETTINGS = { "plan_cache_mode" => "force_generic_plan" }.freeze
       # libpq's `options` connection parameter: `-c name=value` for each setting.
       OPTIONS = SETTINGS.map { |name, value| "-c #{name}=#{value}" }.join(" ").freeze
+
+      module_function
+
+      # The `options` to connect to `database_url` with: the URL's own, then these.
+      def options_for(database_url)
+        given = PG::Connection.conninfo_parse(database_url.to_s).find { |o| o[:keyword] == "options" }&.dig(:val)
+        [given, OPTIONS].compact.reject(&:empty?).join(" ")
+      end
     end
   end
 end
