@@ -195,12 +195,28 @@ BEGIN
 END;
 $$;
 
+-- The same values as migration 7's, from immutable parts only: extract(epoch FROM a
+-- timestamptz) is STABLE, which kept PostgreSQL from inlining the function, so every read's
+-- ORDER BY and every index entry of every queue insert and read ran it as a SQL function
+-- call (planned anew for each statement). An interval's epoch is immutable.
+CREATE OR REPLACE FUNCTION tasker_virtual_time(p_enqueued_at TIMESTAMPTZ, p_message JSONB)
+RETURNS DOUBLE PRECISION
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT extract(epoch FROM p_enqueued_at - to_timestamp(0))::double precision
+         - CASE WHEN jsonb_typeof(p_message -> 'priority') = 'number'
+                THEN greatest(-1000000, least(1000000, (p_message -> 'priority')::numeric))::double precision
+                ELSE 0 END;
+$$;
+
+-- Every existing queue: prepared again (vacuum_truncate), its virtual-time index rebuilt
+-- with the function above (same values; rebuilt so no index ever mixes two definitions).
 DO $$
 DECLARE
     queue TEXT;
 BEGIN
     FOR queue IN SELECT queue_name FROM pgmq.meta WHERE to_regclass(format('pgmq.%I', 'q_' || queue_name)) IS NOT NULL LOOP
         PERFORM tasker_prepare_queue(queue);
+        EXECUTE format('REINDEX INDEX pgmq.%I', 'q_' || queue || '_tasker_vt_idx');
     END LOOP;
 END;
 $$;
