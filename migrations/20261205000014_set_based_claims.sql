@@ -7,8 +7,8 @@
 -- row per message with its verdict, as tasker_claim_message documents. Every message is
 -- judged on its own: a malformed one (`invalid`), one naming no step (`ignored`), one that
 -- disagrees with its step (`mismatch`) or finds it not claimable (`ignored`) changes nothing
--- and cannot fail the others. Two messages for one step's attempt in a batch: the lower
--- msg_id claims it, the other is told the attempt already runs under it.
+-- and cannot fail the others. Two messages for one step's attempt in a batch: one claims
+-- it, the other is told the attempt already runs under it.
 CREATE FUNCTION tasker_claim_messages(p_msg_ids BIGINT[], p_messages JSONB[], p_queue TEXT, p_worker TEXT,
                                       p_max_bytes INT)
 RETURNS TABLE (msg_id BIGINT, verdict TEXT, reason TEXT, step_state TEXT, task_context JSONB, parent_results JSONB,
@@ -26,7 +26,7 @@ BEGIN
                CASE WHEN c.problem IS NULL THEN (c.message ->> 'task_uuid')::uuid END AS task_uuid,
                CASE WHEN c.problem IS NULL THEN (c.message ->> 'attempt')::int END AS attempt
           FROM checked c),
-    -- The named steps, locked in id order; tasks are read, not locked (as before).
+    -- The named steps, locked; tasks are read, not locked (as before).
     steps AS (
         SELECT st.id, st.uuid, st.name, st.handler, st.state, st.attempts, st.claimed_msg_id, st.step_type,
                st.map_step_id, st.item_index, st.item, st.settings, t.uuid AS t_uuid, t.state AS task_state,
@@ -37,7 +37,6 @@ BEGIN
           JOIN tasker_named_tasks nt ON nt.id = t.named_task_id
           JOIN tasker_namespaces ns ON ns.id = nt.namespace_id
          WHERE st.uuid = ANY (ARRAY(SELECT i.step_uuid FROM input i WHERE i.step_uuid IS NOT NULL))
-         ORDER BY st.id
            FOR UPDATE OF st),
     judged AS (
         SELECT i.m_id, i.message, i.problem, i.attempt, s.*,
@@ -57,7 +56,7 @@ BEGIN
                         THEN format('read from queue %s (the task''s queue is %s_queue)', p_queue, s.namespace) END
                ], NULL) END AS wrong
           FROM input i LEFT JOIN steps s ON s.uuid = i.step_uuid),
-    classified AS (
+    classified AS MATERIALIZED (
         SELECT j.*,
                CASE WHEN j.problem IS NOT NULL THEN 'invalid'
                     WHEN j.id IS NULL THEN 'unknown'
@@ -70,28 +69,27 @@ BEGIN
                              AND j.claimed_msg_id IS NOT NULL) THEN 'unclaimable'
                     ELSE 'claimable' END AS kind
           FROM judged j),
-    ranked AS (
-        SELECT c.*, row_number() OVER w AS n, first_value(c.m_id) OVER w AS first_m_id
-          FROM classified c
-        WINDOW w AS (PARTITION BY c.id, c.kind = 'claimable' ORDER BY c.m_id NULLS FIRST)),
-    claims AS (
-        SELECT r.*, r.kind = 'claimable' AND r.n = 1 AS won FROM ranked r),
+    -- One claim per step: of two claimable messages for one step, the UPDATE takes one (its
+    -- msg_id is returned); the other is told the attempt already runs under it.
     claimed AS (
         UPDATE tasker_workflow_steps w
            SET state = 'in_progress', claims = w.claims + 1, claimed_msg_id = c.m_id, updated_at = now()
-          FROM claims c WHERE c.won AND w.id = c.id
-        RETURNING w.id),
+          FROM classified c WHERE c.kind = 'claimable' AND w.id = c.id
+        RETURNING w.id, c.m_id, c.state AS from_state, c.attempts),
     -- A delayed retry's message became visible: the retry is enqueued, then claimed. A
     -- redelivered in_progress step is claimed again with no state change (claims counts it).
     recorded AS (
         INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
         SELECT m.step_id, m.from_state, m.to_state, m.attempt, m.reason, m.metadata
-          FROM claims c CROSS JOIN LATERAL (VALUES
+          FROM claimed c CROSS JOIN LATERAL (VALUES
                  (1, c.id, 'waiting_for_retry', 'enqueued', c.attempts, 'retry_due', '{}'::jsonb),
                  (2, c.id, 'enqueued', 'in_progress', c.attempts, 'claimed', jsonb_build_object('worker', p_worker))
                ) AS m(seq, step_id, from_state, to_state, attempt, reason, metadata)
-         WHERE c.won AND ((m.seq = 1 AND c.state = 'waiting_for_retry') OR (m.seq = 2 AND c.state IN ('enqueued', 'waiting_for_retry')))
-         ORDER BY c.id, m.seq)
+         WHERE (m.seq = 1 AND c.from_state = 'waiting_for_retry') OR (m.seq = 2 AND c.from_state IN ('enqueued', 'waiting_for_retry'))
+         ORDER BY m.seq),
+    claims AS (
+        SELECT c.*, w.id IS NOT NULL AND w.m_id IS NOT DISTINCT FROM c.m_id AS won, w.m_id AS winner
+          FROM classified c LEFT JOIN claimed w ON w.id = c.id)
     SELECT c.m_id,
            CASE WHEN c.won THEN 'claimed' WHEN c.kind = 'invalid' THEN 'invalid' WHEN c.kind = 'mismatch' THEN 'mismatch'
                 ELSE 'ignored' END,
@@ -104,7 +102,7 @@ BEGIN
                WHEN 'unclaimable' THEN format('attempt %s of step %s is not claimable: the step is %s at attempt %s, the task is %s',
                                               c.message ->> 'attempt', c.name, c.state, c.attempts, c.task_state)
                ELSE CASE WHEN NOT c.won THEN format('attempt %s of step %s is already running under message %s',
-                                                    c.attempts, c.name, c.first_m_id) END
+                                                    c.attempts, c.name, c.winner) END
            END,
            CASE WHEN c.won THEN 'in_progress' ELSE c.state END,
            CASE WHEN c.won THEN c.context END,
@@ -133,8 +131,7 @@ BEGIN
              AND (c.map_step_id IS NULL
                   OR p.name IS DISTINCT FROM (SELECT m.settings ->> 'over' FROM tasker_workflow_steps m
                                                WHERE m.id = c.map_step_id))
-      ) p ON c.won
-     ORDER BY c.m_id;
+      ) p ON c.won;
 END;
 $$;
 
