@@ -206,17 +206,21 @@ pub async fn read<'e>(
         .map_err(MessagingError::from)
 }
 
+/// Deletes a message, as pgmq.delete does, but as a static statement on the queue's table:
+/// prepared once per connection (pgmq's function builds its SQL, planned on every call).
 pub async fn delete<'e>(db: impl PgExecutor<'e>, queue: &QueueName, msg_id: i64) -> Result<bool, MessagingError> {
-    let deleted = sqlx::query_scalar("SELECT pgmq.delete($1::text, $2::bigint)").bind(queue.as_str()).bind(msg_id).fetch_one(db).await?;
-    Ok(deleted)
+    let sql = format!("DELETE FROM {} WHERE msg_id = $1", queue.table());
+    let deleted = sqlx::query(&sql).bind(msg_id).execute(db).await?;
+    Ok(deleted.rows_affected() == 1)
 }
 
-/// Deletes several messages in one statement.
+/// Deletes several messages in one statement (static, as `delete`).
 pub async fn delete_many<'e>(db: impl PgExecutor<'e>, queue: &QueueName, msg_ids: &[i64]) -> Result<(), MessagingError> {
     if msg_ids.is_empty() {
         return Ok(());
     }
-    sqlx::query("SELECT pgmq.delete($1::text, $2::bigint[])").bind(queue.as_str()).bind(msg_ids).execute(db).await?;
+    let sql = format!("DELETE FROM {} WHERE msg_id = ANY($1)", queue.table());
+    sqlx::query(&sql).bind(msg_ids).execute(db).await?;
     Ok(())
 }
 

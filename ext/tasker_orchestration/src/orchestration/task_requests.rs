@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::dead_letters::{self, DeadLetter};
 use super::template_registry::{self, RegisteredTemplate};
 use super::finalization::finalize_if_done;
-use super::transitions::{move_task, record_created_steps};
+use super::transitions::{record_created_steps, record_task_created_and_started};
 use super::{dispatch, progress, OrchestrationError, TaskRef};
 use crate::domain::input_schema;
 use crate::domain::states::TaskState;
@@ -167,10 +167,19 @@ pub async fn create_task(
     let Some(task_id) = insert_task(tx, request, registered.named_task_id, registered.template.steps.len(), parent).await? else {
         return Ok(None);
     };
-    move_task(tx, task_id, None, TaskState::Pending, "created", &json!({"msg_id": msg_id})).await?;
     let roots = insert_steps(tx, task_id, registered).await?;
-    move_task(tx, task_id, Some(TaskState::Pending), TaskState::InProgress, "started", &json!({})).await?;
-    let task = TaskRef::lock(tx, task_id).await?;
+    record_task_created_and_started(tx, task_id, &json!({"msg_id": msg_id})).await?;
+    // The row is this transaction's own (inserted above): no lock or read needed.
+    let task = TaskRef {
+        id: task_id,
+        uuid: request.task_uuid,
+        state: TaskState::InProgress,
+        namespace: request.namespace.clone(),
+        name: request.name.clone(),
+        version: request.version.clone(),
+        priority: request.priority,
+        parent_step_id: parent.map(|p| p.step_id),
+    };
     let delay_s = request.run_at_time().map_or(0.0, |at| (at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0);
     let roots: Vec<(i64, &str)> = roots.iter().map(|(id, t)| (*id, *t)).collect();
     let started = progress::start(tx, &task, &roots, delay_s, None).await?;
