@@ -26,7 +26,6 @@ module TaskerCore
         @stop_event = stop_event
         @stats = stats
         @quick = quick
-        @backlog = false # written by the poller and the pool threads: a hint, never a guarantee
         @queue = executor.queue
         @next_visible_sql = Messaging::QueueStatements.next_visible_in(@queue)
         @next_visible_statement = "tasker_next_visible_#{@queue}"
@@ -61,7 +60,7 @@ module TaskerCore
 
       def poll_once
         case read_and_dispatch
-        when :busy then @slots.wait_for_free(@interval, waiter: @queue) # every handler thread is taken
+        when :busy then @slots.wait_for_free(@interval) # every handler thread is taken
         when :idle then @wakeup ? wait_for_wakeup : @stop_event.wait(@idle)
         end
       rescue StandardError => e
@@ -100,7 +99,6 @@ module TaskerCore
         claimed = @db.with { |conn| @reader.read(conn, vt: @vt, qty: held) }
         @failures = 0
         drained = claimed.empty? || (@wakeup && claimed.size < wanted)
-        @backlog = claimed.size == wanted
         own = claimed.pop if drained && run_here?(claimed.last)
         claimed.each do |message, claim|
           dispatch(message, claim)
@@ -121,28 +119,9 @@ module TaskerCore
       def dispatch(message, claim)
         @pool.post do
           @stats.running_job { run_job(message, claim) }
-          carry_on
         ensure
           @slots.release
         end
-      end
-
-      # While the queue has a backlog (the last read got all it asked for), a thread that
-      # finished a job reads the next message itself, with the slot it holds, and runs it:
-      # no wake-up of the poller, no hand-off back. Not while another namespace's poller
-      # waits for a slot: the slot goes back, to whichever poller takes it first. A read that
-      # finds nothing, or fails, ends it: the poller reads (and reports) next.
-      def carry_on
-        while @backlog && !@stop_event.set? && !@slots.others_waiting?(@queue)
-          message, claim = @db.with { |conn| @reader.read(conn, vt: @vt, qty: 1) }.first
-          break @backlog = false if message.nil?
-
-          @stats.running_job { run_job(message, claim) }
-        end
-      rescue StandardError => e
-        @backlog = false
-        @log.warn(msg: "reading the next message after a job failed; the poller reads next", queue: @queue,
-                  error_class: e.class.name, error: e.message)
       end
 
       # [message, claim] (or nil when nothing was read) that is worth running on this thread.

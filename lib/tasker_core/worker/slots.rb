@@ -10,7 +10,6 @@ module TaskerCore
         @free = count
         @mutex = Mutex.new
         @freed = ConditionVariable.new
-        @waiting = Hash.new(0) # waiter => how many of its threads wait for a slot now
       end
 
       # Takes up to `wanted` free slots; returns how many it took (maybe 0).
@@ -31,24 +30,11 @@ module TaskerCore
         end
       end
 
-      # Returns when a slot is free, or after `timeout` seconds. `waiter` names who waits (a
-      # poller's queue), for others_waiting?.
-      def wait_for_free(timeout, waiter: nil)
+      # Returns when a slot is free, or after `timeout` seconds.
+      def wait_for_free(timeout)
         @mutex.synchronize do
-          next unless @free.zero?
-
-          @waiting[waiter] += 1
-          begin
-            @freed.wait(@mutex, timeout)
-          ensure
-            @waiting.delete(waiter) if (@waiting[waiter] -= 1).zero?
-          end
+          @freed.wait(@mutex, timeout) if @free.zero?
         end
-      end
-
-      # True when someone other than `waiter` waits for a slot now.
-      def others_waiting?(waiter)
-        @mutex.synchronize { @waiting.any? { |who, _| who != waiter } }
       end
 
       def free
