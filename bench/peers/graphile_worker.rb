@@ -51,7 +51,8 @@ module Bench
           "diamond_transactions_per_step" => per_step["transactions_per_step"],
           "diamond_statements_per_step" => per_step["statements_per_step"],
           "diamond_node_cpu_ms_per_step" => diamond[:node_cpu_ms_per_step],
-          "idle_transactions_per_s" => diamond[:idle]["transactions"], "verified" => true }
+          "idle_transactions_per_s" => diamond[:idle]["transactions"],
+          "idle_statements_per_s" => diamond[:idle]["statements"], "verified" => true }
       end
 
       def chain(node, db_url, concurrency)
