@@ -73,10 +73,14 @@ module Bench
         recreate(db_url)
         script(node, db_url, "diamond.mjs", [DIAMOND_CONCURRENCY, diamonds]) do |process|
           process.read(timeout: 60) # ready
+          reset = statements_reset_at(db_url)
           (done, node_cpu), cost = Bench::ServerCost.measure(db_url) { run_diamonds(process) }
           raise "graphile-worker diamonds failed verification: #{done['check']}" unless done["verified"]
 
+          cost = cost.merge("statements" => nil) unless statements_reset_at(db_url) == reset
+          reset = statements_reset_at(db_url)
           idle = Bench::Measure.idle_load(db_url, IDLE_SECONDS)
+          idle = idle.merge("statements" => nil) unless statements_reset_at(db_url) == reset
           process.tell("stop")
           process.read(timeout: 30) # stopped
           process.finish!(timeout: 30)
@@ -92,6 +96,17 @@ module Bench
         process.tell("go")
         done = process.read(timeout: TIMEOUT)
         [done, process.cpu_seconds - cpu_before]
+      end
+
+      # When pg_stat_statements was last reset (by anyone: it is server-wide). A count
+      # across a reset is meaningless, so it is left out (nil) rather than reported.
+      def statements_reset_at(db_url)
+        conn = PG.connect(db_url)
+        conn.exec("SELECT stats_reset FROM pg_stat_statements_info").getvalue(0, 0)
+      rescue PG::Error
+        nil # not installed: ServerCost reports no statements then
+      ensure
+        conn&.close
       end
 
       def script(node, db_url, name, args, &block)
@@ -119,8 +134,18 @@ module Bench
         admin.exec("DROP DATABASE IF EXISTS #{name} WITH (FORCE)")
         admin.exec("CREATE DATABASE #{name}")
         admin.exec("ALTER DATABASE #{name} SET client_min_messages TO warning") # quiet probes' CREATE EXTENSION IF NOT EXISTS
+        statements_extension(db_url)
       ensure
         admin&.close
+      end
+
+      def statements_extension(db_url)
+        conn = PG.connect(db_url)
+        conn.exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+      rescue PG::Error
+        nil # not available on this server: no statement counts
+      ensure
+        conn&.close
       end
     end
   end
