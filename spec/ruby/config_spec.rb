@@ -46,8 +46,8 @@ RSpec.describe TaskerCore::Config do
       expect(config.log_level).to eq("info")
       expect(config.orchestrator).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 50, request_concurrency: 4,
                                         shutdown_timeout_ms: 10_000, max_message_bytes: 1_048_576, max_connections: 8,
-                                        connect_timeout_ms: 10_000, max_reads: 5, listen: true, fallback_poll_ms: 30_000, archive_retention_hours: 168,
-                                        maintenance_interval_s: 600, vacuum_interval_s: 10)
+                                        connect_timeout_ms: 10_000, max_reads: 5, listen: true, fallback_poll_ms: 30_000,
+                                        archive_retention_hours: 168, maintenance_interval_s: 600, vacuum_interval_s: 10)
       expect(config.worker).to eq(poll_interval_ms: 50, visibility_timeout_s: 30, batch_size: 10, concurrency: 4,
                                   shutdown_timeout_s: 25, max_reads: 5, listen: true, fallback_poll_ms: 30_000)
     end
