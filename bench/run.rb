@@ -67,16 +67,8 @@ admin.exec("CREATE DATABASE #{PG::Connection.quote_ident(db_name)}")
 admin.close
 
 root = File.expand_path("..", __dir__)
-work = Dir.mktmpdir("tasker_bench")
-templates = File.join(work, "templates")
-Bench::Workloads.write_templates(templates, [sizes[:small], sizes[:large], sizes[:creation], sizes[:chain], 100].uniq)
-config_path = File.join(work, "tasker_core.yml")
-File.write(config_path, { "bench" => {
-  "database_url" => url.to_s, "template_paths" => [templates], "log_level" => "error",
-  "orchestrator" => { "batch_size" => 100 }, "worker" => { "concurrency" => 4, "batch_size" => 16 }
-} }.to_yaml)
-TaskerCore.config = TaskerCore::Config.load(config_path, env: "bench")
-TaskerCore::Logging.level = "error"
+config_path, work = Bench::Workloads.configure(url, [sizes[:small], sizes[:large], sizes[:creation], sizes[:chain], 100].uniq,
+                                               prefix: "tasker_bench")
 
 results = {}
 row = ->(key, value) { results[key] = value.is_a?(Float) ? value.round(3) : value }

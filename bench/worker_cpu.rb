@@ -42,16 +42,7 @@ PG.connect(url.dup.tap { |u| u.path = "/postgres" }.to_s).tap do |admin|
 end
 
 root = File.expand_path("..", __dir__)
-work = Dir.mktmpdir("tasker_worker_cpu")
-templates = File.join(work, "templates")
-Bench::Workloads.write_templates(templates, [100])
-config_path = File.join(work, "tasker_core.yml")
-File.write(config_path, { "bench" => {
-  "database_url" => url.to_s, "template_paths" => [templates], "log_level" => "error",
-  "orchestrator" => { "batch_size" => 100 }, "worker" => { "concurrency" => 4, "batch_size" => 16 }
-} }.to_yaml)
-TaskerCore.config = TaskerCore::Config.load(config_path, env: "bench")
-TaskerCore::Logging.level = "error"
+config_path, work = Bench::Workloads.configure(url, [100], prefix: "tasker_worker_cpu")
 
 fleet = Chaos::Fleet.new(env: { "RUBYLIB" => File.join(root, "lib"), "DATABASE_URL" => url.to_s }, config_path: config_path,
                          namespaces: [Bench::Workloads::NAMESPACE], log_dir: work, env_name: "bench", worker_requires: [])

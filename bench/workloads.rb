@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "fileutils"
+require "tmpdir"
 require "yaml"
 require_relative "map_workload"
 
@@ -24,6 +25,23 @@ module Bench
       end
       write(dir, "diamond", [step("a", []), step("b", ["a"]), step("c", ["a"]), step("d", %w[b c])])
       MAP_SIZES.each { |n| MapWorkload.write_template(dir, NAMESPACE, n) }
+    end
+
+    # Writes the templates of `sizes` and a config file for them under a new temporary
+    # directory, loads that config in this process, and returns [config path, directory]:
+    # what the benchmark's processes (Chaos::Fleet) and this process run with.
+    def configure(url, sizes, prefix:)
+      work = Dir.mktmpdir(prefix)
+      templates = File.join(work, "templates")
+      write_templates(templates, sizes)
+      config_path = File.join(work, "tasker_core.yml")
+      File.write(config_path, { "bench" => {
+        "database_url" => url.to_s, "template_paths" => [templates], "log_level" => "error",
+        "orchestrator" => { "batch_size" => 100 }, "worker" => { "concurrency" => 4, "batch_size" => 16 }
+      } }.to_yaml)
+      TaskerCore.config = TaskerCore::Config.load(config_path, env: "bench")
+      TaskerCore::Logging.level = "error"
+      [config_path, work]
     end
 
     def step(name, deps)

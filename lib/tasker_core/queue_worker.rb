@@ -18,7 +18,6 @@ require_relative "worker/start_check"
 require_relative "worker/wakeup"
 require_relative "worker/listener"
 require_relative "worker/namespace_poller"
-require_relative "worker/quick_handlers"
 require_relative "worker/stats"
 require_relative "worker/step_executor"
 
@@ -30,9 +29,7 @@ module TaskerCore
   #   worker.stop(timeout: 25)
   #
   # One poller thread per namespace reads `<namespace>_queue`; the handlers run on a
-  # shared pool of `concurrency` threads (at most `concurrency` at once: a poller that
-  # emptied its queue runs a quick handler's step itself, in one of them's place). Each
-  # thread borrows its own database connection.
+  # shared pool of `concurrency` threads. Each thread borrows its own database connection.
   # `start` raises when the database cannot be reached or a namespace has no queue (no
   # template of it registered); once started, lost connections are retried. While it runs,
   # its row in tasker_processes (Processes::Beat, kind "worker") shows its namespaces,
@@ -147,16 +144,14 @@ module TaskerCore
     end
 
     def build_poller(namespace)
-      quick = Worker::QuickHandlers.new
       executor = Worker::StepExecutor.new(namespace: namespace, db: @db, poster: @poster, worker_id: @worker_id,
                                           max_message_bytes: @config.orchestrator[:max_message_bytes],
                                           registry: @registry, heartbeat: @heartbeat,
-                                          max_reads: @settings[:max_reads], quick: quick)
+                                          max_reads: @settings[:max_reads])
       wakeup = @listener && @wakeups[Messaging::QueueNames.channel(executor.queue)]
       reader = Worker::ClaimingReader.new(queue: executor.queue, worker_id: @worker_id)
       Worker::NamespacePoller.new(executor: executor, reader: reader, pool: @pool, slots: @slots, db: @db,
-                                  stop_event: @stop_event, stats: @stats, settings: @settings, wakeup: wakeup,
-                                  quick: quick)
+                                  stop_event: @stop_event, stats: @stats, settings: @settings, wakeup: wakeup)
     end
 
     def shut_down(deadline)
@@ -166,8 +161,7 @@ module TaskerCore
       @pollers.each { |poller| poller.thread.join(remaining(deadline)) }
       @listener&.join(1)
       @pool.shutdown
-      # A poller still alive is running a step itself (see NamespacePoller#read_and_dispatch).
-      clean = @pool.wait_for_termination(remaining(deadline)) && @pollers.none? { |poller| poller.thread.alive? }
+      clean = @pool.wait_for_termination(remaining(deadline))
       unless clean
         @log.warn(msg: "handlers still running at the shutdown deadline were killed; " \
                        "their messages will be redelivered after the visibility timeout",

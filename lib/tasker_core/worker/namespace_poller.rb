@@ -16,8 +16,7 @@ module TaskerCore
     class NamespacePoller
       MAX_BACKOFF_S = 5.0
 
-      # quick: the QuickHandlers the executor times, or nil (every step runs on the pool).
-      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil, quick: nil)
+      def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil)
         @executor = executor # Worker::StepExecutor
         @reader = reader     # Worker::ClaimingReader
         @pool = pool         # Concurrent::ThreadPoolExecutor running the jobs
@@ -25,7 +24,6 @@ module TaskerCore
         @db = db
         @stop_event = stop_event
         @stats = stats
-        @quick = quick
         @queue = executor.queue
         @next_visible_sql = Messaging::QueueStatements.next_visible_in(@queue)
         @next_visible_statement = "tasker_next_visible_#{@queue}"
@@ -89,8 +87,9 @@ module TaskerCore
       # :busy (no free thread). With a listener, a read that returned fewer messages than it
       # asked for emptied the queue: reading again at once would return nothing, and a message
       # sent since wakes the poller anyway (a Wakeup keeps a notify that comes before the wait).
-      # Then nothing waits to be read, and the poller runs the last message itself when its
-      # handler is quick (QuickHandlers): no thread hand-off between the claim and the handler.
+      # Every step runs on the pool: a handler on the poller's thread (tried: a quick handler's
+      # step after a read that emptied the queue) stalls the namespace's reads while it runs,
+      # and a handler that waits for other steps (a nested inline task) then never finishes.
       def read_and_dispatch
         held = @slots.take(@batch_size)
         return :busy if held.zero?
@@ -98,18 +97,11 @@ module TaskerCore
         wanted = held
         claimed = @db.with { |conn| @reader.read(conn, vt: @vt, qty: held) }
         @failures = 0
-        drained = claimed.empty? || (@wakeup && claimed.size < wanted)
-        own = claimed.pop if drained && run_here?(claimed.last)
         claimed.each do |message, claim|
           dispatch(message, claim)
           held -= 1
         end
-        if own
-          @slots.release(held - 1) # the others go back first; the job run here keeps one
-          held = 1
-          run_here(*own)
-        end
-        drained ? :idle : :dispatched
+        claimed.empty? || (@wakeup && claimed.size < wanted) ? :idle : :dispatched
       ensure
         # Unused slots go back before any sleep, so other pollers and stats see them.
         @slots.release(held) if held&.positive?
@@ -122,22 +114,6 @@ module TaskerCore
         ensure
           @slots.release
         end
-      end
-
-      # [message, claim] (or nil when nothing was read) that is worth running on this thread.
-      def run_here?(pair)
-        !pair.nil? && !@quick.nil? && @quick.quick?(handler_of(pair.first))
-      end
-
-      # A job on the poller's own thread (its slot is returned by the caller).
-      def run_here(message, claim)
-        @stats.running_job { run_job(message, claim) }
-      end
-
-      # The handler a message names (nil for a message the claim refused: it has no body).
-      def handler_of(message)
-        body = message.message
-        body.is_a?(Hash) ? body["handler"] : nil
       end
 
       def run_job(message, claim)

@@ -25,14 +25,13 @@ module TaskerCore
       COMMIT_ATTEMPTS = 3
 
       def initialize(namespace:, db:, poster:, worker_id:, max_message_bytes:, registry: Handlers::Registry,
-                     heartbeat: nil, max_reads: 5, quick: nil)
+                     heartbeat: nil, max_reads: 5)
         @queue = Messaging::QueueNames.namespace_queue(namespace)
         @db = db
         @poster = poster # Worker::ResultPoster
         @worker_id = worker_id
         @heartbeat = heartbeat
         @max_reads = max_reads
-        @quick = quick # Worker::QuickHandlers timing each handler's run, or nil
         @log = Logging.logger("worker.#{namespace}")
         @runner = HandlerRunner.new(worker_id: worker_id, max_message_bytes: max_message_bytes,
                                     fetch_ancestors: method(:fetch_ancestors), registry: registry)
@@ -48,7 +47,7 @@ module TaskerCore
         return poisoned(message, step) if message.read_ct > @max_reads
 
         result, json = while_held(message) do
-          @quick ? @quick.timing(step.handler) { @runner.run_with_json(step, claim) } : @runner.run_with_json(step, claim)
+          @runner.run_with_json(step, claim)
         end
         commit(message, step, result, json)
       end
