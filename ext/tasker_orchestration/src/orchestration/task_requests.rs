@@ -9,10 +9,10 @@ use uuid::Uuid;
 use super::dead_letters::{self, DeadLetter};
 use super::template_registry::{self, RegisteredTemplate};
 use super::finalization::finalize_if_done;
-use super::transitions::{record_created_steps, record_task_created_and_started};
+use super::task_rows::{self, NewTask};
+use super::transitions::record_tasks_created_and_started;
 use super::{dispatch, progress, OrchestrationError, TaskRef};
 use crate::domain::input_schema;
-use crate::domain::states::TaskState;
 use crate::messaging::messages::TaskRequest;
 use crate::messaging::queues::{self, QueueMessage, QueueName};
 
@@ -140,12 +140,21 @@ pub async fn acceptable(tx: &mut PgConnection, request: &TaskRequest) -> Result<
         let hint = if known.is_empty() { String::new() } else { format!(" (registered versions: {})", known.join(", ")) };
         return Ok(Err(format!("unknown template {}/{}@{}{hint}", request.namespace, request.name, request.version)));
     };
-    if let Some(schema) = &registered.template.input_schema {
-        if let Err(problem) = input_schema::validate(schema, &request.context) {
-            return Ok(Err(format!("invalid context: {problem}")));
-        }
+    match context_problem(&registered, request) {
+        Some(problem) => Ok(Err(problem)),
+        None => Ok(Ok(registered)),
     }
-    Ok(Ok(registered))
+}
+
+/// Why the request's context does not fit the template's input schema, if it does not.
+pub fn context_problem(registered: &RegisteredTemplate, request: &TaskRequest) -> Option<String> {
+    let schema = registered.template.input_schema.as_ref()?;
+    input_schema::validate(schema, &request.context).err().map(|problem| format!("invalid context: {problem}"))
+}
+
+/// How long a task's first steps stay invisible to workers: until its `run_at`, if ahead.
+pub fn start_delay_s(request: &TaskRequest) -> f64 {
+    request.run_at_time().map_or(0.0, |at| (at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0)
 }
 
 /// The step a child task reports to when it finishes.
@@ -164,25 +173,14 @@ pub async fn create_task(
     parent: Option<Parent>,
     msg_id: Option<i64>,
 ) -> Result<Option<TaskRef>, OrchestrationError> {
-    let Some(task_id) = insert_task(tx, request, registered.named_task_id, registered.template.steps.len(), parent).await? else {
+    let [Some(task_id)] = task_rows::insert_tasks(tx, &[NewTask { request, registered, parent }]).await?[..] else {
         return Ok(None);
     };
-    let roots = insert_steps(tx, task_id, registered).await?;
-    record_task_created_and_started(tx, task_id, &json!({"msg_id": msg_id})).await?;
-    // The row is this transaction's own (inserted above): no lock or read needed.
-    let task = TaskRef {
-        id: task_id,
-        uuid: request.task_uuid,
-        state: TaskState::InProgress,
-        namespace: request.namespace.clone(),
-        name: request.name.clone(),
-        version: request.version.clone(),
-        priority: request.priority,
-        parent_step_id: parent.map(|p| p.step_id),
-    };
-    let delay_s = request.run_at_time().map_or(0.0, |at| (at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0);
+    let roots = task_rows::insert_steps(tx, &[(task_id, registered)]).await?.remove(0);
+    record_tasks_created_and_started(tx, &[task_id], &[json!({"msg_id": msg_id})]).await?;
+    let task = task_rows::inserted_task(task_id, request, parent);
     let roots: Vec<(i64, &str)> = roots.iter().map(|(id, t)| (*id, *t)).collect();
-    let started = progress::start(tx, &task, &roots, delay_s, None).await?;
+    let started = progress::start(tx, &task, &roots, start_delay_s(request), None).await?;
     if roots.iter().any(|(_, step_type)| !matches!(*step_type, "task" | "decision")) {
         // A root that waits may have finished at once (a sleep already due: its children are
         // released now) or failed (a sleep until a time that cannot be read).
@@ -216,88 +214,4 @@ async fn existing_task(tx: &mut PgConnection, request: &TaskRequest) -> Result<O
         digest: row.try_get("digest")?,
         request_digest: row.try_get("request_digest")?,
     }))
-}
-
-async fn insert_task(
-    tx: &mut PgConnection,
-    request: &TaskRequest,
-    named_task_id: i64,
-    steps: usize,
-    parent: Option<Parent>,
-) -> Result<Option<i64>, OrchestrationError> {
-    let requested_at = request.requested_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-    let id = sqlx::query_scalar(
-        "INSERT INTO tasker_tasks (uuid, named_task_id, context, priority, idempotency_key, requested_at, run_at, steps_total,
-                                   traceparent, parent_task_id, parent_step_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(request.task_uuid)
-    .bind(named_task_id)
-    .bind(sqlx::types::Json(&request.context))
-    .bind(request.priority)
-    .bind(&request.idempotency_key)
-    .bind(requested_at)
-    .bind(request.run_at_time())
-    .bind(steps as i32)
-    .bind(&request.traceparent)
-    .bind(parent.map(|p| p.task_id))
-    .bind(parent.map(|p| p.step_id))
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(id)
-}
-
-/// Inserts all steps and edges; returns the root steps (no dependencies) with their types.
-async fn insert_steps(
-    tx: &mut PgConnection,
-    task_id: i64,
-    registered: &RegisteredTemplate,
-) -> Result<Vec<(i64, &'static str)>, OrchestrationError> {
-    let steps = &registered.template.steps;
-    let uuids: Vec<Uuid> = steps.iter().map(|_| Uuid::now_v7()).collect();
-    let named_ids: Vec<i64> = steps.iter().map(|s| registered.named_step_ids.get(&s.name).copied().unwrap_or(0)).collect();
-    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-    let handlers: Vec<&str> = steps.iter().map(|s| s.handler.as_str()).collect();
-    let policies: Vec<_> = steps.iter().map(|s| s.retry_policy()).collect();
-    let max_attempts: Vec<i32> = policies.iter().map(|p| p.max_attempts).collect();
-    let base: Vec<i64> = policies.iter().map(|p| p.backoff_base_ms).collect();
-    let max: Vec<i64> = policies.iter().map(|p| p.backoff_max_ms).collect();
-    let parents: Vec<i32> = steps.iter().map(|s| s.dependencies().len() as i32).collect();
-    let types: Vec<&str> = steps.iter().map(|s| s.step_type.as_str()).collect();
-    let settings: Vec<Option<sqlx::types::Json<serde_json::Value>>> =
-        steps.iter().map(|s| s.fields.settings(s.step_type).map(sqlx::types::Json)).collect();
-    let rows = sqlx::query(
-        "INSERT INTO tasker_workflow_steps
-            (task_id, uuid, named_step_id, name, handler, max_attempts, backoff_base_ms, backoff_max_ms, remaining_parents,
-             step_type, settings)
-         SELECT $1, * FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[], $9::int[],
-                                  $10::text[], $11::jsonb[])
-         RETURNING id, name",
-    )
-    .bind(task_id)
-    .bind(&uuids)
-    .bind(&named_ids)
-    .bind(&names)
-    .bind(&handlers)
-    .bind(&max_attempts)
-    .bind(&base)
-    .bind(&max)
-    .bind(&parents)
-    .bind(&types)
-    .bind(&settings)
-    .fetch_all(&mut *tx)
-    .await?;
-    let ids: std::collections::HashMap<String, i64> =
-        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("id")?))).collect::<Result<_, sqlx::Error>>()?;
-    let (from, to): (Vec<i64>, Vec<i64>) =
-        steps.iter().flat_map(|s| s.dependencies().into_iter().map(|d| (ids[d], ids[s.name.as_str()]))).unzip();
-    sqlx::query("INSERT INTO tasker_step_edges (from_step_id, to_step_id) SELECT * FROM UNNEST($1::bigint[], $2::bigint[])")
-        .bind(&from)
-        .bind(&to)
-        .execute(&mut *tx)
-        .await?;
-    let all_ids: Vec<i64> = ids.values().copied().collect();
-    record_created_steps(tx, &all_ids).await?;
-    Ok(steps.iter().filter(|s| s.dependencies().is_empty()).map(|s| (ids[s.name.as_str()], s.step_type.as_str())).collect())
 }

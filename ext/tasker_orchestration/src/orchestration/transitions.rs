@@ -243,29 +243,32 @@ pub async fn record_created_steps(tx: &mut PgConnection, step_ids: &[i64]) -> Re
     Ok(())
 }
 
-/// Records a task just inserted (in `pending`) as created and started in ONE statement:
-/// both transitions (`-> pending` "created", `pending -> in_progress` "started") are
-/// appended in order and the row moves once. Returns false when it was not pending.
-pub async fn record_task_created_and_started(tx: &mut PgConnection, task_id: i64, created: &Value) -> Result<bool, OrchestrationError> {
+/// Records tasks just inserted (in `pending`) as created and started in ONE statement:
+/// each task's two transitions (`-> pending` "created" with its `created[i]` metadata,
+/// `pending -> in_progress` "started") are appended in order and its row moves once.
+/// Returns how many moved (a task not pending is left alone).
+pub async fn record_tasks_created_and_started(tx: &mut PgConnection, task_ids: &[i64], created: &[Value]) -> Result<u64, OrchestrationError> {
     TaskState::Pending.check(TaskState::InProgress)?;
+    let created: Vec<Json<&Value>> = created.iter().map(Json).collect();
     let moved: i64 = sqlx::query_scalar(
         "WITH moved AS (
-            UPDATE tasker_tasks SET state = 'in_progress', updated_at = now() WHERE id = $1 AND state = 'pending'
-            RETURNING id),
+            UPDATE tasker_tasks t SET state = 'in_progress', updated_at = now()
+              FROM unnest($1::bigint[], $2::jsonb[]) AS i(id, created)
+             WHERE t.id = i.id AND t.state = 'pending'
+            RETURNING t.id, i.created),
          recorded AS (
             INSERT INTO tasker_task_transitions (task_id, from_state, to_state, reason, metadata)
-            SELECT m.id, e.from_state, e.to_state, e.reason, e.metadata
-              FROM moved m CROSS JOIN (VALUES (1, NULL, 'pending', 'created', $2::jsonb),
-                                              (2, 'pending', 'in_progress', 'started', '{}'::jsonb))
-                   AS e(n, from_state, to_state, reason, metadata)
-             ORDER BY e.n)
+            SELECT m.id, e.from_state, e.to_state, e.reason, CASE e.n WHEN 1 THEN m.created ELSE '{}'::jsonb END
+              FROM moved m CROSS JOIN (VALUES (1, NULL, 'pending', 'created'), (2, 'pending', 'in_progress', 'started'))
+                   AS e(n, from_state, to_state, reason)
+             ORDER BY m.id, e.n)
          SELECT count(*) FROM moved",
     )
-    .bind(task_id)
-    .bind(Json(created))
+    .bind(task_ids)
+    .bind(&created)
     .fetch_one(&mut *tx)
     .await?;
-    Ok(moved == 1)
+    Ok(moved as u64)
 }
 
 /// Moves a task `from -> to`; returns false when the task was not in `from`.

@@ -1,5 +1,5 @@
-//! A consumer loop: read a batch and handle it (results in one transaction per batch, task
-//! requests one by one), sleep when the queue is empty, back off when the database is
+//! A consumer loop: read a batch and handle it (results in one transaction per batch, plain
+//! task requests too, the others one by one), sleep when the queue is empty, back off when the database is
 //! unreachable. `select!` on the cancellation token makes every wait interruptible; a read
 //! in flight and the messages it returned are finished first.
 
@@ -16,6 +16,7 @@ use super::stats::Stats;
 use crate::config::OrchestratorConfig;
 use crate::messaging::queues::{self, QueueMessage, QueueName};
 use crate::orchestration::dead_letters::{self, DeadLetter};
+use crate::orchestration::request_batches;
 use crate::orchestration::step_results::{self, ResultOutcome};
 use crate::orchestration::task_requests::{self, RequestOutcome};
 use crate::orchestration::OrchestrationError;
@@ -127,8 +128,8 @@ async fn handle_batch(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, 
     if batch.is_empty() {
         return;
     }
-    if let ConsumerKind::StepResults = kind {
-        match step_results::handle_batch(&ctx.pool, queue, &batch, ctx.config.max_message_bytes).await {
+    let batch = match kind {
+        ConsumerKind::StepResults => match step_results::handle_batch(&ctx.pool, queue, &batch, ctx.config.max_message_bytes).await {
             Ok(outcomes) => {
                 outcomes.into_iter().for_each(|outcome| count_result(&ctx.stats, outcome));
                 return;
@@ -136,11 +137,30 @@ async fn handle_batch(kind: ConsumerKind, ctx: &LoopContext, queue: &QueueName, 
             // One bad message must not hold the others back: retry them one by one.
             Err(e) if batch.len() > 1 => {
                 warn!(component = "runtime.step_results", error = %e, size = batch.len(), "batch failed; applying its results one by one");
+                batch
             }
             Err(e) => return report(kind, batch[0].msg_id, Err(e), &ctx.stats),
+        },
+        ConsumerKind::TaskRequests if batch.len() > 1 => create_plain_requests(ctx, queue, batch).await,
+        ConsumerKind::TaskRequests => batch,
+    };
+    handle_each(kind, ctx, queue, batch).await;
+}
+
+/// Creates the batch's plain requests together (see request_batches) and returns the rest,
+/// to be handled one by one; all of them when the batch failed.
+async fn create_plain_requests(ctx: &LoopContext, queue: &QueueName, batch: Vec<QueueMessage>) -> Vec<QueueMessage> {
+    match request_batches::create_plain(&ctx.pool, queue, &batch, ctx.config.max_message_bytes).await {
+        Ok(done) => {
+            Stats::add(&ctx.stats.requests_created, done.created.len() as u64);
+            let mut batch: Vec<Option<QueueMessage>> = batch.into_iter().map(Some).collect();
+            done.left.iter().filter_map(|&index| batch[index].take()).collect()
+        }
+        Err(e) => {
+            warn!(component = "runtime.task_requests", error = %e, size = batch.len(), "batch failed; creating its tasks one by one");
+            batch
         }
     }
-    handle_each(kind, ctx, queue, batch).await;
 }
 
 /// Handles messages one by one, each in its own transaction, several at once (requests are
