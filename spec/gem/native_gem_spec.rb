@@ -62,6 +62,9 @@ RSpec.describe "rake native:gem" do
       RSpec.configuration.reporter.message(
         format("    platform gem %.2f MB, installed %.1f MB", File.size(gem_file) / 1e6, installed / 1e6)
       )
+      # A user's install, release build included (source_gem_install_spec.rb builds its
+      # library at opt-level 0, so its size is checked here).
+      expect(installed).to be < 50 * 1024 * 1024
 
       workflow = <<~RUBY
         require "json"
