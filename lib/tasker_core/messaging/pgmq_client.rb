@@ -86,8 +86,17 @@ module TaskerCore
       # Shadows Object#send on purpose (the queue API reads best this way); use
       # public_send / __send__ for dynamic dispatch on a client.
       def send(queue, message, delay: 0)
-        sql = "SELECT pgmq.send($1, $2::jsonb, $3::int) AS msg_id"
-        Integer(exec("send", queue, sql, [q(queue), encode(message), delay_seconds(delay)])[0]["msg_id"])
+        sql = self.class.send_sql(q(queue))
+        Integer(exec("send", queue, sql, [encode(message), delay_seconds(delay)])[0]["msg_id"])
+      end
+
+      # One message into the queue's table, as pgmq.send does (its NOTIFY trigger fires the
+      # same), but as static SQL: pgmq.send plans its dynamic SQL on every call, which costs
+      # more than the insert. Not prepared: an app's connection may sit behind a pooler.
+      # $1 the message, $2 the delay in seconds.
+      def self.send_sql(queue)
+        "INSERT INTO #{QueueNames.table(queue)} (vt, message) " \
+          "VALUES (clock_timestamp() + make_interval(secs => $2::int), $1::jsonb) RETURNING msg_id"
       end
 
       def send_batch(queue, messages, delay: 0)

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::json;
 use sqlx::{PgConnection, Row};
 
-use super::transitions::move_task;
+use super::transitions::{move_tasks, TaskMove};
 use super::{children, OrchestrationError, TaskRef};
 use crate::domain::actor::{self, Actor};
 use crate::domain::states::TaskState;
@@ -43,20 +43,25 @@ pub async fn finalize_many(
         return Ok(finished);
     }
     let counts = count_steps(tx, &running).await?;
+    let mut moves = Vec::new();
     for task in tasks {
         let Some(counts) = counts.get(&task.id) else { continue };
-        let outcome = if counts.done == counts.total {
+        let (to, reason) = if counts.done == counts.total {
             (TaskState::Complete, "all_steps_complete")
         } else if counts.active == 0 && counts.failed > 0 {
             (TaskState::Error, "step_failed")
         } else {
             continue;
         };
-        let (to, reason) = outcome;
         let metadata = actor::noted(actor, json!({"steps": counts.total, "done": counts.done, "failed": counts.failed}));
-        move_task(tx, task.id, Some(TaskState::InProgress), to, reason, &metadata).await?;
+        moves.push(TaskMove { task_id: task.id, to, reason, metadata });
+    }
+    // Every finishing task moves in one statement; a child task then wakes its parent step.
+    let moved = move_tasks(tx, Some(TaskState::InProgress), &moves).await?;
+    for task in tasks {
+        let Some(done) = moves.iter().find(|m| m.task_id == task.id && moved.contains(&m.task_id)) else { continue };
         children::notify_parent(tx, task).await?;
-        finished.insert(task.id, to);
+        finished.insert(task.id, done.to);
     }
     Ok(finished)
 }

@@ -280,27 +280,46 @@ pub async fn move_task(
     reason: &str,
     metadata: &Value,
 ) -> Result<bool, OrchestrationError> {
+    let moved = move_tasks(tx, from, &[TaskMove { task_id, to, reason, metadata: metadata.clone() }]).await?;
+    Ok(!moved.is_empty())
+}
+
+/// One task's move (see `move_tasks`).
+pub struct TaskMove<'a> {
+    pub task_id: i64,
+    pub to: TaskState,
+    pub reason: &'a str,
+    pub metadata: Value,
+}
+
+/// Moves tasks `from -> each its own state` (compare-and-swap on `from` when given) and
+/// records each move, all in ONE statement. Returns the ids of the tasks moved.
+pub async fn move_tasks(tx: &mut PgConnection, from: Option<TaskState>, moves: &[TaskMove<'_>]) -> Result<Vec<i64>, OrchestrationError> {
     if let Some(from) = from {
-        from.check(to)?;
+        moves.iter().try_for_each(|m| from.check(m.to))?;
     }
-    let completed = if to.is_final() || to == TaskState::Error { ", completed_at = now()" } else { "" };
-    let sql = format!(
+    if moves.is_empty() {
+        return Ok(Vec::new());
+    }
+    let moved = sqlx::query_scalar(
         "WITH moved AS (
-            UPDATE tasker_tasks SET state = $3, updated_at = now(){completed}
-             WHERE id = $1 AND ($2::text IS NULL OR state = $2)
-            RETURNING id),
+            UPDATE tasker_tasks t SET state = i.to_state, updated_at = now(),
+                   completed_at = CASE WHEN i.completes THEN now() ELSE t.completed_at END
+              FROM unnest($2::bigint[], $3::text[], $4::text[], $5::jsonb[], $6::bool[]) AS i(id, to_state, reason, metadata, completes)
+             WHERE t.id = i.id AND ($1::text IS NULL OR t.state = $1)
+            RETURNING t.id, i.to_state, i.reason, i.metadata),
          recorded AS (
             INSERT INTO tasker_task_transitions (task_id, from_state, to_state, reason, metadata)
-            SELECT id, $2, $3, $4, $5 FROM moved)
-         SELECT count(*) FROM moved"
-    );
-    let moved: i64 = sqlx::query_scalar(&sql)
-        .bind(task_id)
-        .bind(from.map(TaskState::as_str))
-        .bind(to.as_str())
-        .bind(reason)
-        .bind(Json(metadata))
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok(moved == 1)
+            SELECT id, $1, to_state, reason, metadata FROM moved ORDER BY id)
+         SELECT id FROM moved ORDER BY id",
+    )
+    .bind(from.map(TaskState::as_str))
+    .bind(moves.iter().map(|m| m.task_id).collect::<Vec<i64>>())
+    .bind(moves.iter().map(|m| m.to.as_str()).collect::<Vec<&str>>())
+    .bind(moves.iter().map(|m| m.reason).collect::<Vec<&str>>())
+    .bind(moves.iter().map(|m| Json(&m.metadata)).collect::<Vec<_>>())
+    .bind(moves.iter().map(|m| m.to.is_final() || m.to == TaskState::Error).collect::<Vec<bool>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(moved)
 }
