@@ -59,10 +59,11 @@ orchestrator_settings! {
     poll_interval_ms: u64 = 50, min 1;
     /// How long a read message stays invisible to other orchestrators.
     visibility_timeout_s: i32 = 30, min 1;
-    /// Step results applied in one transaction per batch.
+    /// Messages read at once: step results applied, plain task requests created, in one
+    /// transaction per batch.
     batch_size: i32 = 50, min 1;
-    /// Task requests turned into tasks at once, each on its own connection (at most
-    /// `max_connections - 2`).
+    /// Task requests that are not plain (delayed, rejected, repeated...) handled at once,
+    /// each on its own connection (at most `max_connections - 2`).
     request_concurrency: usize = 4, min 1;
     /// How long stop waits for in-flight messages before aborting the loops.
     shutdown_timeout_ms: u64 = 10_000, min 0;

@@ -28,14 +28,14 @@ module TaskerCore
           "type": "integer",
           "minimum": 1,
           "maximum": 2147483647,
-          "doc": "Step results applied in one transaction per batch."
+          "doc": "Messages read at once: step results applied, plain task requests created, in one transaction per batch."
         },
         "request_concurrency": {
           "default": 4,
           "type": "integer",
           "minimum": 1,
           "maximum": 18446744073709551615,
-          "doc": "Task requests turned into tasks at once, each on its own connection (at most `max_connections - 2`)."
+          "doc": "Task requests that are not plain (delayed, rejected, repeated...) handled at once, each on its own connection (at most `max_connections - 2`)."
         },
         "shutdown_timeout_ms": {
           "default": 10000,
