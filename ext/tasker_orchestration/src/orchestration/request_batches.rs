@@ -68,6 +68,9 @@ pub async fn create_plain(
     if plain.is_empty() {
         return Ok(batch);
     }
+    // Rows in one order for every batch (a key's uuid is derived from it): two orchestrators
+    // inserting the same tasks wait for each other instead of deadlocking.
+    plain.sort_by_key(|(_, request)| request.task_uuid);
     let registered = |request: &TaskRequest| templates[&template_key(request)].as_ref().expect("plain requests name a template");
     let new: Vec<NewTask> = plain.iter().map(|(_, request)| NewTask { request, registered: registered(request), parent: None }).collect();
     let ids = task_rows::insert_tasks(&mut tx, &new).await?;
