@@ -74,6 +74,8 @@ pub async fn lock_rows(tx: &mut PgConnection, step_uuids: &[Uuid]) -> Result<Loc
                 s.backoff_base_ms, s.backoff_max_ms
            FROM tasker_workflow_steps s JOIN tasker_tasks t ON t.id = s.task_id {}
           WHERE s.uuid = ANY($1)
+            -- The tasks by key too: a join alone let the generic plan scan every task.
+            AND t.id = ANY (ARRAY(SELECT task_id FROM tasker_workflow_steps WHERE uuid = ANY($1)))
           ORDER BY t.id, s.id
             FOR UPDATE OF t, s",
         TaskRef::COLUMNS,

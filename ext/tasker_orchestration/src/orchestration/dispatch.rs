@@ -128,10 +128,11 @@ pub async fn release_children(tx: &mut PgConnection, finished: &[i64], skipped: 
             SET remaining_parents = c.remaining_parents - r.n, live_parents = c.live_parents + r.live, updated_at = now()
            FROM (SELECT e.to_step_id, count(*)::int AS n, count(*) FILTER (WHERE NOT f.skipped)::int AS live
                    FROM unnest($1::bigint[], $2::bool[]) AS f(id, skipped)
-                   JOIN tasker_step_edges e ON e.from_step_id = f.id
+                   JOIN tasker_step_edges e ON e.from_step_id = f.id AND e.from_step_id = ANY($1)
                   GROUP BY e.to_step_id) r
           WHERE c.id = r.to_step_id
-            -- An index lookup of the children whatever the planner estimates (see migration 4).
+            -- Index lookups of the edges and the children whatever the planner estimates (a
+            -- join alone let the generic plan seq-scan every edge; see migration 4).
             AND c.id = ANY (ARRAY(SELECT to_step_id FROM tasker_step_edges WHERE from_step_id = ANY($1)))
          RETURNING c.id, c.task_id, c.remaining_parents, c.live_parents, c.state, c.step_type",
     )

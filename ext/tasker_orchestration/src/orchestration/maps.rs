@@ -187,10 +187,10 @@ pub async fn items_finished(tx: &mut PgConnection, task: &TaskRef, finished: &[I
             UPDATE tasker_map_progress p
                SET items_finished = p.items_finished + f.n, items_failed = p.items_failed + f.failed, updated_at = now()
               FROM unnest($1::bigint[], $2::int[], $3::int[]) AS f(step_id, n, failed)
-             WHERE p.step_id = f.step_id
+             WHERE p.step_id = ANY ($1) AND p.step_id = f.step_id
             RETURNING p.step_id, p.items_total, p.items_finished)
          SELECT m.id, m.name, m.state, m.settings, g.items_total, g.items_finished
-           FROM progressed g JOIN tasker_workflow_steps m ON m.id = g.step_id",
+           FROM progressed g JOIN tasker_workflow_steps m ON m.id = g.step_id AND m.id = ANY ($1)",
     )
     .bind(&map_ids)
     .bind(&counts)

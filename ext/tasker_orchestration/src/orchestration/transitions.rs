@@ -1,6 +1,8 @@
 //! Writes state changes. Each function checks the move against `domain::states`, applies
 //! it as a compare-and-swap on the current state, and appends it to the transitions table
 //! in the same statement. A row that is no longer in `from` is left alone and not returned.
+//! Rows are found by key (`id = ANY (...)`) even beside a join with the input arrays: a
+//! prepared statement runs one generic plan, and a join alone let that plan scan the table.
 
 use serde_json::Value;
 use sqlx::types::Json;
@@ -120,7 +122,7 @@ async fn move_steps_of(
          counted AS (
             UPDATE tasker_tasks t SET updated_at = now(){counters}
               FROM (SELECT task_id, count(*) FILTER (WHERE map_step_id IS NULL) AS n FROM moved GROUP BY task_id) m
-             WHERE t.id = m.task_id)
+             WHERE t.id = ANY (ARRAY(SELECT task_id FROM moved)) AND t.id = m.task_id)
          SELECT id, task_id, uuid, name, handler, attempts FROM moved ORDER BY id"
     );
     let rows = sqlx::query(&sql)
@@ -209,7 +211,7 @@ pub async fn complete_steps_from(
         "WITH input AS (SELECT * FROM unnest($1::bigint[], $2::jsonb[], $3::jsonb[]) AS i(id, results, metadata)),
          moved AS (
             UPDATE tasker_workflow_steps s SET state = $5, updated_at = now(), results = i.results, completed_at = now()
-              FROM input i WHERE s.id = i.id AND s.state = $4
+              FROM input i WHERE s.id = ANY ($1) AND s.id = i.id AND s.state = $4
             RETURNING s.id, s.task_id, s.attempts, s.map_step_id, i.metadata),
          recorded AS (
             INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
@@ -217,7 +219,7 @@ pub async fn complete_steps_from(
          counted AS (
             UPDATE tasker_tasks t SET updated_at = now(){counters}
               FROM (SELECT task_id, count(*) FILTER (WHERE map_step_id IS NULL) AS n FROM moved GROUP BY task_id) m
-             WHERE t.id = m.task_id)
+             WHERE t.id = ANY (ARRAY(SELECT task_id FROM moved)) AND t.id = m.task_id)
          SELECT count(*) FROM moved"
     );
     let moved: i64 = sqlx::query_scalar(&sql)
@@ -254,7 +256,7 @@ pub async fn record_tasks_created_and_started(tx: &mut PgConnection, task_ids: &
         "WITH moved AS (
             UPDATE tasker_tasks t SET state = 'in_progress', updated_at = now()
               FROM unnest($1::bigint[], $2::jsonb[]) AS i(id, created)
-             WHERE t.id = i.id AND t.state = 'pending'
+             WHERE t.id = ANY ($1) AND t.id = i.id AND t.state = 'pending'
             RETURNING t.id, i.created),
          recorded AS (
             INSERT INTO tasker_task_transitions (task_id, from_state, to_state, reason, metadata)
@@ -306,7 +308,7 @@ pub async fn move_tasks(tx: &mut PgConnection, from: Option<TaskState>, moves: &
             UPDATE tasker_tasks t SET state = i.to_state, updated_at = now(),
                    completed_at = CASE WHEN i.completes THEN now() ELSE t.completed_at END
               FROM unnest($2::bigint[], $3::text[], $4::text[], $5::jsonb[], $6::bool[]) AS i(id, to_state, reason, metadata, completes)
-             WHERE t.id = i.id AND ($1::text IS NULL OR t.state = $1)
+             WHERE t.id = ANY ($2) AND t.id = i.id AND ($1::text IS NULL OR t.state = $1)
             RETURNING t.id, i.to_state, i.reason, i.metadata),
          recorded AS (
             INSERT INTO tasker_task_transitions (task_id, from_state, to_state, reason, metadata)
