@@ -258,6 +258,24 @@ RSpec.describe TaskerCore::QueueWorker do
     expect(SpecHandlers::Slow.max_running.value).to eq(2)
   end
 
+  it "works through a backlog by claiming the next message with each result it posts, each step once" do
+    fixture = TaskerSpec::WorkflowFixture.create(conn, context: { "even_number" => 4 }, steps: Array.new(40) do |i|
+      { name: "s#{i}", handler: "SpecHandlers::Square", state: "enqueued" }
+    end)
+    pgmq.create("#{fixture.namespace}_queue")
+    40.times { |i| send_step(fixture, "s#{i}") }
+    worker = start_worker(fixture, concurrency: 2)
+
+    wait_for(timeout: 10) { worker.stats[:processed] == 40 }
+    expect(worker.stats[:handed_off]).to be_positive
+    expect(queue_rows(fixture)).to be_empty
+    results = fixture.steps.values.map { |step| result_for(step[:uuid]) }
+    expect(results.map { |r| [r["status"], r["results"]] }).to all(eq(["success", 16]))
+    posted = conn.exec_params("SELECT count(*) FROM pgmq.q_step_results WHERE message->>'task_uuid' = $1",
+                              [fixture.task_uuid]).getvalue(0, 0)
+    expect(Integer(posted)).to eq(40) # one result per step: no step ran twice
+  end
+
   it "does not delete a message that was redelivered while its handler ran, nor send the result" do
     fixture = fixture_with("SpecHandlers::Slow", context: { "seconds" => 10 })
     worker = start_worker(fixture)

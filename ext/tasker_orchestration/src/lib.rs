@@ -37,5 +37,5 @@ pub use db::SESSION_SETTINGS;
 pub use domain::template::TaskTemplate;
 pub use error_kind::ErrorKind;
 pub use logging::{close_pipe as close_log_pipe, open_pipe as open_log_pipe};
-pub use messaging::queues::{prioritized_read_sql, QueueName};
+pub use messaging::queues::{prioritized_read_after_sql, prioritized_read_sql, QueueName};
 pub use runtime::{load_templates, prepare_request, Operator, Orchestrator, RuntimeError};

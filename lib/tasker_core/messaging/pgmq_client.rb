@@ -123,13 +123,14 @@ module TaskerCore
       end
 
       # The prioritized read of one queue's table, to be prepared once per connection. $1 is
-      # the visibility timeout in seconds, $2 how many; `select` reads the read rows as `u`.
+      # the visibility timeout in seconds, $2 how many; `select` reads the read rows as `u`;
+      # `before`: other CTEs ("name AS (...), " each) of a statement that does more.
       # The Rust core owns this statement (queues::prioritized_read_sql); this copy serves the
       # pure-Ruby client and workers, and spec/native/statements_spec.rb fails when they drift.
-      def self.prioritized_read_sql(queue, select: "SELECT #{MESSAGE_COLUMNS} FROM updated u")
+      def self.prioritized_read_sql(queue, select: "SELECT #{MESSAGE_COLUMNS} FROM updated u", before: "")
         table = QueueNames.table(queue)
         <<~SQL
-          WITH picked AS (
+          WITH #{before}picked AS (
               SELECT q.msg_id FROM #{table} q
                WHERE q.vt <= clock_timestamp()
                ORDER BY tasker_virtual_time(q.enqueued_at, q.message), q.msg_id
@@ -138,7 +139,7 @@ module TaskerCore
           updated AS (
               UPDATE #{table} m
                  SET last_read_at = clock_timestamp(), vt = clock_timestamp() + make_interval(secs => $1), read_ct = m.read_ct + 1
-                FROM picked WHERE m.msg_id = picked.msg_id
+               WHERE m.msg_id = ANY (ARRAY(SELECT p.msg_id FROM picked p))
               RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message)
           #{select}
            ORDER BY tasker_virtual_time(u.enqueued_at, u.message), u.msg_id

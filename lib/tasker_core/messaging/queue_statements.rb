@@ -30,20 +30,27 @@ module TaskerCore
 
       module_function
 
-      # Reads a batch with the prioritized read and judges and claims it with ONE call of
-      # tasker_claim_messages (set-based: a verdict per message); only claimed bodies are
-      # returned. $1 vt, $2 how many, $3 queue, $4 worker id, $5 most bytes of a step message.
+      # The columns of a claimed batch: the read rows `u` with their verdicts `c`.
+      CLAIMED_COLUMNS = <<~SQL
+        u.msg_id, u.read_ct, u.enqueued_at, u.vt,
+        CASE WHEN c.verdict = 'claimed' THEN u.message END AS message,
+        c.verdict, c.reason, c.step_state, c.task_context, c.parent_results, c.traceparent, c.step_details,
+        tasker_message_task_uuid(u.message) AS task_uuid
+      SQL
+
+      # The read rows judged and claimed with ONE call of tasker_claim_messages (set-based: a
+      # verdict per message). $3 queue, $4 worker id, $5 most bytes of a step message.
+      CLAIMED_ROWS = <<~SQL
+        updated u
+        JOIN tasker_claim_messages((SELECT array_agg(b.msg_id ORDER BY b.msg_id) FROM updated b),
+                                   (SELECT array_agg(b.message ORDER BY b.msg_id) FROM updated b), $3, $4, $5) c
+          ON c.msg_id = u.msg_id
+      SQL
+
+      # Reads a batch with the prioritized read and judges and claims it; only claimed bodies
+      # are returned. $1 vt, $2 how many, $3 queue, $4 worker id, $5 most bytes of a step message.
       def read_and_claim(queue)
-        PgmqClient.prioritized_read_sql(queue, select: <<~SQL)
-          SELECT u.msg_id, u.read_ct, u.enqueued_at, u.vt,
-                 CASE WHEN c.verdict = 'claimed' THEN u.message END AS message,
-                 c.verdict, c.reason, c.step_state, c.task_context, c.parent_results, c.traceparent, c.step_details,
-                 tasker_message_task_uuid(u.message) AS task_uuid
-            FROM updated u
-            JOIN tasker_claim_messages((SELECT array_agg(b.msg_id ORDER BY b.msg_id) FROM updated b),
-                                       (SELECT array_agg(b.message ORDER BY b.msg_id) FROM updated b), $3, $4, $5) c
-              ON c.msg_id = u.msg_id
-        SQL
+        PgmqClient.prioritized_read_sql(queue, select: "SELECT #{CLAIMED_COLUMNS} FROM #{CLAIMED_ROWS}")
       end
 
       # Deletes each step message guarded by its read_ct and sends the results of exactly
@@ -51,22 +58,40 @@ module TaskerCore
       # is what pgmq.send_batch does, and fires the same NOTIFY trigger; a data-modifying CTE
       # always runs to completion, read or not. $1 msg_ids, $2 read_cts, $3 results (jsonb[]).
       def post_results(queue)
+        "WITH #{posting(queue, '$1', '$2', '$3')} SELECT msg_id FROM gone"
+      end
+
+      # Posts results as post_results does and, in the same statement (one round trip, one
+      # commit), reads and claims up to $2 more messages as read_and_claim does. One row per
+      # message read, or a single row of NULLs when none was; `posted` (every row): the
+      # deleted msg_ids. $1-$5 as read_and_claim, $6-$8 as post_results' $1-$3.
+      def post_results_and_claim(queue)
+        PgmqClient.prioritized_read_sql(queue, before: "#{posting(queue, '$6', '$7', '$8')}, ", select: <<~SQL)
+          SELECT g.posted, #{CLAIMED_COLUMNS}
+            FROM (SELECT array_agg(msg_id) AS posted FROM gone) g
+            LEFT JOIN (#{CLAIMED_ROWS}) ON true
+        SQL
+      end
+
+      # The CTEs `gone` (messages deleted) and `sent` (their results) of a post. The messages
+      # are found by key (`= ANY`), so the one generic plan never seq-scans the queue.
+      def posting(queue, msg_ids, read_cts, results)
         <<~SQL
-          WITH gone AS (
+          gone AS (
               DELETE FROM #{QueueNames.table(queue)} q
-               USING unnest($1::bigint[], $2::int[]) AS h(msg_id, read_ct)
-               WHERE q.msg_id = h.msg_id AND q.read_ct = h.read_ct
+               USING unnest(#{msg_ids}::bigint[], #{read_cts}::int[]) AS h(msg_id, read_ct)
+               WHERE q.msg_id = ANY (#{msg_ids}::bigint[]) AND q.msg_id = h.msg_id AND q.read_ct = h.read_ct
               RETURNING q.msg_id),
           sent AS (
               INSERT INTO #{QueueNames.table(QueueNames::STEP_RESULTS)} (vt, message)
               SELECT clock_timestamp(), r.result
-                FROM unnest($1::bigint[], $3::jsonb[]) WITH ORDINALITY AS r(msg_id, result, n)
+                FROM unnest(#{msg_ids}::bigint[], #{results}::jsonb[]) WITH ORDINALITY AS r(msg_id, result, n)
                WHERE r.msg_id IN (SELECT msg_id FROM gone)
                ORDER BY r.n
               RETURNING msg_id)
-          SELECT msg_id FROM gone
         SQL
       end
+      private_class_method :posting
 
       # The heartbeat: pushes the vt of held messages forward, only where the read_ct is
       # still the one they were read with. $1 msg_ids, $2 read_cts, $3 seconds.
@@ -74,7 +99,7 @@ module TaskerCore
         <<~SQL
           UPDATE #{QueueNames.table(queue)} q SET vt = clock_timestamp() + make_interval(secs => $3::int)
             FROM unnest($1::bigint[], $2::int[]) AS held(msg_id, read_ct)
-           WHERE q.msg_id = held.msg_id AND q.read_ct = held.read_ct
+           WHERE q.msg_id = ANY ($1::bigint[]) AND q.msg_id = held.msg_id AND q.read_ct = held.read_ct
         SQL
       end
 

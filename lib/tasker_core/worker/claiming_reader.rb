@@ -34,17 +34,29 @@ module TaskerCore
       COLUMNS = (Messaging::PgmqClient::MESSAGE_FIELDS +
                  %w[verdict reason step_state task_context parent_results task_uuid traceparent step_details]).freeze
 
+      attr_reader :queue
+
       # Returns [[Messaging::Message, Claim], ...] in priority order.
       def read(conn, vt:, qty:)
-        params = [vt, qty, @queue, @worker_id, MAX_STEP_MESSAGE_BYTES]
-        result = Messaging::Prepared.exec(conn, @statement, @sql, params)
+        pairs(Messaging::Prepared.exec(conn, @statement, @sql, params(vt: vt, qty: qty)))
+      rescue PG::Error => e
+        raise DatabaseError, "read-and-claim on queue #{@queue.inspect} failed: #{Messaging::PgmqClient.describe(e)}"
+      end
+
+      # The read-and-claim parameters ($1-$5) for a statement that reads as this reader does
+      # (QueueStatements.read_and_claim, post_results_and_claim).
+      def params(vt:, qty:)
+        [vt, qty, @queue, @worker_id, MAX_STEP_MESSAGE_BYTES]
+      end
+
+      # The claimed pairs of such a statement's result; a row without a message (the one row
+      # of a post that read nothing) is none.
+      def pairs(result)
         return [] if result.ntuples.zero?
 
         # Rows as Arrays, read by column index: no Hash built per row.
         at = COLUMNS.to_h { |name| [name, result.fnumber(name)] }
-        result.values.map { |row| [message(row, at), claim(row, at)] }
-      rescue PG::Error => e
-        raise DatabaseError, "read-and-claim on queue #{@queue.inspect} failed: #{Messaging::PgmqClient.describe(e)}"
+        result.values.filter_map { |row| [message(row, at), claim(row, at)] if row[at["msg_id"]] }
       end
 
       private

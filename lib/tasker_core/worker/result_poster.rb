@@ -3,6 +3,7 @@
 require "json"
 require "pg"
 require_relative "../errors"
+require_relative "../logging"
 require_relative "../messaging/pgmq_client"
 require_relative "../messaging/prepared"
 require_relative "../messaging/queue_statements"
@@ -20,14 +21,17 @@ module TaskerCore
     # The statement deletes each step message, guarded by the read_ct it was read with
     # (pgmq has no receipt handle), and sends the results of exactly the deleted ones to
     # step_results, atomically (Messaging::QueueStatements.post_results, prepared once per
-    # connection, so planned once).
+    # connection, so planned once). When results come with a Handoff, the same statement also
+    # claims a message for each (post_results_and_claim).
     class ResultPoster
       MAX_BATCH = 100
       ARRAY = PG::TextEncoder::Array.new
+      IDS = PG::TextDecoder::Array.new(elements_type: PG::TextDecoder::Integer.new)
 
       # outcome: true (posted), false (redelivered meanwhile) or an exception. `json` is
       # what is sent: the result, or the failure that replaced a result PostgreSQL refused.
-      Entry = Struct.new(:queue, :message, :result, :json, :outcome) do
+      # handoff: a Worker::Handoff or nil.
+      Entry = Struct.new(:queue, :message, :result, :json, :outcome, :handoff) do
         def done?
           !outcome.nil?
         end
@@ -55,6 +59,7 @@ module TaskerCore
         @posted = ConditionVariable.new
         @batches = 0
         @statements = {}
+        @log = Logging.logger("worker.results")
       end
 
       # Statements run so far (each posts one batch).
@@ -63,9 +68,10 @@ module TaskerCore
       # Posts `result` for `message` of `queue`. Returns true when posted, false when the
       # message was redelivered since it was read (its current holder reports instead).
       # Raises DatabaseError when the statement failed (nothing was posted). json: the
-      # result's JSON when the caller has it already.
-      def post(queue, message, result, json: nil)
-        entry = Entry.new(queue, message, result, json || JSON.generate(result.to_h), nil)
+      # result's JSON when the caller has it already. handoff: fills its pairs with the
+      # message claimed for it, if any.
+      def post(queue, message, result, json: nil, handoff: nil)
+        entry = Entry.new(queue, message, result, json || JSON.generate(result.to_h), nil, handoff)
         @mutex.synchronize { @pending << entry }
         until entry.done?
           batch = take_batch_or_wait(entry)
@@ -108,11 +114,15 @@ module TaskerCore
       # again one result at a time, and a result PostgreSQL cannot store (a data error, e.g.
       # a NUL in a string) becomes a failure of its own step.
       def post_queue(queue, entries)
-        posted = run_post(queue, entries)
+        posted = entries.any?(&:handoff) ? run_post_and_claim(queue, entries) : run_post(queue, entries)
         entries.each { |e| e.outcome = posted.include?(e.message.msg_id) }
       rescue PG::Error => e
         if Messaging::PgmqClient.connection_error?(e)
           fail_all(entries) { raise DatabaseError, "posting results failed: #{Messaging::PgmqClient.describe(e)}" }
+        elsif entries.any?(&:handoff)
+          # A claim never costs a result its post: post again without claiming.
+          entries.each { |entry| entry.handoff = nil }
+          post_queue(queue, entries)
         elsif entries.size > 1
           entries.each { |entry| post_queue(queue, [entry]) }
         else
@@ -123,18 +133,45 @@ module TaskerCore
       end
 
       def run_post(queue, entries)
-        params = [ARRAY.encode(entries.map { |e| e.message.msg_id }),
-                  ARRAY.encode(entries.map { |e| e.message.read_ct }), ARRAY.encode(entries.map(&:json))]
         name, sql = statement(queue)
         @batches += 1
         @db.with do |conn|
-          Messaging::Prepared.exec(conn, name, sql, params).map { |row| Integer(row["msg_id"]) }
+          Messaging::Prepared.exec(conn, name, sql, post_params(entries)).map { |row| Integer(row["msg_id"]) }
         end
       end
 
-      # [prepared statement name, SQL] of a queue, built once (only the posting thread reads it).
-      def statement(queue)
-        @statements[queue] ||= ["tasker_post_results_#{queue}", Messaging::QueueStatements.post_results(queue)].freeze
+      # Posts and claims as many messages as the batch has handoffs, each claimed message
+      # going to one of them (at most one each, in order).
+      def run_post_and_claim(queue, entries)
+        handoffs = entries.filter_map(&:handoff)
+        reader = handoffs.first.reader
+        params = reader.params(vt: handoffs.first.vt, qty: handoffs.size) + post_params(entries)
+        name, sql = statement(queue, :post_results_and_claim)
+        @batches += 1
+        result = @db.with { |conn| Messaging::Prepared.exec(conn, name, sql, params) }
+        posted = IDS.decode(result.getvalue(0, result.fnumber("posted"))) || []
+        hand_over(reader, result, handoffs)
+        posted
+      end
+
+      # The results are posted (committed) by now: a claimed message that cannot be handed
+      # over is left to be redelivered after its visibility timeout, not counted against them.
+      def hand_over(reader, result, handoffs)
+        reader.pairs(result).zip(handoffs) { |pair, handoff| handoff.pairs << pair }
+      rescue StandardError => e
+        @log.error(msg: "claimed messages not handed over; they will be redelivered after the visibility timeout",
+                   queue: reader.queue, error_class: e.class.name, error: e.message)
+      end
+
+      def post_params(entries)
+        [ARRAY.encode(entries.map { |e| e.message.msg_id }), ARRAY.encode(entries.map { |e| e.message.read_ct }),
+         ARRAY.encode(entries.map(&:json))]
+      end
+
+      # [prepared statement name, SQL] of a queue's statement, built once (only the posting
+      # thread reads it).
+      def statement(queue, kind = :post_results)
+        @statements[[queue, kind]] ||= ["tasker_#{kind}_#{queue}", Messaging::QueueStatements.public_send(kind, queue)].freeze
       end
 
       def post_unstorable(queue, entry, error)

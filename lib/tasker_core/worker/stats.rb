@@ -18,6 +18,12 @@ module TaskerCore
       def initialize
         @counters = OUTCOMES.values.to_h { |name| [name, Concurrent::AtomicFixnum.new(0)] }
         @running = Concurrent::AtomicFixnum.new(0)
+        @handed_off = Concurrent::AtomicFixnum.new(0)
+      end
+
+      # A message claimed with a result's post and run by the same job (see NamespacePoller).
+      def handed_off
+        @handed_off.increment
       end
 
       def record(outcome)
@@ -38,7 +44,7 @@ module TaskerCore
       end
 
       def to_h
-        @counters.transform_values(&:value)
+        @counters.transform_values(&:value).merge(handed_off: @handed_off.value)
       end
     end
   end

@@ -39,8 +39,9 @@ module TaskerCore
 
       attr_reader :queue
 
-      # claim: the Worker::Claim read with the message.
-      def execute(message, claim)
+      # claim: the Worker::Claim read with the message. handoff: a Worker::Handoff to claim
+      # the next message with the result's post (left empty when no result is posted).
+      def execute(message, claim, handoff: nil)
         return set_aside(message, claim) unless claim.claimed?
 
         step = parse(message, claim) or return :invalid
@@ -49,7 +50,7 @@ module TaskerCore
         result, json = while_held(message) do
           @runner.run_with_json(step, claim)
         end
-        commit(message, step, result, json)
+        commit(message, step, result, json, handoff)
       end
 
       private
@@ -106,11 +107,11 @@ module TaskerCore
         raise DatabaseError, "setting aside message #{message.msg_id} failed: #{Messaging::PgmqClient.describe(e)}"
       end
 
-      def commit(message, step, result, json)
+      def commit(message, step, result, json, handoff)
         attempts = 0
         begin
           attempts += 1
-          posted = @poster.post(@queue, message, result, json: json)
+          posted = @poster.post(@queue, message, result, json: json, handoff: handoff)
         rescue DatabaseError => e
           raise unless Messaging::PgmqClient.connection_error?(e) && attempts < COMMIT_ATTEMPTS
 

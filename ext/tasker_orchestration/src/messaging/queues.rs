@@ -154,12 +154,20 @@ pub async fn send_batch<'e>(db: impl PgExecutor<'e>, queue: &QueueName, messages
 /// The prioritized read of one queue, the one definition of how every reader reads: up to
 /// `$2` visible messages in virtual-time order (priority with aging), skipping locked ones,
 /// hidden for `$1` seconds and counted in `read_ct`; `select` reads the read rows as `u`.
-/// Static per queue, so a prepared statement plans it once per connection. Ruby's workers
+/// Static per queue, so a prepared statement plans it once per connection; the update finds
+/// the picked rows by key (`= ANY`), so its one generic plan is an index scan however the
+/// table's size has changed since it was planned (a join let it seq-scan the queue). Ruby's workers
 /// run the same text (`PgmqClient.prioritized_read_sql`; spec/native checks they agree).
 pub fn prioritized_read_sql(queue: &QueueName, select: &str) -> String {
+    prioritized_read_after_sql(queue, "", select)
+}
+
+/// The prioritized read with other CTEs before its own (`before`: "name AS (...), " each),
+/// for a statement that does more in the same round trip (a worker's post of its results).
+pub fn prioritized_read_after_sql(queue: &QueueName, before: &str, select: &str) -> String {
     let table = queue.table();
     format!(
-        "WITH picked AS (
+        "WITH {before}picked AS (
     SELECT q.msg_id FROM {table} q
      WHERE q.vt <= clock_timestamp()
      ORDER BY tasker_virtual_time(q.enqueued_at, q.message), q.msg_id
@@ -168,7 +176,7 @@ pub fn prioritized_read_sql(queue: &QueueName, select: &str) -> String {
 updated AS (
     UPDATE {table} m
        SET last_read_at = clock_timestamp(), vt = clock_timestamp() + make_interval(secs => $1), read_ct = m.read_ct + 1
-      FROM picked WHERE m.msg_id = picked.msg_id
+     WHERE m.msg_id = ANY (ARRAY(SELECT p.msg_id FROM picked p))
     RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message)
 {select}
  ORDER BY tasker_virtual_time(u.enqueued_at, u.message), u.msg_id
