@@ -23,6 +23,8 @@ module TaskerCore
     class NamespacePoller
       MAX_BACKOFF_S = 5.0
       MAX_HANDOFFS = 16
+      # StepExecutor's outcomes of a job that posted its result.
+      POSTED = %i[success failure].freeze
 
       def initialize(executor:, reader:, pool:, slots:, db:, stop_event:, stats:, settings:, wakeup: nil)
         @executor = executor # Worker::StepExecutor
@@ -135,11 +137,14 @@ module TaskerCore
         end
       end
 
-      # Returns the message handed to this job with its result's post, or nil.
+      # Returns the message handed to this job with its result's post, or nil. Only a job
+      # that posted a result asked for one, so only its answer says whether the queue still
+      # has a backlog (a message set aside or redelivered posts nothing).
       def run_job(message, claim, may_hand_off)
         handoff = Handoff.new(@reader, @vt) if may_hand_off && @backlog && !@stop_event.set?
-        @stats.record(@executor.execute(message, claim, handoff: handoff))
-        return unless handoff
+        outcome = @executor.execute(message, claim, handoff: handoff)
+        @stats.record(outcome)
+        return unless handoff && POSTED.include?(outcome)
 
         @backlog = !handoff.pairs.empty?
         @stats.handed_off if @backlog
