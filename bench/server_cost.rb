@@ -13,24 +13,30 @@ module Bench
   # Transactions come from pg_stat_database, statements from pg_stat_statements where it
   # is preloaded (nil otherwise). Backends flush their statistics at most once a second
   # while busy and within ~10 s when idle, so `finish` waits for them.
+  # Counts that do not depend on the machine's speed, for comparing runs and machines: rows
+  # written (inserted, updated, deleted) and rows read by sequential scans in the
+  # database's tables (pg_stat_user_tables), and WAL bytes written (server-wide).
   module ServerCost
     TICK = 100.0 # USER_HZ on Linux
     FLUSH_WAIT = 11
     PROBE = "/* bench:server_cost */"
+    TABLE_COUNTS = %w[row_writes seq_scan_rows].freeze
 
     module_function
 
-    # Runs the block and returns [block's value, {"pg_cpu_s", "transactions", "statements"}].
+    # Runs the block and returns [block's value, {"pg_cpu_s", "wal_bytes", "transactions",
+    # "row_writes", "seq_scan_rows", "statements"}].
     def measure(url)
       conn = PG.connect(url)
       statements = statements_available?(conn)
       before = snapshot(conn, statements)
       value = yield
       cpu_after = cpu_seconds
+      wal_after = wal_bytes(conn)
       sleep FLUSH_WAIT
       after = snapshot(conn, statements)
-      [value, { "pg_cpu_s" => cpu_after - before["cpu"],
-                "transactions" => after["transactions"] - before["transactions"],
+      [value, { "pg_cpu_s" => cpu_after - before["cpu"], "wal_bytes" => wal_after - before["wal_bytes"],
+                **(["transactions"] + TABLE_COUNTS).to_h { |name| [name, after[name] - before[name]] },
                 "statements" => statements ? after["statements"] - before["statements"] : nil }]
     ensure
       conn&.close
@@ -40,6 +46,9 @@ module Bench
     def per_step(cost, steps)
       { "pg_cpu_ms_per_step" => cost["pg_cpu_s"] * 1000.0 / steps,
         "transactions_per_step" => cost["transactions"].to_f / steps,
+        "row_writes_per_step" => cost["row_writes"].to_f / steps,
+        "seq_scan_rows_per_step" => cost["seq_scan_rows"].to_f / steps,
+        "wal_bytes_per_step" => cost["wal_bytes"].to_f / steps,
         "statements_per_step" => cost["statements"] && cost["statements"].to_f / steps }
     end
 
@@ -53,7 +62,17 @@ module Bench
          WHERE toplevel AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
            AND query NOT LIKE '%bench:server_cost%'
       SQL
-      { "cpu" => cpu_seconds, "transactions" => transactions, "statements" => counted }
+      tables = conn.exec(<<~SQL).first
+        #{PROBE} SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) AS row_writes,
+                        coalesce(sum(seq_tup_read), 0) AS seq_scan_rows
+          FROM pg_stat_user_tables
+      SQL
+      { "cpu" => cpu_seconds, "wal_bytes" => wal_bytes(conn), "transactions" => transactions, "statements" => counted,
+        **TABLE_COUNTS.to_h { |name| [name, tables[name].to_i] } }
+    end
+
+    def wal_bytes(conn)
+      conn.exec("#{PROBE} SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").getvalue(0, 0).to_i
     end
 
     def statements_available?(conn)

@@ -13,9 +13,48 @@ RSpec.describe "the settings of tasker_core's sessions" do
   it "are in force on the connections of a worker's pool" do
     pool = TaskerCore::Messaging::ConnectionPool.new(TaskerCore.config.database_url, size: 1, application_name: "spec",
                                                                                      session_settings: true)
-    shown = pool.with { |conn| conn.exec("SHOW plan_cache_mode").getvalue(0, 0) }
-    expect(shown).to eq("force_generic_plan")
+    shown = pool.with do |conn|
+      TaskerCore::Messaging::SessionSettings::SETTINGS.keys.to_h { |name| [name, conn.exec("SHOW #{name}").getvalue(0, 0)] }
+    end
+    expect(shown).to eq(TaskerCore::Messaging::SessionSettings::SETTINGS)
   ensure
     pool&.shutdown
+  end
+
+  # A plan is made once per connection and kept while the tables grow: one made on small
+  # tables must still find rows by key, or every later call scans the whole table.
+  describe "a worker's read-and-claim planned on small tables" do
+    let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
+    let(:pgmq) { TaskerCore::Messaging::PgmqClient.new(conn) }
+
+    after { conn.close }
+
+    # Tables read by sequential scan (and how often) while the worker's statement claims
+    # two steps, on a new connection opened with `options`.
+    def sequential_scans(options)
+      steps = Array.new(2) { |i| { name: "step_#{i}", handler: "SpecHandlers::Square", state: "enqueued", attempts: 1 } }
+      fixture = TaskerSpec::WorkflowFixture.create(conn, context: {}, steps: steps)
+      queue = "#{fixture.namespace}_queue"
+      pgmq.create(queue)
+      reader = TaskerCore::Worker::ClaimingReader.new(queue: queue, worker_id: "spec")
+      worker_conn = PG.connect(TaskerSpec::Database.isolated_url, options: options)
+      expect(reader.read(worker_conn, vt: 30, qty: 2)).to eq([]) # prepared (and planned) on an empty queue
+      fixture.steps.each_key { |name| pgmq.send(queue, fixture.step_message(name)) }
+      worker_conn.transaction do
+        expect(reader.read(worker_conn, vt: 30, qty: 2).map { |_, claim| claim.verdict }).to eq(%w[claimed claimed])
+        worker_conn.exec("SELECT relname, seq_scan FROM pg_stat_xact_user_tables WHERE seq_scan > 0")
+                   .to_h { |row| [row["relname"], Integer(row["seq_scan"])] }
+      end
+    ensure
+      worker_conn&.close
+    end
+
+    it "finds the steps, tasks and messages by key" do
+      expect(sequential_scans(TaskerCore::Messaging::SessionSettings::OPTIONS)).to eq({})
+    end
+
+    it "would scan whole tables with generic plans alone (the reason for enable_seqscan = off)" do
+      expect(sequential_scans("-c plan_cache_mode=force_generic_plan")).to include("tasker_workflow_steps")
+    end
   end
 end

@@ -36,7 +36,12 @@ pub enum DbError {
 /// statements are prepared once per connection and are lookups by key whatever their
 /// parameters, so their generic plan is the plan; left to itself PostgreSQL plans the
 /// CTE-heavy ones anew on every execution (custom plans), which was ~30% of its CPU.
-pub const SESSION_SETTINGS: &[(&str, &str)] = &[("plan_cache_mode", "force_generic_plan")];
+/// `enable_seqscan`: a generic plan is made once per connection, often while the tables are
+/// small (a new database, a test, a benchmark), and kept as they grow (until an ANALYZE
+/// invalidates it, never with autovacuum off); planned on a small table a key lookup
+/// becomes a scan of the whole table on every call. Off, the planner takes the index
+/// wherever there is one, and still scans a table that has none.
+pub const SESSION_SETTINGS: &[(&str, &str)] = &[("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off")];
 
 /// Opens a pool. The URL is parsed here, not at compile time: the extension builds with no
 /// database around.
