@@ -13,7 +13,8 @@ module Bench
     RATIOS = { "diamond_steps_per_s" => "throughput", "hop_latency_p50_ms" => "hop_p50", "hop_latency_p99_ms" => "hop_p99",
                "diamond_pg_cpu_ms_per_step" => "pg_cpu_per_step", "diamond_transactions_per_step" => "transactions_per_step",
                "diamond_statements_per_step" => "statements_per_step", "diamond_row_writes_per_step" => "row_writes_per_step",
-               "diamond_wal_bytes_per_step" => "wal_bytes_per_step", "idle_transactions_per_s" => "idle_transactions" }.freeze
+               "diamond_wal_records_per_step" => "wal_records_per_step", "diamond_wal_bytes_per_step" => "wal_bytes_per_step",
+               "idle_transactions_per_s" => "idle_transactions" }.freeze
     HIGHER_IS_BETTER = %w[diamond_steps_per_s].freeze
     DIRECTION = "vs_graphile_* > 1: tasker_core better (throughput ours/theirs; latencies and costs theirs/ours)"
     PEER_FILES = %w[graphile_worker side_by_side].freeze

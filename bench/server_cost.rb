@@ -15,20 +15,24 @@ module Bench
   # while busy and within ~10 s when idle, so `finish` waits for them.
   # Counts that do not depend on the machine's speed, for comparing runs and machines: rows
   # written (inserted, updated, deleted) and rows read by sequential scans in the
-  # database's tables (pg_stat_user_tables), and WAL bytes written (server-wide).
+  # database's tables (pg_stat_user_tables), and WAL records and bytes written
+  # (server-wide). A checkpoint starts the window, so that every page's first change in it
+  # writes its full image, whatever the server's checkpoint timing (about half the bytes).
   module ServerCost
     TICK = 100.0 # USER_HZ on Linux
     FLUSH_WAIT = 11
     PROBE = "/* bench:server_cost */"
     TABLE_COUNTS = %w[row_writes seq_scan_rows].freeze
+    COUNTS = (%w[transactions wal_records] + TABLE_COUNTS).freeze
 
     module_function
 
-    # Runs the block and returns [block's value, {"pg_cpu_s", "wal_bytes", "transactions",
-    # "row_writes", "seq_scan_rows", "statements"}].
+    # Runs the block and returns [block's value, {"pg_cpu_s", "wal_bytes", "wal_records",
+    # "transactions", "row_writes", "seq_scan_rows", "statements"}].
     def measure(url)
       conn = PG.connect(url)
       statements = statements_available?(conn)
+      conn.exec("#{PROBE} CHECKPOINT")
       before = snapshot(conn, statements)
       value = yield
       cpu_after = cpu_seconds
@@ -36,7 +40,7 @@ module Bench
       sleep FLUSH_WAIT
       after = snapshot(conn, statements)
       [value, { "pg_cpu_s" => cpu_after - before["cpu"], "wal_bytes" => wal_after - before["wal_bytes"],
-                **(["transactions"] + TABLE_COUNTS).to_h { |name| [name, after[name] - before[name]] },
+                **COUNTS.to_h { |name| [name, after[name] - before[name]] },
                 "statements" => statements ? after["statements"] - before["statements"] : nil }]
     ensure
       conn&.close
@@ -48,6 +52,7 @@ module Bench
         "transactions_per_step" => cost["transactions"].to_f / steps,
         "row_writes_per_step" => cost["row_writes"].to_f / steps,
         "seq_scan_rows_per_step" => cost["seq_scan_rows"].to_f / steps,
+        "wal_records_per_step" => cost["wal_records"].to_f / steps,
         "wal_bytes_per_step" => cost["wal_bytes"].to_f / steps,
         "statements_per_step" => cost["statements"] && cost["statements"].to_f / steps }
     end
@@ -67,7 +72,9 @@ module Bench
                         coalesce(sum(seq_tup_read), 0) AS seq_scan_rows
           FROM pg_stat_user_tables
       SQL
-      { "cpu" => cpu_seconds, "wal_bytes" => wal_bytes(conn), "transactions" => transactions, "statements" => counted,
+      wal_records = conn.exec("#{PROBE} SELECT wal_records FROM pg_stat_wal").getvalue(0, 0).to_i
+      { "cpu" => cpu_seconds, "wal_bytes" => wal_bytes(conn), "wal_records" => wal_records, "transactions" => transactions,
+        "statements" => counted,
         **TABLE_COUNTS.to_h { |name| [name, tables[name].to_i] } }
     end
 

@@ -52,6 +52,7 @@ module Bench
           "diamond_statements_per_step" => per_step["statements_per_step"],
           "diamond_row_writes_per_step" => per_step["row_writes_per_step"],
           "diamond_seq_scan_rows_per_step" => per_step["seq_scan_rows_per_step"],
+          "diamond_wal_records_per_step" => per_step["wal_records_per_step"],
           "diamond_wal_bytes_per_step" => per_step["wal_bytes_per_step"],
           "diamond_node_cpu_ms_per_step" => diamond[:node_cpu_ms_per_step],
           "idle_transactions_per_s" => diamond[:idle]["transactions"],

@@ -16,7 +16,8 @@ module Bench
         ["transactions/step", "diamond_transactions_per_step", "diamond_transactions_per_step", :lower],
         ["statements/step", "diamond_statements_per_step", "diamond_statements_per_step", :lower],
         ["rows written/step", "diamond_row_writes_per_step", "diamond_row_writes_per_step", :lower],
-        ["WAL bytes/step", "diamond_wal_bytes_per_step", "diamond_wal_bytes_per_step", :lower],
+        ["WAL records/step", "diamond_wal_records_per_step", "diamond_wal_records_per_step", :lower],
+        ["WAL bytes/step (a checkpoint starts the window)", "diamond_wal_bytes_per_step", "diamond_wal_bytes_per_step", :lower],
         ["idle transactions/s", "idle_transactions_per_s", "idle_transactions_per_s", :lower]
       ].freeze
       HEADER = ["", "graphile-worker", "tasker_core", "tasker_core better by (x, >1 = us)"].freeze

@@ -10,13 +10,13 @@ RSpec.describe Bench::Peers::SideBySide do
     { "hop_latency_p50_ms" => 5.54, "hop_latency_p99_ms" => 12.7, "diamond_steps_per_s" => 613.0,
       "diamond_pg_cpu_ms_per_step" => 2.05, "diamond_transactions_per_step" => 1.84,
       "diamond_statements_per_step" => 3.3, "diamond_row_writes_per_step" => 20.0,
-      "diamond_wal_bytes_per_step" => 4000.0, "idle_transactions_per_s" => 0.0 }
+      "diamond_wal_records_per_step" => 40.0, "diamond_wal_bytes_per_step" => 4000.0, "idle_transactions_per_s" => 0.0 }
   end
   let(:theirs) do
     { "hop_c2_p50_ms" => 2.31, "hop_c2_p99_ms" => 9.26, "diamond_steps_per_s" => 729.0,
       "diamond_pg_cpu_ms_per_step" => 1.68, "diamond_transactions_per_step" => 4.8,
       "diamond_statements_per_step" => nil, "diamond_row_writes_per_step" => 10.0,
-      "diamond_wal_bytes_per_step" => 3000.0, "idle_transactions_per_s" => 4.1 }
+      "diamond_wal_records_per_step" => 30.0, "diamond_wal_bytes_per_step" => 3000.0, "idle_transactions_per_s" => 4.1 }
   end
 
   it "divides theirs by ours where lower is better and ours by theirs where higher is" do
@@ -44,7 +44,8 @@ RSpec.describe Bench::Peers::SideBySide do
                                  "| transactions/step | 4.80 | 1.84 | 2.61 |",
                                  "| statements/step | n/a | 3.30 | n/a |",
                                  "| rows written/step | 10.0 | 20.0 | 0.500 |",
-                                 "| WAL bytes/step | 3000 | 4000 | 0.750 |",
+                                 "| WAL records/step | 30.0 | 40.0 | 0.750 |",
+                                 "| WAL bytes/step (a checkpoint starts the window) | 3000 | 4000 | 0.750 |",
                                  "| idle transactions/s | 4.10 | 0.000 | inf |"
                                ])
   end

@@ -407,6 +407,18 @@ async fn every_parent_of_a_fan_in_completing_in_one_batch_releases_the_join_once
     assert_eq!(finished, Some(TaskState::Complete));
     assert_eq!(db.scalar_i64("SELECT remaining_parents::bigint FROM tasker_workflow_steps WHERE name = 'join'").await, 0);
     assert_eq!(db.scalar_i64("SELECT count(*) FROM tasker_step_transitions WHERE to_state = 'complete'").await, 5);
+    // Released and started in one statement, every child still has the whole history, in order.
+    let histories: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "SELECT s.name, array_agg(coalesce(t.from_state, '') || '>' || t.to_state || ':' || t.reason || '@' || t.attempt ORDER BY t.id)
+           FROM tasker_workflow_steps s JOIN tasker_step_transitions t ON t.step_id = s.id GROUP BY s.name ORDER BY s.name",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let history = ">pending:created@0 pending>enqueued:ready@1 enqueued>in_progress:claimed@1 in_progress>complete:succeeded@1";
+    for (name, transitions) in histories {
+        assert_eq!(transitions.join(" "), history, "{name}");
+    }
     db.assert_counters_consistent().await;
     db.drop_db().await;
 }

@@ -43,10 +43,13 @@ impl StepType {
     }
 }
 
-/// Whether a step whose `step_type` column holds `column` starts by a message to a worker
-/// (a map step's items do; a map step itself starts by creating them).
+/// The `step_type` values of steps that start by a message to a worker (a map step's items
+/// do; a map step itself starts by creating them).
+pub const WORKER_STEP_TYPES: [&str; 3] = ["task", "decision", "map_item"];
+
+/// Whether a step whose `step_type` column holds `column` starts by a message to a worker.
 pub fn starts_on_worker(column: &str) -> bool {
-    matches!(column, "task" | "decision" | "map_item")
+    WORKER_STEP_TYPES.contains(&column)
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -9,10 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Row};
 
-use super::transitions::{move_steps, move_steps_of_tasks, MovedStep, StepChange, StepMove};
+use super::transitions::{counter_update, move_steps, move_steps_of_tasks, MovedStep, StepChange, StepMove};
 use super::{OrchestrationError, TaskRef};
 use crate::domain::actor::{self, Actor};
-use crate::domain::states::StepState;
+use crate::domain::states::{StepState, TaskState};
+use crate::domain::step_types::WORKER_STEP_TYPES;
 use crate::messaging::messages::StepMessage;
 use crate::messaging::queues::{self, QueueName};
 
@@ -38,9 +39,19 @@ pub async fn enqueue_ready_across(
     let metadata = json!({});
     let mv = StepMove { from: StepState::Pending, to: StepState::Enqueued, change: StepChange::Dispatch, reason: "ready", metadata: &metadata };
     let moved = move_steps_of_tasks(tx, step_ids, mv).await?;
+    send_across(tx, tasks, &moved).await
+}
+
+/// Sends the messages of `moved` (steps just enqueued, of `tasks`): one send per namespace
+/// queue. Returns the steps sent per task.
+async fn send_across(
+    tx: &mut PgConnection,
+    tasks: &HashMap<i64, TaskRef>,
+    moved: &[MovedStep],
+) -> Result<HashMap<i64, usize>, OrchestrationError> {
     let mut sent: HashMap<i64, usize> = HashMap::new();
     let mut by_queue: BTreeMap<String, (QueueName, Vec<Value>)> = BTreeMap::new();
-    for step in &moved {
+    for step in moved {
         let task = &tasks[&step.task_id];
         let (_, messages) = match by_queue.entry(task.namespace.clone()) {
             Entry::Occupied(entry) => entry.into_mut(),
@@ -145,6 +156,92 @@ pub async fn release_children(tx: &mut PgConnection, finished: &[i64], skipped: 
         .filter(|r| r.get::<i32, _>("remaining_parents") == 0 && r.get::<String, _>("state") == StepState::Pending.as_str())
         .map(|r| Released { task_id: r.get("task_id"), id: r.get("id"), step_type: r.get("step_type"), live_parents: r.get("live_parents") })
         .collect())
+}
+
+/// `release_children` for the finished steps of a batch of results, which also starts, in
+/// the same statement and the same row version, every child released for a worker: its
+/// last parent finished, one of its parents is live, its task is running (`tasks`: locked
+/// by the caller) and its type runs on a worker. Each such child moves `pending ->
+/// enqueued` (recorded, counted) and its message is sent, as `enqueue_ready_across` would;
+/// the other children released (skips, maps, waits, stopped tasks) are returned, still
+/// pending, for the caller to advance. Returns (steps sent per task, the others released).
+pub async fn release_and_start_across(
+    tx: &mut PgConnection,
+    tasks: &HashMap<i64, TaskRef>,
+    finished: &[i64],
+    skipped: &[bool],
+) -> Result<(HashMap<i64, usize>, Vec<Released>), OrchestrationError> {
+    let (from, to) = (StepState::Pending, StepState::Enqueued);
+    from.check(to)?;
+    if finished.is_empty() {
+        return Ok((HashMap::new(), Vec::new()));
+    }
+    let running: Vec<i64> = tasks.values().filter(|t| t.state == TaskState::InProgress).map(|t| t.id).collect();
+    let counters = counter_update(from, to, "m.n");
+    // `starts` is judged on the row as read and again on the row as locked: a child starts
+    // only from pending, on its last parent.
+    let sql = format!(
+        "WITH counts AS (
+            SELECT e.to_step_id AS id, count(*)::int AS n, count(*) FILTER (WHERE NOT f.skipped)::int AS live
+              FROM unnest($1::bigint[], $2::bool[]) AS f(id, skipped)
+              JOIN tasker_step_edges e ON e.from_step_id = f.id AND e.from_step_id = ANY($1)
+             GROUP BY e.to_step_id),
+         children AS (
+            SELECT r.id, r.n, r.live,
+                   (c.remaining_parents = r.n AND c.state = $5 AND c.live_parents + r.live > 0
+                    AND c.task_id = ANY($3) AND c.step_type = ANY($4)) AS starts
+              FROM counts r JOIN tasker_workflow_steps c ON c.id = r.id
+             WHERE c.id = ANY (ARRAY(SELECT id FROM counts))),
+         released AS (
+            UPDATE tasker_workflow_steps c
+               SET remaining_parents = c.remaining_parents - k.n, live_parents = c.live_parents + k.live, updated_at = now(),
+                   state = CASE WHEN k.starts AND c.state = $5 AND c.remaining_parents = k.n THEN $6 ELSE c.state END,
+                   attempts = CASE WHEN k.starts AND c.state = $5 AND c.remaining_parents = k.n THEN c.attempts + 1 ELSE c.attempts END,
+                   next_attempt_at = CASE WHEN k.starts AND c.state = $5 AND c.remaining_parents = k.n THEN NULL ELSE c.next_attempt_at END
+              FROM children k
+             WHERE c.id = k.id AND c.id = ANY (ARRAY(SELECT id FROM counts))
+            RETURNING c.id, c.task_id, c.uuid, c.name, c.handler, c.attempts, c.remaining_parents, c.live_parents, c.state,
+                      c.step_type, c.map_step_id, k.starts AND c.state = $6 AS started),
+         recorded AS (
+            INSERT INTO tasker_step_transitions (step_id, from_state, to_state, attempt, reason, metadata)
+            SELECT id, $5, $6, attempts, 'ready', '{{}}'::jsonb FROM released WHERE started ORDER BY id),
+         counted AS (
+            UPDATE tasker_tasks t SET updated_at = now(){counters}
+              FROM (SELECT task_id, count(*) FILTER (WHERE map_step_id IS NULL) AS n FROM released WHERE started GROUP BY task_id) m
+             WHERE t.id = ANY (ARRAY(SELECT task_id FROM released WHERE started)) AND t.id = m.task_id)
+         SELECT id, task_id, uuid, name, handler, attempts, remaining_parents, live_parents, state, step_type, started
+           FROM released ORDER BY id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(finished)
+        .bind(skipped)
+        .bind(&running)
+        .bind(&WORKER_STEP_TYPES[..])
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+    let (mut started, mut others) = (Vec::new(), Vec::new());
+    for r in &rows {
+        if r.try_get("started")? {
+            started.push(MovedStep {
+                id: r.try_get("id")?,
+                task_id: r.try_get("task_id")?,
+                uuid: r.try_get("uuid")?,
+                name: r.try_get("name")?,
+                handler: r.try_get("handler")?,
+                attempts: r.try_get("attempts")?,
+            });
+        } else if r.try_get::<i32, _>("remaining_parents")? == 0 && r.try_get::<String, _>("state")? == from.as_str() {
+            others.push(Released {
+                task_id: r.try_get("task_id")?,
+                id: r.try_get("id")?,
+                step_type: r.try_get("step_type")?,
+                live_parents: r.try_get("live_parents")?,
+            });
+        }
+    }
+    Ok((send_across(tx, tasks, &started).await?, others))
 }
 
 fn step_message(task: &TaskRef, step: &MovedStep) -> Value {

@@ -20,7 +20,6 @@ use super::finalization::finalize_many;
 use super::maps::{self, ItemFinished};
 use super::{decisions, progress, transitions, OrchestrationError, TaskRef};
 use crate::domain::states::{StepState, TaskState};
-use crate::domain::step_types::starts_on_worker;
 use crate::messaging::messages::{StepResult, Wake};
 use crate::messaging::queues::{self, QueueMessage, QueueName};
 
@@ -161,19 +160,15 @@ async fn apply_accepted(tx: &mut PgConnection, locked: &mut Locked, accepted: Ac
     // O(out-degree): only the children of the finished steps are touched.
     let ids: Vec<i64> = finished.iter().map(|f| f.1).collect();
     let skipped: Vec<bool> = finished.iter().map(|f| f.2).collect();
-    // The common case, children that run a handler in running tasks, starts across all tasks
-    // at once; the rest (skips, maps, waits) start task by task.
-    let mut released: BTreeMap<i64, Vec<Released>> = BTreeMap::new();
-    let mut for_workers = Vec::new();
-    for child in dispatch::release_children(tx, &ids, &skipped).await? {
-        if child.live_parents > 0 && locked.tasks[&child.task_id].state == TaskState::InProgress && starts_on_worker(&child.step_type) {
-            for_workers.push(child.id);
-        } else {
-            released.entry(child.task_id).or_default().push(child);
-        }
-    }
-    for (task_id, sent) in dispatch::enqueue_ready_across(tx, &locked.tasks, &for_workers).await? {
+    // The common case, children that run a handler in running tasks, is released and started
+    // across all tasks in one statement; the rest (skips, maps, waits) start task by task.
+    let (started, others) = dispatch::release_and_start_across(tx, &locked.tasks, &ids, &skipped).await?;
+    for (task_id, sent) in started {
         *dispatched.entry(task_id).or_default() += sent;
+    }
+    let mut released: BTreeMap<i64, Vec<Released>> = BTreeMap::new();
+    for child in others {
+        released.entry(child.task_id).or_default().push(child);
     }
     for (task_id, children) in released {
         let task = &locked.tasks[&task_id];

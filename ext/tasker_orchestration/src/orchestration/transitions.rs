@@ -163,7 +163,7 @@ fn counter_of(state: StepState) -> Option<&'static str> {
 }
 
 /// `, steps_x = steps_x - n, steps_y = steps_y + n` where n is `amount` (the rows moved).
-fn counter_update(from: StepState, to: StepState, amount: &str) -> String {
+pub(super) fn counter_update(from: StepState, to: StepState, amount: &str) -> String {
     let (from, to) = (counter_of(from), counter_of(to));
     if from == to {
         return String::new();
