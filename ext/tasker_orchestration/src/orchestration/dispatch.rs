@@ -224,14 +224,7 @@ pub async fn release_and_start_across(
     let (mut started, mut others) = (Vec::new(), Vec::new());
     for r in &rows {
         if r.try_get("started")? {
-            started.push(MovedStep {
-                id: r.try_get("id")?,
-                task_id: r.try_get("task_id")?,
-                uuid: r.try_get("uuid")?,
-                name: r.try_get("name")?,
-                handler: r.try_get("handler")?,
-                attempts: r.try_get("attempts")?,
-            });
+            started.push(MovedStep::from_row(r)?);
         } else if r.try_get::<i32, _>("remaining_parents")? == 0 && r.try_get::<String, _>("state")? == from.as_str() {
             others.push(Released {
                 task_id: r.try_get("task_id")?,

@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 use sqlx::types::Json;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
@@ -51,6 +52,20 @@ pub struct MovedStep {
     pub name: String,
     pub handler: String,
     pub attempts: i32,
+}
+
+impl MovedStep {
+    /// A moved step from a row holding its id, task_id, uuid, name, handler and attempts.
+    pub(super) fn from_row(r: &PgRow) -> Result<Self, sqlx::Error> {
+        Ok(MovedStep {
+            id: r.try_get("id")?,
+            task_id: r.try_get("task_id")?,
+            uuid: r.try_get("uuid")?,
+            name: r.try_get("name")?,
+            handler: r.try_get("handler")?,
+            attempts: r.try_get("attempts")?,
+        })
+    }
 }
 
 /// One state change for a set of steps of one task.
@@ -136,19 +151,7 @@ async fn move_steps_of(
         .bind(task_id)
         .fetch_all(&mut *tx)
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(MovedStep {
-                id: r.try_get("id")?,
-                task_id: r.try_get("task_id")?,
-                uuid: r.try_get("uuid")?,
-                name: r.try_get("name")?,
-                handler: r.try_get("handler")?,
-                attempts: r.try_get("attempts")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Into::into)
+    rows.iter().map(MovedStep::from_row).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
 }
 
 /// The task counter a step in `state` counts toward (pending and cancelled count in none).
