@@ -111,7 +111,7 @@ module TaskerCore
                                                                 application_name: "tasker_core_worker", session_settings: true)
       check_before_start
       @heartbeat = Worker::Heartbeat.new(db: @db, vt: @settings[:visibility_timeout_s]).start
-      @poster = Worker::ResultPoster.new(db: @db)
+      @poster = Worker::ResultPoster.new(db: @db, max_message_bytes: @config.orchestrator[:max_message_bytes])
       @pool = Concurrent::ThreadPoolExecutor.new(min_threads: 0, max_threads: @concurrency, max_queue: 0,
                                                  fallback_policy: :abort, name: "tasker-worker")
       @slots = Worker::Slots.new(@concurrency)

@@ -58,6 +58,35 @@ RSpec.describe "workflows end to end (embedded orchestrator + QueueWorker + Post
       expect(completed.size).to eq(2)
       expect(times["diamond_end"]).to be > completed.max
     end
+
+    # Plain successes are applied in the worker's post (tasker_apply_successes), the last one
+    # completing the task; none travels through step_results, while a failure still does.
+    it "applies a diamond's results where the worker posts them, and sends a failure to the orchestrator" do
+      TaskerSpec::Runtime.ensure_started
+      TaskerSpec::Database.with_connection { |c| c.exec(<<~SQL) }
+        CREATE TABLE spec_results_seen (step_name TEXT, task_uuid TEXT);
+        CREATE FUNCTION spec_see_result() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO spec_results_seen VALUES (NEW.message ->> 'step_name', NEW.message ->> 'task_uuid');
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER spec_see_result AFTER INSERT ON pgmq.q_step_results FOR EACH ROW EXECUTE FUNCTION spec_see_result();
+      SQL
+      task = run_task("diamond_workflow", "diamond_pattern", { "even_number" => 2 })
+      expect(task["state"]).to eq("complete")
+      failed = run_task("spec_workflows", "no_retries", {})
+      expect(failed["state"]).to eq("error")
+      seen = TaskerSpec::Database.query("SELECT task_uuid, step_name FROM spec_results_seen WHERE task_uuid IN ($1, $2)",
+                                        [task["uuid"], failed["uuid"]]).map(&:values)
+      expect(seen).to eq([[failed["uuid"], "flaky_step"]])
+      histories = task["steps"].keys.map { |name| step_transitions(task["uuid"], name) }.uniq
+      expect(histories).to eq([[[nil, "pending"], %w[pending enqueued], %w[enqueued in_progress], %w[in_progress complete]]])
+    ensure
+      TaskerSpec::Database.with_connection do |c|
+        c.exec("DROP TRIGGER IF EXISTS spec_see_result ON pgmq.q_step_results; " \
+               "DROP FUNCTION IF EXISTS spec_see_result(); DROP TABLE IF EXISTS spec_results_seen")
+      end
+    end
   end
 
   describe "failure" do

@@ -75,8 +75,12 @@ RSpec.describe "process heartbeats" do
     expect(orchestrator_row).to include("pid" => Process.pid, "concurrency" => config.orchestrator[:request_concurrency],
                                         "busy" => nil, "failed" => 0, "alive" => true)
     expect(orchestrator_row["namespaces"]).to include("linear_workflow", "spec_workflows")
-    expect(orchestrator_row["processed"]).to eq(7) # 2 requests, 5 results (ship never ran)
-    expect(orchestrator_row["details"]["stats"]).to include("requests_created" => 2, "results_applied" => 5)
+    # 2 requests, and of the 5 results (ship never ran) those not applied in the workers' posts:
+    # charge's failure always, the successes only when posted under a backlog or after it.
+    applied = orchestrator_row["details"]["stats"]["results_applied"]
+    expect(applied).to be_between(1, 5)
+    expect(orchestrator_row["processed"]).to eq(2 + applied)
+    expect(orchestrator_row["details"]["stats"]).to include("requests_created" => 2)
   end
 
   it "deletes each row when its process stops, and a stopped process beats no more" do

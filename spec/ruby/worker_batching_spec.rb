@@ -64,7 +64,7 @@ RSpec.describe "worker batching" do
   end
 
   describe TaskerCore::Worker::ResultPoster do
-    let(:poster) { described_class.new(db: db) }
+    let(:poster) { described_class.new(db: db, max_message_bytes: TaskerCore.config.orchestrator[:max_message_bytes]) }
 
     it "posts the results of many threads, deleting each step message in the same statement" do
       f = fixture(20)
@@ -83,6 +83,29 @@ RSpec.describe "worker batching" do
       expect(results_for(f).map { |r| r["results"] }).to match_array(f.steps.keys)
       expect(pgmq.metrics(queue(f))["queue_length"]).to eq(0)
       expect(poster.batches).to be < 20 # results shared statements
+    end
+
+    # tasker_apply_successes: a plain success of the claimed attempt whose task keeps work active
+    # is applied in the post itself; a stale result in the same statement goes to step_results.
+    it "applies a claimed success in place and sends a stale result of the same statement to step_results" do
+      f = fixture(2)
+      conn.exec_params("UPDATE tasker_tasks SET steps_total = 2, steps_active = 2 WHERE id = $1", [f.task_id])
+      f.steps.each_key { |name| pgmq.send(queue(f), f.step_message(name)) }
+      read = db.with { |c| TaskerCore::Worker::ClaimingReader.new(queue: queue(f), worker_id: "w1").read(c, vt: 30, qty: 2) }
+      first, second = read.sort_by { |message, _| message.message["step_name"] }.map(&:first)
+      stale = result(second.message.merge("attempt" => 2), "stale")
+      entries = [[first, result(first.message, "fresh")], [second, stale]]
+      array = PG::TextEncoder::Array.new
+      params = [array.encode(entries.map { |m, _| m.msg_id }), array.encode(entries.map { |m, _| m.read_ct }),
+                array.encode(entries.map { |_, r| JSON.generate(r.to_h) }), TaskerCore.config.orchestrator[:max_message_bytes]]
+      posted = conn.exec_params(TaskerCore::Messaging::QueueStatements.post_results(queue(f)), params).map { |r| Integer(r["msg_id"]) }
+      expect(posted).to match_array([first.msg_id, second.msg_id])
+      expect(results_for(f).map { |r| [r["step_name"], r["attempt"], r["results"]] }).to eq([["step_1", 2, "stale"]])
+      expect(TaskerSpec::WorkflowFixture.step_row(conn, f.steps["step_0"][:uuid])).to include("state" => "complete", "results" => '"fresh"')
+      expect(TaskerSpec::WorkflowFixture.step_row(conn, f.steps["step_1"][:uuid])["state"]).to eq("in_progress")
+      expect(conn.exec_params("SELECT steps_done, steps_active FROM tasker_tasks WHERE id = $1", [f.task_id])[0])
+        .to eq("steps_done" => "1", "steps_active" => "1")
+      expect(pgmq.metrics(queue(f))["queue_length"]).to eq(0)
     end
 
     it "does not post for a message redelivered since it was read, and still posts the others" do

@@ -8,7 +8,7 @@ RSpec.describe TaskerCore::Worker::Handoff do
   let(:conn) { TaskerSpec::Database.connect_isolated.tap { |c| c.exec("SET client_min_messages TO warning") } }
   let(:pgmq) { TaskerCore::Messaging::PgmqClient.new(conn) }
   let(:db) { TaskerCore::Messaging::ConnectionPool.new(TaskerSpec::Database.isolated_url, size: 2) }
-  let(:poster) { TaskerCore::Worker::ResultPoster.new(db: db) }
+  let(:poster) { TaskerCore::Worker::ResultPoster.new(db: db, max_message_bytes: TaskerCore.config.orchestrator[:max_message_bytes]) }
 
   before { pgmq.create("step_results") }
 

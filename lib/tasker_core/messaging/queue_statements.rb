@@ -53,18 +53,24 @@ module TaskerCore
         PgmqClient.prioritized_read_sql(queue, select: "SELECT #{CLAIMED_COLUMNS} FROM #{CLAIMED_ROWS}")
       end
 
-      # Deletes each step message guarded by its read_ct and sends the results of exactly
-      # the deleted ones to step_results, atomically; returns the deleted msg_ids. The insert
-      # is what pgmq.send_batch does, and fires the same NOTIFY trigger; a data-modifying CTE
-      # always runs to completion, read or not. $1 msg_ids, $2 read_cts, $3 results (jsonb[]).
+      # Deletes each step message guarded by its read_ct and posts the results of exactly the
+      # deleted ones, atomically; returns the deleted msg_ids. A plain success is applied here
+      # when its task moves on without a decision, by tasker_apply_successes (see migration
+      # 16: the step completes, the children it releases are enqueued, a task whose last step
+      # it was completes, in this transaction); every other result goes to step_results for
+      # the orchestrator. The insert is what pgmq.send_batch does, and fires the same NOTIFY
+      # trigger; a data-modifying CTE always runs to completion, read or not. $1 msg_ids,
+      # $2 read_cts, $3 results (jsonb[]), $4 orchestrator.max_message_bytes.
       def post_results(queue)
-        "WITH #{posting(queue, '$1', '$2', '$3')} SELECT msg_id FROM gone"
+        "WITH #{posting(queue, '$1', '$2', '$3', max_bytes: '$4')} SELECT msg_id FROM gone"
       end
 
-      # Posts results as post_results does and, in the same statement (one round trip, one
-      # commit), reads and claims up to $2 more messages as read_and_claim does. One row per
-      # message read, or a single row of NULLs when none was; `posted` (every row): the
-      # deleted msg_ids. $1-$5 as read_and_claim, $6-$8 as post_results' $1-$3.
+      # Posts results and, in the same statement (one round trip, one commit), reads and
+      # claims up to $2 more messages as read_and_claim does. One row per message read, or a
+      # single row of NULLs when none was; `posted` (every row): the deleted msg_ids. This is
+      # the post under a backlog, and its results all go to step_results: there the
+      # orchestrator's batches apply them for less than each post would in place (measured:
+      # docs/PERFORMANCE.md, fifth round). $1-$5 as read_and_claim, $6-$8 as post_results' $1-$3.
       def post_results_and_claim(queue)
         PgmqClient.prioritized_read_sql(queue, before: "#{posting(queue, '$6', '$7', '$8')}, ", select: <<~SQL)
           SELECT g.posted, #{CLAIMED_COLUMNS}
@@ -73,25 +79,38 @@ module TaskerCore
         SQL
       end
 
-      # The CTEs `gone` (messages deleted) and `sent` (their results) of a post. The messages
-      # are found by key (`= ANY`), so the one generic plan never seq-scans the queue.
-      def posting(queue, msg_ids, read_cts, results)
+      # The CTEs of a post: `gone` (messages deleted), `held` (their results), with max_bytes
+      # `applied` (those applied in place), and `sent` (the others, to step_results). The
+      # messages are found by key (`= ANY`), so the one generic plan never seq-scans the queue.
+      def posting(queue, msg_ids, read_cts, results, max_bytes: nil)
         <<~SQL
           gone AS (
               DELETE FROM #{QueueNames.table(queue)} q
                USING unnest(#{msg_ids}::bigint[], #{read_cts}::int[]) AS h(msg_id, read_ct)
                WHERE q.msg_id = ANY (#{msg_ids}::bigint[]) AND q.msg_id = h.msg_id AND q.read_ct = h.read_ct
               RETURNING q.msg_id),
+          held AS MATERIALIZED (
+              SELECT r.msg_id, r.result, r.n
+                FROM unnest(#{msg_ids}::bigint[], #{results}::jsonb[]) WITH ORDINALITY AS r(msg_id, result, n)
+               WHERE r.msg_id IN (SELECT msg_id FROM gone)),
+          #{max_bytes ? applying(queue, max_bytes) : 'applied(msg_id) AS (SELECT NULL::bigint WHERE false),'}
           sent AS (
               INSERT INTO #{QueueNames.table(QueueNames::STEP_RESULTS)} (vt, message)
-              SELECT clock_timestamp(), r.result
-                FROM unnest(#{msg_ids}::bigint[], #{results}::jsonb[]) WITH ORDINALITY AS r(msg_id, result, n)
-               WHERE r.msg_id IN (SELECT msg_id FROM gone)
-               ORDER BY r.n
+              SELECT clock_timestamp(), h.result FROM held h
+               WHERE h.msg_id NOT IN (SELECT msg_id FROM applied)
+               ORDER BY h.n
               RETURNING msg_id)
         SQL
       end
-      private_class_method :posting
+
+      def applying(queue, max_bytes)
+        <<~SQL.strip
+          applied AS MATERIALIZED (
+              SELECT unnest(tasker_apply_successes('#{QueueNames.validate!(queue)}', ARRAY(SELECT msg_id FROM held ORDER BY n),
+                                                   ARRAY(SELECT result FROM held ORDER BY n), #{max_bytes}::int)) AS msg_id),
+        SQL
+      end
+      private_class_method :posting, :applying
 
       # The heartbeat: pushes the vt of held messages forward, only where the read_ct is
       # still the one they were read with. $1 msg_ids, $2 read_cts, $3 seconds.

@@ -19,10 +19,12 @@ module TaskerCore
     # load many results share a round trip and a commit.
     #
     # The statement deletes each step message, guarded by the read_ct it was read with
-    # (pgmq has no receipt handle), and sends the results of exactly the deleted ones to
-    # step_results, atomically (Messaging::QueueStatements.post_results, prepared once per
-    # connection, so planned once). When results come with a Handoff, the same statement also
-    # claims a message for each (post_results_and_claim).
+    # (pgmq has no receipt handle), and posts the results of exactly the deleted ones,
+    # atomically: a plain success whose task moves on without a decision is applied in the
+    # same transaction (tasker_apply_successes), the others are sent to step_results
+    # (Messaging::QueueStatements.post_results, prepared once per connection, so planned
+    # once). When results come with a Handoff, the same statement also claims a message for
+    # each and sends all its results to step_results (post_results_and_claim).
     class ResultPoster
       MAX_BATCH = 100
       ARRAY = PG::TextEncoder::Array.new
@@ -51,8 +53,12 @@ module TaskerCore
       end
       UNSTORABLE = "TaskerCore::UnstorableResult"
 
-      def initialize(db:)
+      # max_message_bytes: orchestrator.max_message_bytes (a success larger is left to the
+      # orchestrator, which refuses it). A post that also claims (Handoff, under a backlog)
+      # sends all its results to step_results (see QueueStatements.post_results_and_claim).
+      def initialize(db:, max_message_bytes:)
         @db = db
+        @max_message_bytes = max_message_bytes
         @pending = []
         @posting = false
         @mutex = Mutex.new
@@ -135,8 +141,9 @@ module TaskerCore
       def run_post(queue, entries)
         name, sql = statement(queue)
         @batches += 1
+        params = post_params(entries) << @max_message_bytes
         @db.with do |conn|
-          Messaging::Prepared.exec(conn, name, sql, post_params(entries)).map { |row| Integer(row["msg_id"]) }
+          Messaging::Prepared.exec(conn, name, sql, params).map { |row| Integer(row["msg_id"]) }
         end
       end
 
