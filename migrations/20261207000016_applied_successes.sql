@@ -20,14 +20,25 @@
 -- p_queue: the namespace queue the results' step messages came from (every result must be
 -- of a task of its namespace); p_msg_ids / p_results: the step messages deleted by the post
 -- and their results, in the same order; p_max_bytes: orchestrator.max_message_bytes.
--- Returns the msg_ids whose results were applied; the caller posts the others.
-CREATE OR REPLACE FUNCTION tasker_apply_successes(p_queue TEXT, p_msg_ids BIGINT[], p_results JSONB[], p_max_bytes INT)
-RETURNS BIGINT[]
+-- p_take: how many of the children released the posting worker takes for its own threads
+-- (p_vt: their visibility timeout, p_worker / p_max_step_bytes: as tasker_claim_messages').
+-- Returns `applied` (the msg_ids whose results were applied; the caller posts the others) on
+-- every row, and a row per child taken with its message and claim as a claiming read returns
+-- them (one row of NULLs but `applied` when none was taken).
+CREATE OR REPLACE FUNCTION tasker_apply_successes(p_queue TEXT, p_msg_ids BIGINT[], p_results JSONB[], p_max_bytes INT,
+                                                  p_take INT DEFAULT 0, p_vt INT DEFAULT 0, p_worker TEXT DEFAULT NULL,
+                                                  p_max_step_bytes INT DEFAULT NULL)
+RETURNS TABLE (applied BIGINT[], msg_id BIGINT, read_ct INT, enqueued_at TIMESTAMPTZ, vt TIMESTAMPTZ, message JSONB,
+               verdict TEXT, reason TEXT, step_state TEXT, task_context JSONB, parent_results JSONB, traceparent TEXT,
+               step_details JSONB)
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
     v_uuids UUID[];
     v_applied BIGINT[];
     v_messages JSONB[];
+    v_taken BIGINT[];
+    v_bodies JSONB[];
 BEGIN
     -- Plain successes only, their uuids checked before any cast.
     SELECT array_agg((r.result ->> 'step_uuid')::uuid) INTO v_uuids
@@ -38,7 +49,9 @@ BEGIN
        AND r.result ->> 'task_uuid' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
        AND jsonb_typeof(r.result -> 'attempt') = 'number';
     IF v_uuids IS NULL THEN
-        RETURN '{}';
+        RETURN QUERY SELECT '{}'::BIGINT[], NULL::BIGINT, NULL::INT, NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ, NULL::JSONB,
+                            NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::JSONB, NULL::JSONB, NULL::TEXT, NULL::JSONB;
+        RETURN;
     END IF;
     -- The orchestrator's lock order (acceptance::lock_rows): tasks in id order, each followed
     -- by its steps. The statements below take their snapshots after these locks, so they see
@@ -151,11 +164,34 @@ BEGIN
               JOIN tasker_namespaces ns ON ns.id = nt.namespace_id
              WHERE r.released AND t.id = ANY (ARRAY(SELECT task_id FROM released)))
       INTO v_applied, v_messages;
-    -- As queues::send_batch sends (the queue's NOTIFY trigger fires for them).
-    IF v_messages IS NOT NULL THEN
+    v_applied := COALESCE(v_applied, '{}');
+    -- The first p_take children go to the posting worker itself: sent as already read by it
+    -- (as a read of p_vt seconds would leave them) and claimed for it at once, so its threads
+    -- run them with no wake-up and no read. The rest are sent as queues::send_batch sends.
+    IF p_take > 0 AND cardinality(v_messages) > 0 THEN
+        EXECUTE format('WITH sent AS (
+                            INSERT INTO pgmq.%I (vt, read_ct, message)
+                            SELECT clock_timestamp() + make_interval(secs => $2), 1, m FROM unnest($1::jsonb[]) AS m
+                            RETURNING msg_id, message)
+                        SELECT array_agg(msg_id ORDER BY msg_id), array_agg(message ORDER BY msg_id) FROM sent', 'q_' || p_queue)
+          INTO v_taken, v_bodies
+          USING v_messages[1:p_take], p_vt;
+        v_messages := v_messages[p_take + 1:];
+    END IF;
+    IF cardinality(v_messages) > 0 THEN
         EXECUTE format('INSERT INTO pgmq.%I (vt, message) SELECT clock_timestamp(), unnest($1::jsonb[])', 'q_' || p_queue)
           USING v_messages;
     END IF;
-    RETURN COALESCE(v_applied, '{}');
+    IF v_taken IS NULL THEN
+        RETURN QUERY SELECT v_applied, NULL::BIGINT, NULL::INT, NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ, NULL::JSONB,
+                            NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::JSONB, NULL::JSONB, NULL::TEXT, NULL::JSONB;
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE format(
+        'SELECT $1, q.msg_id, q.read_ct, q.enqueued_at, q.vt, q.message, c.verdict, c.reason, c.step_state, c.task_context,
+                c.parent_results, c.traceparent, c.step_details
+           FROM pgmq.%I q JOIN tasker_claim_messages($2, $3, $4, $5, $6) c ON c.msg_id = q.msg_id
+          WHERE q.msg_id = ANY ($2) ORDER BY q.msg_id', 'q_' || p_queue)
+      USING v_applied, v_taken, v_bodies, p_queue, p_worker, p_max_step_bytes;
 END;
 $$;

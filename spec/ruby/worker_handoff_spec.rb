@@ -59,6 +59,34 @@ RSpec.describe TaskerCore::Worker::Handoff do
     expect(step_state(f, "step_1")).to eq("in_progress")
   end
 
+  # With no backlog the post takes, instead of reading the queue, a child its own success
+  # releases (tasker_apply_successes): sent as already read by this worker and claimed for it.
+  it "takes the child its applied success releases, claimed for its worker, in the same statement" do
+    steps = [{ name: "first", handler: "SpecHandlers::Square", state: "enqueued", attempts: 1 },
+             { name: "second", handler: "SpecHandlers::Square", state: "pending", parents: ["first"] },
+             { name: "other", handler: "SpecHandlers::Square", state: "enqueued", attempts: 1 }]
+    f = TaskerSpec::WorkflowFixture.create(conn, context: { "n" => 3 }, steps: steps).tap { |x| pgmq.create(queue(x)) }
+    conn.exec_params("UPDATE tasker_tasks SET steps_total = 3, steps_active = 2 WHERE id = $1", [f.task_id])
+    pgmq.send(queue(f), f.step_message("first"))
+    reader = TaskerCore::Worker::ClaimingReader.new(queue: queue(f), worker_id: "w1")
+    first, = db.with { |c| reader.read(c, vt: 30, qty: 1) }.first
+    next_up = described_class.new(reader, 30, released_only: true)
+    pgmq.send(queue(f), f.step_message("other")) # visible, but a take does not read the queue
+
+    expect(poster.post(queue(f), first, result(first, 9), handoff: next_up)).to be(true)
+    expect(posted_results(f)).to eq([]) # applied in place
+    message, claim = next_up.pairs.first
+    expect(next_up.pairs.size).to eq(1)
+    expect([message.message["step_name"], message.read_ct, claim.verdict, claim.parent_results]).to eq(["second", 1, "claimed", { "first" => 9 }])
+    expect(message.vt).to be > Time.now + 20
+    expect(%w[first second other].map { |name| step_state(f, name) }).to eq(%w[complete in_progress enqueued])
+    history = conn.exec_params(<<~SQL, [f.steps["second"][:id]]).map(&:values)
+      SELECT from_state, to_state, reason, metadata::text FROM tasker_step_transitions WHERE step_id = $1 ORDER BY id
+    SQL
+    expect(history).to eq([%w[pending enqueued ready {}], ["enqueued", "in_progress", "claimed", '{"worker": "w1"}']])
+    expect(pgmq.metrics(queue(f))["queue_visible_length"]).to eq(1) # "other" only
+  end
+
   it "posts two results and claims a malformed and a valid message in ONE statement, each judged on its own" do
     f = fixture(3)
     pgmq.send(queue(f), f.step_message("step_0"))

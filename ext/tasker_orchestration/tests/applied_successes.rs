@@ -70,7 +70,7 @@ fn success(step: &Value) -> Value {
 async fn apply_in_place(db: &TestDb, ids: &[i64], results: &[Value]) -> Vec<i64> {
     let mut tx = db.pool.begin().await.unwrap();
     queues::delete_many(&mut *tx, &QueueName::new(QUEUE).unwrap(), ids).await.unwrap();
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT tasker_apply_successes($1, $2, $3, $4)")
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT applied FROM tasker_apply_successes($1, $2, $3, $4) LIMIT 1")
         .bind(QUEUE)
         .bind(ids)
         .bind(results.iter().map(sqlx::types::Json).collect::<Vec<_>>())
@@ -242,6 +242,52 @@ async fn only_a_plain_success_of_the_running_attempt_is_applied_each_judged_alon
     // The same success again, now for a finished step, changes nothing.
     assert!(apply_in_place(&db, &[root.msg_id], &[valid]).await.is_empty());
     assert_eq!(snapshot(&db, uuid).await, snap);
+    db.assert_counters_consistent().await;
+    db.drop_db().await;
+}
+
+/// applied, msg_id, read_ct, verdict, step name of a row of tasker_apply_successes.
+type TakenRow = (Vec<i64>, Option<i64>, Option<i32>, Option<String>, Option<String>);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_takes_a_released_child_claimed_for_its_own_worker() {
+    let db = TestDb::new().await;
+    db.register(DIAMOND_YAML).await;
+    let uuid = "0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e05";
+    start_task(&db, uuid).await;
+    let root = claim_all(&db).await.pop().unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    queues::delete_many(&mut *tx, &QueueName::new(QUEUE).unwrap(), &[root.msg_id]).await.unwrap();
+    let rows: Vec<TakenRow> = sqlx::query_as(
+        "SELECT applied, msg_id, read_ct, verdict, message ->> 'step_name'
+           FROM tasker_apply_successes($1, $2, $3, $4, 1, 30, 'taker', 65536)",
+    )
+    .bind(QUEUE)
+    .bind([root.msg_id])
+    .bind([sqlx::types::Json(success(root.message.as_ref().unwrap()))])
+    .bind(LIMIT as i32)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(rows.len(), 1, "one child taken: {rows:?}");
+    let (applied, taken, read_ct, verdict, name) = rows.into_iter().next().unwrap();
+    assert_eq!(applied, [root.msg_id]);
+    assert_eq!((read_ct, verdict.as_deref()), (Some(1), Some("claimed")));
+    let name = name.unwrap();
+    let other = if name == "left" { "right" } else { "left" };
+    let snap = snapshot(&db, uuid).await;
+    assert_eq!(snap["steps"][&name]["state"], "in_progress");
+    let history: Vec<&str> = snap["steps"][&name]["history"].as_array().unwrap().iter().map(|t| t[2].as_str().unwrap()).collect();
+    assert_eq!(history, ["created", "ready", "claimed"]);
+    assert_eq!(snap["steps"][&name]["history"][2][4], json!({"worker": "taker"}));
+    assert_eq!(snap["steps"][other]["state"], "enqueued");
+    // The taken child's message is held (invisible, read once); only the other can be read.
+    let visible = db.read(QUEUE, 10).await;
+    assert_eq!(visible.len(), 1);
+    assert_eq!(visible[0].message.as_ref().unwrap()["step_name"], other);
+    let held = db.scalar_i64(&format!("SELECT count(*) FROM pgmq.q_{QUEUE} WHERE msg_id = {} AND vt > now()", taken.unwrap())).await;
+    assert_eq!(held, 1);
     db.assert_counters_consistent().await;
     db.drop_db().await;
 }

@@ -79,10 +79,28 @@ module TaskerCore
         SQL
       end
 
+      # Posts results as post_results does and takes, in the same statement, up to $2 of the
+      # children the successes applied in place release, for the posting jobs to run next:
+      # each sent as already read by this worker ($1 s of visibility) and claimed for it by
+      # tasker_claim_messages. This is the post with no backlog: a chain's next step needs no
+      # wake-up and no read. Rows as post_results_and_claim's. $1-$5 as read_and_claim,
+      # $6-$8 as post_results' $1-$3, $9 orchestrator.max_message_bytes.
+      def post_results_and_take(queue)
+        <<~SQL
+          WITH #{posting(queue, '$6', '$7', '$8', max_bytes: '$9', take: %w[$2 $1 $3 $4 $5])}
+          SELECT g.posted, t.msg_id, t.read_ct, t.enqueued_at, t.vt,
+                 CASE WHEN t.verdict = 'claimed' THEN t.message END AS message, t.verdict, t.reason, t.step_state,
+                 t.task_context, t.parent_results, t.traceparent, t.step_details,
+                 tasker_message_task_uuid(t.message) AS task_uuid
+            FROM (SELECT array_agg(msg_id) AS posted FROM gone) g
+            LEFT JOIN taking t ON t.msg_id IS NOT NULL
+        SQL
+      end
+
       # The CTEs of a post: `gone` (messages deleted), `held` (their results), with max_bytes
       # `applied` (those applied in place), and `sent` (the others, to step_results). The
       # messages are found by key (`= ANY`), so the one generic plan never seq-scans the queue.
-      def posting(queue, msg_ids, read_cts, results, max_bytes: nil)
+      def posting(queue, msg_ids, read_cts, results, max_bytes: nil, take: nil)
         <<~SQL
           gone AS (
               DELETE FROM #{QueueNames.table(queue)} q
@@ -93,7 +111,7 @@ module TaskerCore
               SELECT r.msg_id, r.result, r.n
                 FROM unnest(#{msg_ids}::bigint[], #{results}::jsonb[]) WITH ORDINALITY AS r(msg_id, result, n)
                WHERE r.msg_id IN (SELECT msg_id FROM gone)),
-          #{max_bytes ? applying(queue, max_bytes) : 'applied(msg_id) AS (SELECT NULL::bigint WHERE false),'}
+          #{max_bytes ? applying(queue, max_bytes, take) : 'applied(msg_id) AS (SELECT NULL::bigint WHERE false),'}
           sent AS (
               INSERT INTO #{QueueNames.table(QueueNames::STEP_RESULTS)} (vt, message)
               SELECT clock_timestamp(), h.result FROM held h
@@ -103,11 +121,17 @@ module TaskerCore
         SQL
       end
 
-      def applying(queue, max_bytes)
+      # `taking`: tasker_apply_successes' rows; take: its take, vt, queue, worker and step
+      # message limit parameters, or nil to take nothing.
+      def applying(queue, max_bytes, take)
+        take, vt, queue_param, worker, step_bytes = take
+        args = take ? "#{take}::int, #{vt}::int, #{worker}::text, #{step_bytes}::int" : "0"
+        name = take ? "#{queue_param}::text" : "'#{QueueNames.validate!(queue)}'"
         <<~SQL.strip
-          applied AS MATERIALIZED (
-              SELECT unnest(tasker_apply_successes('#{QueueNames.validate!(queue)}', ARRAY(SELECT msg_id FROM held ORDER BY n),
-                                                   ARRAY(SELECT result FROM held ORDER BY n), #{max_bytes}::int)) AS msg_id),
+          taking AS MATERIALIZED (
+              SELECT * FROM tasker_apply_successes(#{name}, ARRAY(SELECT msg_id FROM held ORDER BY n),
+                                                   ARRAY(SELECT result FROM held ORDER BY n), #{max_bytes}::int, #{args})),
+          applied AS MATERIALIZED (SELECT unnest((SELECT t.applied FROM taking t LIMIT 1)) AS msg_id),
         SQL
       end
       private_class_method :posting, :applying

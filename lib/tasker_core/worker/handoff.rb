@@ -7,9 +7,13 @@ module TaskerCore
     # slot then run that message at once. `pairs` is filled by ResultPoster with what was
     # read ([[Messaging::Message, Claim]], at most one), and stays empty when nothing was
     # visible or the post went out without a claim.
-    Handoff = Struct.new(:reader, :vt, :pairs) do
-      def initialize(reader, vt)
-        super(reader, vt, [])
+    #
+    # released_only: the queue has no backlog, so instead of reading the queue the post takes
+    # a child that its own success releases (QueueStatements.post_results_and_take); what it
+    # finds then says nothing about a backlog.
+    Handoff = Struct.new(:reader, :vt, :pairs, :released_only) do
+      def initialize(reader, vt, released_only: false)
+        super(reader, vt, [], released_only)
       end
     end
   end

@@ -141,13 +141,13 @@ module TaskerCore
       # that posted a result asked for one, so only its answer says whether the queue still
       # has a backlog (a message set aside or redelivered posts nothing).
       def run_job(message, claim, may_hand_off)
-        handoff = Handoff.new(@reader, @vt) if may_hand_off && @backlog && !@stop_event.set?
+        handoff = Handoff.new(@reader, @vt, released_only: !@backlog) if may_hand_off && !@stop_event.set?
         outcome = @executor.execute(message, claim, handoff: handoff)
         @stats.record(outcome)
         return unless handoff && POSTED.include?(outcome)
 
-        @backlog = !handoff.pairs.empty?
-        @stats.handed_off if @backlog
+        @backlog = !handoff.pairs.empty? unless handoff.released_only
+        @stats.handed_off unless handoff.pairs.empty?
         handoff.pairs.first
       rescue Exception => e # rubocop:disable Lint/RescueException
         # Whatever escapes the executor must not take a pool thread down silently. The

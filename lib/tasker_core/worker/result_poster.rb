@@ -23,8 +23,10 @@ module TaskerCore
     # atomically: a plain success whose task moves on without a decision is applied in the
     # same transaction (tasker_apply_successes), the others are sent to step_results
     # (Messaging::QueueStatements.post_results, prepared once per connection, so planned
-    # once). When results come with a Handoff, the same statement also claims a message for
-    # each and sends all its results to step_results (post_results_and_claim).
+    # once). When results come with Handoffs, the same statement also gets a message for each:
+    # under a backlog it claims the next ones of the queue and sends all its results to
+    # step_results (post_results_and_claim); with none, it takes children its successes
+    # applied in place release (post_results_and_take).
     class ResultPoster
       MAX_BATCH = 100
       ARRAY = PG::TextEncoder::Array.new
@@ -54,8 +56,8 @@ module TaskerCore
       UNSTORABLE = "TaskerCore::UnstorableResult"
 
       # max_message_bytes: orchestrator.max_message_bytes (a success larger is left to the
-      # orchestrator, which refuses it). A post that also claims (Handoff, under a backlog)
-      # sends all its results to step_results (see QueueStatements.post_results_and_claim).
+      # orchestrator, which refuses it). A post that also claims under a backlog sends all
+      # its results to step_results (see QueueStatements.post_results_and_claim).
       def initialize(db:, max_message_bytes:)
         @db = db
         @max_message_bytes = max_message_bytes
@@ -120,7 +122,7 @@ module TaskerCore
       # again one result at a time, and a result PostgreSQL cannot store (a data error, e.g.
       # a NUL in a string) becomes a failure of its own step.
       def post_queue(queue, entries)
-        posted = entries.any?(&:handoff) ? run_post_and_claim(queue, entries) : run_post(queue, entries)
+        posted = run(queue, entries)
         entries.each { |e| e.outcome = posted.include?(e.message.msg_id) }
       rescue PG::Error => e
         if Messaging::PgmqClient.connection_error?(e)
@@ -138,6 +140,16 @@ module TaskerCore
         fail_all(entries) { raise e }
       end
 
+      # Posts alone, or with the handoffs' messages: taken from the children released when no
+      # handoff saw a backlog, read from the queue otherwise.
+      def run(queue, entries)
+        handoffs = entries.filter_map(&:handoff)
+        return run_post(queue, entries) if handoffs.empty?
+
+        kind = handoffs.all?(&:released_only) ? :post_results_and_take : :post_results_and_claim
+        run_post_and_hand_over(queue, entries, kind)
+      end
+
       def run_post(queue, entries)
         name, sql = statement(queue)
         @batches += 1
@@ -147,13 +159,14 @@ module TaskerCore
         end
       end
 
-      # Posts and claims as many messages as the batch has handoffs, each claimed message
-      # going to one of them (at most one each, in order).
-      def run_post_and_claim(queue, entries)
+      # Posts and claims (or takes) as many messages as the batch has handoffs, each claimed
+      # message going to one of them (at most one each, in order).
+      def run_post_and_hand_over(queue, entries, kind)
         handoffs = entries.filter_map(&:handoff)
         reader = handoffs.first.reader
         params = reader.params(vt: handoffs.first.vt, qty: handoffs.size) + post_params(entries)
-        name, sql = statement(queue, :post_results_and_claim)
+        params << @max_message_bytes if kind == :post_results_and_take
+        name, sql = statement(queue, kind)
         @batches += 1
         result = @db.with { |conn| Messaging::Prepared.exec(conn, name, sql, params) }
         posted = IDS.decode(result.getvalue(0, result.fnumber("posted"))) || []
