@@ -16,7 +16,7 @@ RSpec.describe TaskerCore::Messaging::QueueStatements do
   end
 
   it "gives statements PostgreSQL can prepare for a queue" do
-    %i[read_and_claim post_results extend_visibility next_visible_in].each do |statement|
+    %i[read_and_claim post_results post_results_and_claim post_results_and_take extend_visibility next_visible_in].each do |statement|
       expect { conn.prepare("spec_#{statement}", described_class.public_send(statement, queue)) }.not_to raise_error
     end
     %i[PGMQ_INSTALLED MISSING_NAMESPACE_QUEUES DEAD_LETTER].each do |statement|
