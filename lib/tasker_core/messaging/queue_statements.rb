@@ -86,8 +86,9 @@ module TaskerCore
       # wake-up and no read. Rows as post_results_and_claim's. $1-$5 as read_and_claim,
       # $6-$8 as post_results' $1-$3, $9 orchestrator.max_message_bytes.
       def post_results_and_take(queue)
+        take = { qty: "$2", vt: "$1", queue: "$3", worker: "$4", step_bytes: "$5" }
         <<~SQL
-          WITH #{posting(queue, '$6', '$7', '$8', max_bytes: '$9', take: %w[$2 $1 $3 $4 $5])}
+          WITH #{posting(queue, '$6', '$7', '$8', max_bytes: '$9', take: take)}
           SELECT g.posted, t.msg_id, t.read_ct, t.enqueued_at, t.vt,
                  CASE WHEN t.verdict = 'claimed' THEN t.message END AS message, t.verdict, t.reason, t.step_state,
                  t.task_context, t.parent_results, t.traceparent, t.step_details,
@@ -121,12 +122,12 @@ module TaskerCore
         SQL
       end
 
-      # `taking`: tasker_apply_successes' rows; take: its take, vt, queue, worker and step
-      # message limit parameters, or nil to take nothing.
+      # `taking`: tasker_apply_successes' rows. take: the parameters of what it takes (how
+      # many, their vt, the queue, the worker, the most bytes of a step message), or nil to
+      # take nothing.
       def applying(queue, max_bytes, take)
-        take, vt, queue_param, worker, step_bytes = take
-        args = take ? "#{take}::int, #{vt}::int, #{worker}::text, #{step_bytes}::int" : "0"
-        name = take ? "#{queue_param}::text" : "'#{QueueNames.validate!(queue)}'"
+        args = take ? "#{take[:qty]}::int, #{take[:vt]}::int, #{take[:worker]}::text, #{take[:step_bytes]}::int" : "0"
+        name = take ? "#{take[:queue]}::text" : "'#{QueueNames.validate!(queue)}'"
         <<~SQL.strip
           taking AS MATERIALIZED (
               SELECT * FROM tasker_apply_successes(#{name}, ARRAY(SELECT msg_id FROM held ORDER BY n),
