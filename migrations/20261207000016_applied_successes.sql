@@ -46,7 +46,7 @@ BEGIN
      WHERE r.result ->> 'kind' = 'step_result' AND r.result ->> 'status' = 'success'
        AND jsonb_typeof(r.result -> 'await_task') IS DISTINCT FROM 'object'
        AND r.result ->> 'step_uuid' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-       AND r.result ->> 'task_uuid' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+       AND tasker_message_task_uuid(r.result) IS NOT NULL
        AND jsonb_typeof(r.result -> 'attempt') = 'number';
     IF v_uuids IS NULL THEN
         RETURN QUERY SELECT '{}'::BIGINT[], NULL::BIGINT, NULL::INT, NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ, NULL::JSONB,
@@ -63,11 +63,12 @@ BEGIN
       ORDER BY t.id, s.id
         FOR UPDATE OF t, s;
 
+    -- Every result naming one of those steps (a failure for one too), matched as text so
+    -- that only a checked uuid is cast.
     WITH input AS (
         SELECT r.msg_id, r.result, (r.result ->> 'step_uuid')::uuid AS step_uuid
           FROM unnest(p_msg_ids, p_results) AS r(msg_id, result)
-         WHERE r.result ->> 'step_uuid' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-           AND (r.result ->> 'step_uuid')::uuid = ANY (v_uuids)),
+         WHERE r.result ->> 'step_uuid' = ANY (v_uuids::text[])),
     -- A success of the running attempt of a plain step, claimed under the message posted,
     -- of a running task of this queue's namespace, within the size limit; alone in the batch.
     candidates AS (
@@ -102,14 +103,12 @@ BEGIN
     -- every step done and no parent step to wake (it completes here).
     tasks AS (
         SELECT g.*, g.active = 0 AS finishes
-          FROM (SELECT c.task_id, count(*)::int AS done,
-                       (SELECT count(*)::int FROM children k WHERE k.task_id = c.task_id AND k.released) AS started,
-                       t.steps_active - count(*)::int
-                           + (SELECT count(*)::int FROM children k WHERE k.task_id = c.task_id AND k.released) AS active,
+          FROM (SELECT c.task_id, count(*)::int AS done, r.started, t.steps_active - count(*)::int + r.started AS active,
                        t.steps_total, t.steps_done + count(*)::int AS steps_done, t.steps_failed, t.parent_step_id
                   FROM candidates c JOIN tasker_tasks t ON t.id = c.task_id
+                 CROSS JOIN LATERAL (SELECT count(*)::int AS started FROM children k WHERE k.task_id = t.id AND k.released) r
                  WHERE t.id = ANY (ARRAY(SELECT task_id FROM candidates))
-                 GROUP BY c.task_id, t.id) g
+                 GROUP BY c.task_id, t.id, r.started) g
          WHERE NOT EXISTS (SELECT 1 FROM children k WHERE k.task_id = g.task_id AND k.released AND NOT k.startable)
            AND (g.active > 0 OR (g.active = 0 AND g.steps_done = g.steps_total AND g.steps_failed = 0 AND g.parent_step_id IS NULL))),
     completed AS (

@@ -40,6 +40,15 @@ async fn start_task(db: &TestDb, uuid: &str) {
     task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
 }
 
+/// A database with one diamond task `uuid` started and its root's message read and claimed.
+async fn diamond_with_root_claimed(uuid: &str) -> (TestDb, QueueMessage) {
+    let db = TestDb::new().await;
+    db.register(DIAMOND_YAML).await;
+    start_task(&db, uuid).await;
+    let root = claim_all(&db).await.pop().expect("the root is queued");
+    (db, root)
+}
+
 /// Reads and claims every queued step message the way a worker does (by msg_id).
 async fn claim_all(db: &TestDb) -> Vec<QueueMessage> {
     let messages = db.read(QUEUE, 100).await;
@@ -176,11 +185,8 @@ async fn successes_applied_in_place_leave_what_the_orchestrator_leaves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_success_after_which_its_task_would_fail_is_left_to_the_orchestrator() {
-    let db = TestDb::new().await;
-    db.register(DIAMOND_YAML).await;
     let uuid = "0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e04";
-    start_task(&db, uuid).await;
-    let root = claim_all(&db).await.pop().unwrap();
+    let (db, root) = diamond_with_root_claimed(uuid).await;
     assert_eq!(apply_in_place(&db, &[root.msg_id], &[success(root.message.as_ref().unwrap())]).await, [root.msg_id]);
     let branches = claim_all(&db).await;
     let (left, right) = match branches[0].message.as_ref().unwrap()["step_name"] == "left" {
@@ -208,11 +214,8 @@ async fn a_success_after_which_its_task_would_fail_is_left_to_the_orchestrator()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_plain_success_of_the_running_attempt_is_applied_each_judged_alone() {
-    let db = TestDb::new().await;
-    db.register(DIAMOND_YAML).await;
     let uuid = "0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e03";
-    start_task(&db, uuid).await;
-    let root = claim_all(&db).await.pop().unwrap();
+    let (db, root) = diamond_with_root_claimed(uuid).await;
     let body = root.message.clone().unwrap();
     let valid = success(&body);
     let with = |field: &str, value: Value| {
@@ -251,11 +254,8 @@ type TakenRow = (Vec<i64>, Option<i64>, Option<i32>, Option<String>, Option<Stri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_takes_a_released_child_claimed_for_its_own_worker() {
-    let db = TestDb::new().await;
-    db.register(DIAMOND_YAML).await;
     let uuid = "0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e05";
-    start_task(&db, uuid).await;
-    let root = claim_all(&db).await.pop().unwrap();
+    let (db, root) = diamond_with_root_claimed(uuid).await;
     let mut tx = db.pool.begin().await.unwrap();
     queues::delete_many(&mut *tx, &QueueName::new(QUEUE).unwrap(), &[root.msg_id]).await.unwrap();
     let rows: Vec<TakenRow> = sqlx::query_as(
