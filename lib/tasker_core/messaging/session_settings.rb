@@ -9,7 +9,7 @@ module TaskerCore
     # fails when the two differ): the hot statements are prepared once per connection and
     # planned once (generic plans), not anew on every execution.
     module SessionSettings
-      SETTINGS = { "plan_cache_mode" => "force_generic_plan", "enable_seqscan" => "off" }.freeze
+      SETTINGS = { "plan_cache_mode" => "force_generic_plan", "enable_seqscan" => "off", "jit" => "off" }.freeze
       # libpq's `options` connection parameter: `-c name=value` for each setting.
       OPTIONS = SETTINGS.map { |name, value| "-c #{name}=#{value}" }.join(" ").freeze
 
