@@ -116,7 +116,7 @@ RSpec.describe "TaskerCore::Admin over map steps and child tasks (fixture rows)"
     %w[waiting skipped].each do |state|
       sql, params = TaskerCore::Admin::TaskListing.statement(TaskerCore::Admin::TaskFilter.new(step_state: state))
       plan = @conn.exec_params("EXPLAIN #{sql}", params).map { |row| row["QUERY PLAN"] }.join("\n")
-      expect(plan).to include("tasker_workflow_steps_task_state_idx") # a probe per task, never a scan of the steps
+      expect(plan).to include("tasker_workflow_steps_listed_state_idx") # a probe per task, never a scan of the steps
       expect(plan).not_to include("Seq Scan on tasker_workflow_steps")
     end
     expect(@conn.exec("SELECT count(*) FROM tasker_counter_drift").getvalue(0, 0)).to eq("0")

@@ -21,7 +21,7 @@ module TaskerCore
     # - none: tasker_tasks_listing_idx.
     # since/before bound created_at; the cursor is the last row's (created_at, id). A step
     # state (skipped, waiting) is a condition on each task the scan meets: one probe of
-    # tasker_workflow_steps_task_state_idx (task_id, state) per task.
+    # tasker_workflow_steps_listed_state_idx (task_id, listed_state) per task.
     module TaskListing
       ORDER = "ORDER BY t.created_at DESC, t.id DESC"
       ARRAY = PG::TextEncoder::Array.new
@@ -72,8 +72,9 @@ module TaskerCore
         if filter.step_state
           # A scalar subquery, not EXISTS: the planner cannot turn it into a join that scans
           # every step in that state (no index has state first); it stays one probe per task.
+          # listed_state: the step's state when it is waiting or skipped (migration 18).
           conditions << "(SELECT true FROM tasker_workflow_steps ws WHERE ws.task_id = t.id " \
-                        "AND ws.state = #{bind.call(filter.step_state, 'text')} LIMIT 1)"
+                        "AND ws.listed_state = #{bind.call(filter.step_state, 'text')} LIMIT 1)"
         end
         conditions
       end

@@ -15,7 +15,7 @@ use crate::domain::states::StepState;
 pub async fn resume(tx: &mut PgConnection, task: &TaskRef, map_id: i64) -> Result<usize, OrchestrationError> {
     let row = sqlx::query(
         "SELECT m.name, m.settings, p.items_total, p.items_finished,
-                (SELECT count(*) FROM tasker_workflow_steps i WHERE i.map_step_id = m.id AND i.state = 'pending')::int AS pending
+                (SELECT count(*) FROM tasker_workflow_steps i WHERE i.map_step_id = m.id AND i.map_pending)::int AS pending
            FROM tasker_workflow_steps m JOIN tasker_map_progress p ON p.step_id = m.id WHERE m.id = $1",
     )
     .bind(map_id)

@@ -217,13 +217,14 @@ pub async fn items_finished(tx: &mut PgConnection, task: &TaskRef, finished: &[I
     Ok(moved)
 }
 
-/// Dispatches up to `slots` pending items of a map step, lowest index first.
+/// Dispatches up to `slots` pending items of a map step, lowest index first (`map_pending`,
+/// migration 18: `state` is in no index).
 pub(super) async fn release_pending(tx: &mut PgConnection, task: &TaskRef, map_id: i64, slots: i64) -> Result<usize, OrchestrationError> {
     if slots <= 0 {
         return Ok(0);
     }
     let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM tasker_workflow_steps WHERE map_step_id = $1 AND state = 'pending' ORDER BY item_index LIMIT $2",
+        "SELECT id FROM tasker_workflow_steps WHERE map_step_id = $1 AND map_pending ORDER BY item_index LIMIT $2",
     )
     .bind(map_id)
     .bind(slots)
