@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{request, TestDb};
+use support::{request, success_result as success, TestDb};
 use tasker_orchestration::messaging::queues::{self, QueueMessage, QueueName};
 use tasker_orchestration::orchestration::step_results;
 use tasker_orchestration::orchestration::task_requests;
@@ -65,13 +65,6 @@ async fn claim_all(db: &TestDb) -> Vec<QueueMessage> {
             .unwrap();
     assert!(verdicts.iter().all(|v| v == "claimed"), "{verdicts:?}");
     messages
-}
-
-fn success(step: &Value) -> Value {
-    json!({"kind": "step_result", "task_uuid": step["task_uuid"], "step_uuid": step["step_uuid"],
-        "step_name": step["step_name"], "attempt": step["attempt"], "status": "success",
-        "results": {"from": step["step_name"]}, "worker_id": "test-worker",
-        "started_at": "2026-12-03T10:00:00Z", "finished_at": "2026-12-03T10:00:01Z"})
 }
 
 /// Deletes the messages and applies their results in place, in one transaction, the way a

@@ -4,8 +4,8 @@
 
 mod support;
 
-use serde_json::{json, Value};
-use support::{request, TestDb};
+use serde_json::json;
+use support::{request, success_result as success, TestDb};
 use tasker_orchestration::messaging::queues::{self, QueueName};
 use tasker_orchestration::orchestration::task_requests;
 
@@ -84,11 +84,4 @@ async fn a_claim_a_completion_and_a_release_are_hot_updates() {
     let states: Vec<String> =
         sqlx::query_scalar("SELECT state FROM tasker_workflow_steps ORDER BY name").fetch_all(&db.pool).await.unwrap();
     assert_eq!(states, ["enqueued", "enqueued", "complete"]);
-}
-
-fn success(step: &Value) -> Value {
-    json!({"kind": "step_result", "task_uuid": step["task_uuid"], "step_uuid": step["step_uuid"],
-        "step_name": step["step_name"], "attempt": step["attempt"], "status": "success",
-        "results": {"from": step["step_name"]}, "worker_id": "test-worker",
-        "started_at": "2026-12-03T10:00:00Z", "finished_at": "2026-12-03T10:00:01Z"})
 }

@@ -150,3 +150,11 @@ pub fn request(uuid: &str, context: Value) -> Value {
     serde_json::json!({"kind": "task_request", "task_uuid": uuid, "namespace": "linear_workflow",
         "name": "mathematical_sequence", "version": "1.0.0", "context": context})
 }
+
+/// A worker's success result for a step message, as a no-op handler posts it.
+pub fn success_result(step: &Value) -> Value {
+    serde_json::json!({"kind": "step_result", "task_uuid": step["task_uuid"], "step_uuid": step["step_uuid"],
+        "step_name": step["step_name"], "attempt": step["attempt"], "status": "success",
+        "results": {"from": step["step_name"]}, "worker_id": "test-worker",
+        "started_at": "2026-12-03T10:00:00Z", "finished_at": "2026-12-03T10:00:01Z"})
+}
