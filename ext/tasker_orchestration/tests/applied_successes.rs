@@ -7,10 +7,9 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{request, success_result as success, TestDb};
+use support::{claim_messages, request, success_result as success, TestDb};
 use tasker_orchestration::messaging::queues::{self, QueueMessage, QueueName};
 use tasker_orchestration::orchestration::step_results;
-use tasker_orchestration::orchestration::task_requests;
 
 const LIMIT: usize = 1024 * 1024;
 const QUEUE: &str = "linear_workflow_queue";
@@ -35,9 +34,7 @@ enum Path {
 async fn start_task(db: &TestDb, uuid: &str) {
     let mut diamond = request(uuid, json!({}));
     diamond["name"] = json!("diamond");
-    db.send("task_requests", &diamond).await;
-    let message = db.read("task_requests", 1).await.pop().unwrap();
-    task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
+    db.request_task(&diamond).await;
 }
 
 /// A database with one diamond task `uuid` started and its root's message read and claimed.
@@ -52,17 +49,7 @@ async fn diamond_with_root_claimed(uuid: &str) -> (TestDb, QueueMessage) {
 /// Reads and claims every queued step message the way a worker does (by msg_id).
 async fn claim_all(db: &TestDb) -> Vec<QueueMessage> {
     let messages = db.read(QUEUE, 100).await;
-    let ids: Vec<i64> = messages.iter().map(|m| m.msg_id).collect();
-    let bodies: Vec<Value> = messages.iter().map(|m| m.message.clone().unwrap()).collect();
-    let verdicts: Vec<String> =
-        sqlx::query_scalar("SELECT verdict FROM tasker_claim_messages($1, $2, $3, 'test-worker', $4) ORDER BY msg_id")
-            .bind(&ids)
-            .bind(bodies.iter().map(sqlx::types::Json).collect::<Vec<_>>())
-            .bind(QUEUE)
-            .bind(LIMIT as i32)
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
+    let verdicts = claim_messages(&db.pool, QUEUE, &messages).await;
     assert!(verdicts.iter().all(|v| v == "claimed"), "{verdicts:?}");
     messages
 }

@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 use support::TestDb;
 use tasker_orchestration::messaging::queues::QueueName;
 use tasker_orchestration::orchestration::step_results;
-use tasker_orchestration::orchestration::task_requests;
 
 const LIMIT: usize = 1024 * 1024;
 const TASK: &str = "0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f";
@@ -30,9 +29,7 @@ async fn start(db: &TestDb, yaml: &str, context: Value) -> String {
     let name = yaml.lines().find_map(|l| l.strip_prefix("name: ")).unwrap().trim().to_owned();
     let request =
         json!({"kind": "task_request", "task_uuid": TASK, "namespace": "dyn", "name": name, "version": "1.0.0", "context": context});
-    db.send("task_requests", &request).await;
-    let message = db.read("task_requests", 1).await.pop().unwrap();
-    task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
+    db.request_task(&request).await;
     TASK.to_owned()
 }
 

@@ -5,9 +5,8 @@
 mod support;
 
 use serde_json::json;
-use support::{request, success_result as success, TestDb};
+use support::{claim_messages, request, success_result as success, TestDb};
 use tasker_orchestration::messaging::queues::{self, QueueName};
-use tasker_orchestration::orchestration::task_requests;
 
 const LIMIT: i32 = 1024 * 1024;
 const QUEUE: &str = "linear_workflow_queue";
@@ -47,22 +46,12 @@ async fn a_claim_a_completion_and_a_release_are_hot_updates() {
     db.register(FORK_YAML).await;
     let mut fork = request("5d0c8a0e-7f51-4d7a-9a51-3f1b2c3d4e01", json!({}));
     fork["name"] = json!("fork");
-    db.send("task_requests", &fork).await;
-    let message = db.read("task_requests", 1).await.pop().unwrap();
-    task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT as usize).await.unwrap();
+    db.request_task(&fork).await;
     let root = db.read(QUEUE, 10).await.pop().expect("the root is queued");
     let body = root.message.clone().unwrap();
 
     let mut tx = db.pool.begin().await.unwrap();
-    let verdict: String = sqlx::query_scalar("SELECT verdict FROM tasker_claim_messages($1, $2, $3, 'test-worker', $4)")
-        .bind([root.msg_id])
-        .bind([sqlx::types::Json(&body)])
-        .bind(QUEUE)
-        .bind(LIMIT)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(verdict, "claimed");
+    assert_eq!(claim_messages(&mut *tx, QUEUE, std::slice::from_ref(&root)).await, ["claimed"]);
     queues::delete_many(&mut *tx, &QueueName::new(QUEUE).unwrap(), &[root.msg_id]).await.unwrap();
     let applied: Vec<i64> = sqlx::query_scalar("SELECT applied FROM tasker_apply_successes($1, $2, $3, $4) LIMIT 1")
         .bind(QUEUE)

@@ -8,7 +8,6 @@ use tasker_orchestration::domain::actor::Actor;
 use tasker_orchestration::messaging::queues::{self, QueueName};
 use tasker_orchestration::orchestration::operator_actions;
 use tasker_orchestration::orchestration::step_results;
-use tasker_orchestration::orchestration::task_requests;
 use tasker_orchestration::orchestration::OrchestrationError;
 use tasker_orchestration::ErrorKind;
 use uuid::Uuid;
@@ -16,9 +15,7 @@ use uuid::Uuid;
 const LIMIT: usize = 1024 * 1024;
 
 async fn create(db: &TestDb, uuid: &str) {
-    db.send("task_requests", &request(uuid, json!({"even_number": 2}))).await;
-    let message = db.read("task_requests", 1).await.pop().unwrap();
-    task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
+    db.request_task(&request(uuid, json!({"even_number": 2}))).await;
 }
 
 /// Claims and fails the next step message permanently.

@@ -16,9 +16,7 @@ const TASK: &str = "0192f6c4-8f3a-7c1e-9d4b-1a2b3c4d5e6f";
 const LIMIT: usize = 1024 * 1024;
 
 async fn create_task(db: &TestDb, context: Value) -> RequestOutcome {
-    db.send("task_requests", &request(TASK, context)).await;
-    let message = db.read("task_requests", 1).await.pop().expect("the request is queued");
-    task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap()
+    db.request_task(&request(TASK, context)).await
 }
 
 /// Reads the next step message, claims it the way a Ruby worker does, and returns
@@ -158,9 +156,7 @@ async fn a_batch_of_results_applies_in_one_transaction_each_message_judged_alone
     db.register(LINEAR_YAML).await;
     let other = "0192f6c4-8f3a-7c1e-9d4b-000000000002";
     for uuid in [TASK, other] {
-        db.send("task_requests", &request(uuid, json!({"even_number": 2}))).await;
-        let message = db.read("task_requests", 1).await.pop().unwrap();
-        task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
+        db.request_task(&request(uuid, json!({"even_number": 2}))).await;
     }
     let (a, _) = claim_next(&db).await;
     let (b, _) = claim_next(&db).await;
@@ -381,9 +377,7 @@ async fn every_parent_of_a_fan_in_completing_in_one_batch_releases_the_join_once
     db.register(FAN_YAML).await;
     let mut fan_request = request(TASK, json!({}));
     fan_request["name"] = json!("fan");
-    db.send("task_requests", &fan_request).await;
-    let message = db.read("task_requests", 1).await.pop().unwrap();
-    task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
+    db.request_task(&fan_request).await;
     let queue = QueueName::new("step_results").unwrap();
     let mut finished = None;
     for (expected, sent) in [(vec!["root"], 3), (vec!["a", "b", "c"], 1), (vec!["join"], 0)] {
@@ -453,9 +447,7 @@ async fn concurrent_batches_naming_the_same_tasks_in_opposite_orders_do_not_dead
     let queue = QueueName::new("step_results").unwrap();
     let tasks: Vec<String> = (0..6).map(|i| format!("0192f6c4-8f3a-7c1e-9d4b-0000000001{i:02}")).collect();
     for uuid in &tasks {
-        db.send("task_requests", &request(uuid, json!({"even_number": 2}))).await;
-        let message = db.read("task_requests", 1).await.pop().unwrap();
-        task_requests::handle(&db.pool, &QueueName::new("task_requests").unwrap(), &message, LIMIT).await.unwrap();
+        db.request_task(&request(uuid, json!({"even_number": 2}))).await;
     }
     let steps = claim_all(&db).await;
     assert_eq!(steps.len(), tasks.len());

@@ -11,6 +11,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use tasker_orchestration::db;
 use tasker_orchestration::domain::template::TaskTemplate;
 use tasker_orchestration::messaging::queues::{self, QueueMessage, QueueName};
+use tasker_orchestration::orchestration::task_requests::{self, RequestOutcome};
 use tasker_orchestration::orchestration::template_registry;
 use tokio::sync::OnceCell;
 
@@ -102,6 +103,13 @@ impl TestDb {
         queues::read(&self.pool, &QueueName::new(queue).unwrap(), 30, qty, 1024 * 1024).await.unwrap()
     }
 
+    /// Sends a task request and lets the orchestrator handle it (1 MiB message limit).
+    pub async fn request_task(&self, request: &Value) -> RequestOutcome {
+        self.send("task_requests", request).await;
+        let message = self.read("task_requests", 1).await.pop().expect("the request is queued");
+        task_requests::handle(&self.pool, &QueueName::new("task_requests").unwrap(), &message, 1024 * 1024).await.unwrap()
+    }
+
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
@@ -157,4 +165,18 @@ pub fn success_result(step: &Value) -> Value {
         "step_name": step["step_name"], "attempt": step["attempt"], "status": "success",
         "results": {"from": step["step_name"]}, "worker_id": "test-worker",
         "started_at": "2026-12-03T10:00:00Z", "finished_at": "2026-12-03T10:00:01Z"})
+}
+
+/// Judges and claims step messages read from `queue` the way a worker's read does (one
+/// tasker_claim_messages call); the verdicts in msg_id order.
+pub async fn claim_messages<'c>(db: impl sqlx::PgExecutor<'c>, queue: &str, messages: &[QueueMessage]) -> Vec<String> {
+    let ids: Vec<i64> = messages.iter().map(|m| m.msg_id).collect();
+    let bodies: Vec<sqlx::types::Json<&Value>> = messages.iter().map(|m| sqlx::types::Json(m.message.as_ref().unwrap())).collect();
+    sqlx::query_scalar("SELECT verdict FROM tasker_claim_messages($1, $2, $3, 'test-worker', 1048576) ORDER BY msg_id")
+        .bind(&ids)
+        .bind(bodies)
+        .bind(queue)
+        .fetch_all(db)
+        .await
+        .unwrap()
 }
